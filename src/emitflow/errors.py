@@ -1,0 +1,209 @@
+"""The one error tree of emitflow.
+
+    EmitflowError
+    ├── ConfigurationError      bad settings, unknown URL scheme, missing driver extra
+    ├── DocumentError           a workflow document is invalid (carries every Problem found)
+    ├── ExpressionError         a runtime expression does not compile
+    ├── FaultError              a run faulted; carries the RFC 7807 ``Problem``
+    ├── EventError              an invalid CloudEvent
+    ├── CesqlError
+    │   └── CesqlParseError     a CloudEvents SQL expression does not parse
+    ├── StoreError              the store failed or refused an operation
+    │   └── NotFoundError       a stored thing does not exist
+    ├── BrokerError             a broker failed or refused a publish
+    └── SandboxError            the code-step sandbox could not run a step
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "ERROR_KINDS",
+    "BrokerError",
+    "CesqlError",
+    "CesqlParseError",
+    "ConfigurationError",
+    "DocumentError",
+    "EmitflowError",
+    "EventError",
+    "ExpressionError",
+    "FaultError",
+    "Location",
+    "NotFoundError",
+    "Problem",
+    "SandboxError",
+    "StoreError",
+    "error_kind",
+    "standard_type",
+]
+
+#: The standard error kinds of the DSL and their default HTTP statuses.
+ERROR_KINDS: Mapping[str, int] = {
+    "configuration": 400,
+    "validation": 400,
+    "expression": 400,
+    "authentication": 401,
+    "authorization": 403,
+    "timeout": 408,
+    "communication": 500,
+    "runtime": 500,
+}
+
+_STANDARD_PREFIX = "https://serverlessworkflow.io/spec/1.0.0/errors/"
+# Every spelling of a standard kind's URI seen in the spec, its CTK and other runtimes.
+_ALIAS_PREFIXES = (
+    _STANDARD_PREFIX,
+    "https://serverlessworkflow.io/dsl/errors/types/",
+    "https://open-workflow-specification.org/spec/1.0.0/errors/",
+    "https://open-workflow-specification.org/dsl/errors/types/",
+    "https://open-workflow-specification.org/errors/types/",
+)
+
+
+def standard_type(kind: str) -> str:
+    """The canonical type URI of a standard error kind (``communication`` → its URI)."""
+    return _STANDARD_PREFIX + kind
+
+
+def error_kind(type_uri: str) -> str | None:
+    """The standard kind a type URI names, across its known aliases; ``None`` if not standard."""
+    for prefix in _ALIAS_PREFIXES:
+        if type_uri.startswith(prefix):
+            kind = type_uri[len(prefix) :]
+            return kind if kind in ERROR_KINDS else None
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """An RFC 7807 error object, as the DSL defines it."""
+
+    type: str
+    status: int
+    instance: str | None = None
+    title: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        kind: str,
+        *,
+        title: str | None = None,
+        detail: str | None = None,
+        status: int | None = None,
+        instance: str | None = None,
+    ) -> Problem:
+        """A problem of a standard kind, with that kind's default status unless given."""
+        return cls(
+            type=standard_type(kind),
+            status=status if status is not None else ERROR_KINDS[kind],
+            title=title,
+            detail=detail,
+            instance=instance,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object form; absent fields are left out."""
+        out: dict[str, Any] = {"type": self.type, "status": self.status}
+        for name in ("instance", "title", "detail"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    def message(self) -> str:
+        """A readable one-line description."""
+        head = self.title or (error_kind(self.type) or self.type)
+        text = f"{head} ({self.status})"
+        if self.detail:
+            text += f": {self.detail}"
+        return " ".join(text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where in a document a problem is: file, line/column (1-based) and JSON pointer."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    pointer: str = ""
+
+    def __str__(self) -> str:
+        place = self.file or "<document>"
+        if self.line is not None:
+            place += f":{self.line}"
+            if self.column is not None:
+                place += f":{self.column}"
+        return f"{place} at {self.pointer or '/'}"
+
+
+class EmitflowError(Exception):
+    """The root of every error emitflow raises."""
+
+
+class ConfigurationError(EmitflowError):
+    """Settings are wrong: an unknown URL scheme, a missing driver extra, a bad option."""
+
+
+class DocumentError(EmitflowError):
+    """A workflow document is invalid; ``problems`` lists every (location, message) found."""
+
+    def __init__(self, problems: Iterable[tuple[Location, str]]) -> None:
+        self.problems: tuple[tuple[Location, str], ...] = tuple(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """One line per problem: ``file:line:col at /pointer: message``."""
+        return "\n".join(f"{loc}: {msg}" for loc, msg in self.problems)
+
+
+class ExpressionError(EmitflowError):
+    """A runtime expression does not compile."""
+
+    def __init__(self, expression: str, reason: str) -> None:
+        self.expression = expression
+        self.reason = reason
+        super().__init__(f"invalid expression {expression!r}: {reason}")
+
+
+class FaultError(EmitflowError):
+    """A run (or a task in it) faulted with an RFC 7807 problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(problem.message())
+
+
+class EventError(EmitflowError):
+    """A CloudEvent is invalid; the message names the attribute."""
+
+
+class CesqlError(EmitflowError):
+    """A CloudEvents SQL expression could not be used."""
+
+
+class CesqlParseError(CesqlError):
+    """A CloudEvents SQL expression does not parse."""
+
+
+class StoreError(EmitflowError):
+    """The store failed or refused an operation."""
+
+
+class NotFoundError(StoreError):
+    """A stored thing does not exist."""
+
+
+class BrokerError(EmitflowError):
+    """A broker failed or refused an operation."""
+
+
+class SandboxError(EmitflowError):
+    """The code-step sandbox could not run a step."""
+
+
