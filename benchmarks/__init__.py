@@ -1,0 +1,1 @@
+"""emitflow's benchmarks: figures, not assertions (see BENCHMARKS.md)."""

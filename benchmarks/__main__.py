@@ -1,0 +1,23 @@
+"""``python -m benchmarks [name …]``: run the benchmark scripts and print their figures."""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import sys
+from datetime import UTC, datetime
+
+SUITES = ("bench_engine", "bench_codesteps")
+
+
+def main(argv: list[str]) -> None:
+    """Run the named suites (all by default)."""
+    names = argv or list(SUITES)
+    print(f"# {datetime.now(UTC):%Y-%m-%d} · {platform.machine()} · Python {platform.python_version()}")
+    for name in names:
+        module = importlib.import_module(f"benchmarks.{name}")
+        module.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

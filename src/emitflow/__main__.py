@@ -1,0 +1,5 @@
+"""``python -m emitflow``."""
+
+from emitflow.cli import main
+
+main()

@@ -1,0 +1,72 @@
+"""Running one workflow file in this process: what ``emitflow run`` does, as a library call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emitflow.secrets import Redactor, load_secrets
+
+__all__ = ["Outcome", "RunRequest", "run_file"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRequest:
+    """What to run and with what (the options of ``emitflow run``)."""
+
+    file: Path
+    input: Any = None
+    context: Any = None
+    secret_pairs: tuple[str, ...] = ()
+    secrets_file: Path | None = None
+    events: str | None = None
+    trace: str | None = None
+    routes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """A finished run as shown to the user: output, or the error object; secrets masked."""
+
+    status: str
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
+async def run_file(request: RunRequest) -> Outcome:
+    """Load, run to the end, and return the redacted outcome.
+
+    Raises ``DocumentError`` for an invalid document and ``ConfigurationError`` for bad options.
+    """
+    from emitflow.dsl import load_workflow
+    from emitflow.engine import RunOptions, execute
+    from emitflow.events.jsonl import JsonLinesSink
+    from emitflow.http.routes import Routes, make_client
+
+    secrets = load_secrets(request.secret_pairs, request.secrets_file)
+    redactor = Redactor(secrets)
+    workflow = load_workflow(request.file)
+    routes = Routes.from_env().merged(Routes.parse(request.routes))
+    events = JsonLinesSink(request.events, redactor.value) if request.events else None
+    trace = JsonLinesSink(request.trace, redactor.value) if request.trace else None
+    try:
+        async with make_client(routes) as client:
+            result = await execute(
+                workflow,
+                input=request.input if request.input is not None else {},
+                options=RunOptions(
+                    context=request.context,
+                    secrets=secrets,
+                    http=client,
+                    events=events,
+                    trace=trace,
+                    workflows_dir=request.file.resolve().parent,
+                ),
+            )
+    finally:
+        for sink in (events, trace):
+            if sink is not None:
+                sink.close()
+    error = redactor.value(result.error.to_dict()) if result.error is not None else None
+    return Outcome(status=result.status, output=redactor.value(result.output), error=error)

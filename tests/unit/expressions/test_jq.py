@@ -1,0 +1,102 @@
+"""The jq expression layer: compile once, variables per evaluation, only our own errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from emitflow.errors import ExpressionError, FaultError
+from emitflow.expressions import (
+    compile_expression,
+    evaluate_value,
+    expression_text,
+    is_expression,
+    iter_expressions,
+)
+
+
+def test_whole_string_expressions_are_recognised() -> None:
+    assert is_expression("${ .a }")
+    assert is_expression("  ${.a}  ")
+    assert not is_expression("hello ${ .a }")
+    assert not is_expression(".a")
+    assert not is_expression(3)
+    assert expression_text("${ .a.b }") == ".a.b"
+    assert expression_text(".a.b") == ".a.b"
+
+
+def test_the_same_text_is_compiled_once() -> None:
+    assert compile_expression("${ .x + 1 }") is compile_expression("${ .x + 1 }")
+
+
+def test_variables_are_passed_per_evaluation() -> None:
+    expr = compile_expression("${ [$item, $index, $context.k] }")
+    assert expr.variables == ("context", "index", "item")
+    assert expr.evaluate(None, {"item": "a", "index": 0, "context": {"k": 1}}) == ["a", 0, 1]
+    assert expr.evaluate(None, {"item": "b", "index": 1}) == ["b", 1, None]
+
+
+def test_a_typed_value_comes_back_not_text() -> None:
+    assert compile_expression("${ .n }").evaluate({"n": 1}) == 1
+    assert compile_expression("${ empty }").evaluate({}) is None
+
+
+def test_value_positions_are_evaluated_recursively() -> None:
+    value = {"a": "${ .x }", "b": ["${ $input.y }", "plain", 3], "c": "not ${ .x }"}
+    out = evaluate_value(value, {"x": 1}, {"input": {"y": 2}})
+    assert out == {"a": 1, "b": [2, "plain", 3], "c": "not ${ .x }"}
+
+
+def test_a_syntax_error_is_an_expression_error_naming_the_text() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression("${ .a | }")
+    assert ".a |" in str(caught.value)
+
+
+def test_a_runtime_failure_is_an_expression_fault_with_its_place() -> None:
+    with pytest.raises(FaultError) as caught:
+        compile_expression("${ .a + 1 }").evaluate({"a": "x"}, where="/do/0/t")
+    problem = caught.value.problem
+    assert problem.type.endswith("/errors/expression")
+    assert problem.status == 400
+    assert problem.instance == "/do/0/t"
+
+
+def test_expressions_inside_values_are_found_with_their_pointers() -> None:
+    found = dict(iter_expressions({"a": ["x", "${ .b }"], "c/d": {"e": "${ 1 }"}}, "/set"))
+    assert found == {"/set/a/1": "${ .b }", "/set/c~1d/e": "${ 1 }"}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(text=st.text(max_size=40), data=json_values)
+def test_no_text_makes_the_layer_raise_anything_but_our_errors(text: str, data: Any) -> None:
+    try:
+        expr = compile_expression(text)
+    except ExpressionError:
+        return
+    try:
+        expr.evaluate(data, {"context": data})
+    except FaultError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.sampled_from([".a", ". + 1", ".[0]", "keys", "length", "tostring", ".a.b.c", "-(.)"]),
+    data=json_values,
+)
+def test_real_expressions_on_any_data_raise_only_faults(text: str, data: Any) -> None:
+    try:
+        compile_expression(text).evaluate(data)
+    except FaultError:
+        pass
