@@ -6,6 +6,7 @@
     ├── ExpressionError         a runtime expression does not compile
     ├── FaultError              a run faulted; carries the RFC 7807 ``Problem``
     ├── EventError              an invalid CloudEvent
+    │   └── FilterError         an invalid subscription filter
     ├── CesqlError
     │   └── CesqlParseError     a CloudEvents SQL expression does not parse
     ├── StoreError              the store failed or refused an operation
@@ -31,6 +32,7 @@ __all__ = [
     "EventError",
     "ExpressionError",
     "FaultError",
+    "FilterError",
     "Location",
     "NotFoundError",
     "Problem",
@@ -181,6 +183,10 @@ class FaultError(EmitflowError):
 
 class EventError(EmitflowError):
     """A CloudEvent is invalid; the message names the attribute."""
+
+
+class FilterError(EventError):
+    """A subscription filter is malformed; the message names the filter's place."""
 
 
 class CesqlError(EmitflowError):
