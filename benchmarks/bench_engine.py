@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 
 import jq
+from emitflow.engine import execute
 
 from emitflow.dsl import parse_workflow
-from emitflow.engine import execute
 from emitflow.expressions import compile_expression
 
 FOR_DOC = """

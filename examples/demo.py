@@ -46,7 +46,7 @@ def _run(port: int, customer: str) -> None:
         "--route", f"http://orders-service=http://127.0.0.1:{port}",
         "--events", "-",
     ]  # fmt: skip
-    print(f"\n$ emitflow run examples/order.yaml --input '{{\"customerId\": \"{customer}\", …}}' …")
+    print(f'\n$ emitflow run examples/order.yaml --input \'{{"customerId": "{customer}", …}}\' …')
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     print("events emitted (stderr):")
     for line in done.stderr.splitlines():

@@ -62,13 +62,17 @@ def run(
     events: Annotated[
         str | None,
         typer.Option(
-            "--events", envvar="EMITFLOW_EVENTS", help="Append emitted events (JSON lines); - = stderr."
+            "--events",
+            envvar="EMITFLOW_EVENTS",
+            help="Append emitted events (JSON lines); - = stderr.",
         ),
     ] = None,
     trace: Annotated[
         str | None,
         typer.Option(
-            "--trace", envvar="EMITFLOW_TRACE", help="Append lifecycle events (JSON lines); - = stderr."
+            "--trace",
+            envvar="EMITFLOW_TRACE",
+            help="Append lifecycle events (JSON lines); - = stderr.",
         ),
     ] = None,
     route: Annotated[
@@ -141,7 +145,7 @@ def _json_arg(option: str, value: str | None) -> Any:
     except ValueError as exc:
         where = value if value.startswith("@") else "the value"
         raise _fail(
-            f"{option}: {where} is not valid JSON ({exc}); e.g. {option} '{{\"customerId\": \"c1\"}}'"
+            f'{option}: {where} is not valid JSON ({exc}); e.g. {option} \'{{"customerId": "c1"}}\''
         ) from None
 
 

@@ -1,18 +1,18 @@
 """The one error tree of emitflow.
 
-    EmitflowError
-    ├── ConfigurationError      bad settings, unknown URL scheme, missing driver extra
-    ├── DocumentError           a workflow document is invalid (carries every Problem found)
-    ├── ExpressionError         a runtime expression does not compile
-    ├── FaultError              a run faulted; carries the RFC 7807 ``Problem``
-    ├── EventError              an invalid CloudEvent
-    │   └── FilterError         an invalid subscription filter
-    ├── CesqlError
-    │   └── CesqlParseError     a CloudEvents SQL expression does not parse
-    ├── StoreError              the store failed or refused an operation
-    │   └── NotFoundError       a stored thing does not exist
-    ├── BrokerError             a broker failed or refused a publish
-    └── SandboxError            the code-step sandbox could not run a step
+EmitflowError
+├── ConfigurationError      bad settings, unknown URL scheme, missing driver extra
+├── DocumentError           a workflow document is invalid (carries every Problem found)
+├── ExpressionError         a runtime expression does not compile
+├── FaultError              a run faulted; carries the RFC 7807 ``Problem``
+├── EventError              an invalid CloudEvent
+│   └── FilterError         an invalid subscription filter
+├── CesqlError
+│   └── CesqlParseError     a CloudEvents SQL expression does not parse
+├── StoreError              the store failed or refused an operation
+│   └── NotFoundError       a stored thing does not exist
+├── BrokerError             a broker failed or refused a publish
+└── SandboxError            the code-step sandbox could not run a step
 """
 
 from __future__ import annotations
@@ -211,5 +211,3 @@ class BrokerError(EmitflowError):
 
 class SandboxError(EmitflowError):
     """The code-step sandbox could not run a step."""
-
-

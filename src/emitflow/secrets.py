@@ -54,7 +54,7 @@ def _read_file(path: Path) -> dict[str, str]:
         # The parser's message may quote the file's content, which holds secrets: say only where.
         raise ConfigurationError(
             f"secrets file {path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}; "
-            "it must map names to values, e.g. {\"orderServiceApiKey\": \"…\"}"
+            'it must map names to values, e.g. {"orderServiceApiKey": "…"}'
         ) from exc
     if not isinstance(data, Mapping):
         raise ConfigurationError(

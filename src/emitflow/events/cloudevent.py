@@ -68,9 +68,7 @@ class CloudEvent:
             ) from exc
 
     @classmethod
-    def create(
-        cls, *, type: str, source: str, data: Any = None, **attributes: Any
-    ) -> CloudEvent:
+    def create(cls, *, type: str, source: str, data: Any = None, **attributes: Any) -> CloudEvent:
         """A new event; ``id`` (a UUID), ``time`` (now) and ``specversion`` are filled in."""
         attrs: dict[str, Any] = {
             "specversion": "1.0",

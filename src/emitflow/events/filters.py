@@ -45,7 +45,7 @@ def _compile(spec: Any, where: str) -> Predicate:
     if not isinstance(spec, Mapping) or len(spec) != 1:
         raise FilterError(
             f"{where}: a filter is an object with exactly one dialect key, one of "
-            f"{', '.join(DIALECTS)}; e.g. {{\"prefix\": {{\"type\": \"com.example.\"}}}}"
+            f'{", ".join(DIALECTS)}; e.g. {{"prefix": {{"type": "com.example."}}}}'
         )
     ((dialect, value),) = spec.items()
     builder = _BUILDERS.get(str(dialect).lower())
@@ -62,9 +62,7 @@ def _attribute_map(value: Any, where: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, expected in value.items():
         if not isinstance(expected, str):
-            raise FilterError(
-                f"{where}.{name}: expected a string, got {type(expected).__name__}"
-            )
+            raise FilterError(f"{where}.{name}: expected a string, got {type(expected).__name__}")
         out[str(name).lower()] = expected
     return out
 
@@ -131,7 +129,7 @@ def _not(value: Any, where: str) -> Predicate:
 
 
 def _sql(value: Any, where: str) -> Predicate:
-    from emitflow import cesql
+    import emitflow.cesql as cesql
 
     if not isinstance(value, str):
         raise FilterError(f"{where}: expected a CloudEvents SQL expression (a string)")

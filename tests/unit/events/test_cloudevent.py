@@ -33,7 +33,9 @@ def test_a_missing_required_attribute_is_named(missing: str) -> None:
 @pytest.mark.parametrize("name", ["Upper", "with-dash", "data_x", ""])
 def test_bad_attribute_names_are_refused(name: str) -> None:
     with pytest.raises(EventError, match="attribute name"):
-        CloudEvent.from_dict({"id": "1", "source": "/s", "specversion": "1.0", "type": "t", name: 1})
+        CloudEvent.from_dict(
+            {"id": "1", "source": "/s", "specversion": "1.0", "type": "t", name: 1}
+        )
 
 
 def test_data_that_is_not_json_is_refused() -> None:
