@@ -13,9 +13,8 @@ SUITES = ("bench_engine", "bench_codesteps")
 def main(argv: list[str]) -> None:
     """Run the named suites (all by default)."""
     names = argv or list(SUITES)
-    print(
-        f"# {datetime.now(UTC):%Y-%m-%d} · {platform.machine()} · Python {platform.python_version()}"
-    )
+    machine = f"{platform.machine()} · Python {platform.python_version()}"
+    print(f"# {datetime.now(UTC):%Y-%m-%d} · {machine}")
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")
         module.main()
