@@ -1,0 +1,293 @@
+"""The ``Store`` contract: one small protocol per concern, composed into ``Store``.
+
+Every method is one transaction: it happens entirely or not at all. Getting a missing thing
+raises ``NotFoundError``; deleting one answers ``False`` (or ``0``). Driver failures surface as
+``StoreError``. Lists are newest first where they are paginated, otherwise in the order stated.
+Implementations: ``MemoryStore`` (tests, embedding) and ``SqliteStore``; ``open_store(url)``
+picks one by URL scheme. Every implementation passes ``tests/contract/test_store.py``.
+
+How the engine uses it, one committed hand-off at a time:
+
+1. A run starts with ``create_run`` (with ``dedupe_key=(source, id)`` when an event starts a
+   listener, so redelivery cannot start it twice).
+2. Each task transition is ``commit_transition(Transition(...), emitted_events)``: the run and
+   task rows and the outbox rows of the events commit together, or not at all. Entering a
+   ``listen`` registers a ``Wait`` in the same transition; resuming clears it
+   (``clear_wait``), which only one resumer can do.
+3. The dispatcher loops ``claim_outbox`` → ``append_events`` (a redelivered event keeps its
+   first position) → routing (``match_subscriptions``, ``create_run``, ``list_waits``…) →
+   ``mark_outbox_done``. A dispatcher that dies leaves leased rows; they are claimed again
+   once the lease expires. Ingested events enter through ``enqueue_events``.
+4. Timers use ``claim_due_schedules`` and ``claim_due_waits``; periodic housekeeping calls
+   ``apply_retention``.
+
+Time comes from the injected ``Clock`` and new ids from the injected ``IdFactory`` (called on
+the event loop, once per ``create_run``/``put_subscription`` call and per ``put_workflow``
+without an id, whether or not the id ends up used). A caller cancelled while awaiting a write
+cannot leave it half-done, but the write may still have committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from emitflow.clock import Clock
+from emitflow.store.ids import IdFactory
+from emitflow.store.records import (
+    EventQuery,
+    NewEvent,
+    NewRun,
+    NewWorkflow,
+    OutboxItem,
+    Page,
+    RetentionPolicy,
+    RunRecord,
+    RunStatus,
+    Schedule,
+    StoredEvent,
+    Subscription,
+    TaskRecord,
+    Transition,
+    Wait,
+    WorkflowVersion,
+)
+
+__all__ = [
+    "EventLog",
+    "Outbox",
+    "RunStore",
+    "ScheduleStore",
+    "Store",
+    "StoreClass",
+    "SubscriptionStore",
+    "WaitStore",
+    "WorkflowStore",
+]
+
+
+class WorkflowStore(Protocol):
+    """Workflow definitions and their versions; an id ``p_…`` is kept across versions."""
+
+    async def put_workflow(self, new: NewWorkflow) -> WorkflowVersion:
+        """Store a version (a new workflow unless ``new.id`` names one); same document = no-op."""
+        ...
+
+    async def get_workflow(
+        self, workflow_id: str, *, revision: int | None = None
+    ) -> WorkflowVersion:
+        """The latest version of a workflow, or the given revision."""
+        ...
+
+    async def list_workflows(self) -> list[WorkflowVersion]:
+        """The latest version of every workflow, by namespace, name and id."""
+        ...
+
+    async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
+        """Every version of a workflow, oldest first (empty if unknown)."""
+        ...
+
+    async def delete_workflow(self, workflow_id: str) -> bool:
+        """Remove a workflow's versions, schedules and subscriptions; runs and events stay."""
+        ...
+
+
+class RunStore(Protocol):
+    """Runs, their task records, and the transitions that move them on."""
+
+    async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
+        """Create a run; with a ``dedupe_key`` already used by this workflow, the earlier run
+        and ``False`` instead (the key is recorded in the same transaction as the run)."""
+        ...
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """A run by id."""
+        ...
+
+    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
+        """A run's task records in sequence order."""
+        ...
+
+    async def list_runs(
+        self,
+        *,
+        workflow_id: str | None = None,
+        statuses: Collection[RunStatus] | None = None,
+        limit: int = 20,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[RunRecord]:
+        """Runs newest first (created order); cursors are run ids; ``total_count`` is None."""
+        ...
+
+    async def list_runs_in_flight(self) -> list[RunRecord]:
+        """Runs left pending or running (to resume after a crash), oldest first."""
+        ...
+
+    async def commit_transition(
+        self, transition: Transition, events: Sequence[NewEvent] = ()
+    ) -> list[OutboxItem]:
+        """Apply a transition and put the events it emitted in the outbox, in one transaction."""
+        ...
+
+
+class EventLog(Protocol):
+    """The event log: every stored event once per (emitter, CloudEvent source, id)."""
+
+    async def append_events(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Append events in order; a duplicate gives back the event already stored."""
+        ...
+
+    async def list_events(
+        self,
+        query: EventQuery | None = None,
+        *,
+        limit: int = 10,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[StoredEvent]:
+        """Events newest first; cursors are positions. ``total_count`` is set when
+        ``query.counted`` (an emitter, maybe a channel, no other filter), else None."""
+        ...
+
+    async def delete_events(
+        self,
+        emitter_id: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        channel: str | None = None,
+    ) -> int:
+        """Delete an emitter's events with ``start <= position <= end``; how many went."""
+        ...
+
+    async def apply_retention(self, policy: RetentionPolicy) -> int:
+        """Delete events older than ``max_age`` and beyond ``max_count`` per stream; how many."""
+        ...
+
+
+class Outbox(Protocol):
+    """Events committed for dispatch; a claim leases rows so a crashed dispatcher's come back."""
+
+    async def enqueue_events(self, events: Sequence[NewEvent]) -> list[OutboxItem]:
+        """Put events in the outbox (ingested events; emits not tied to a transition)."""
+        ...
+
+    async def claim_outbox(
+        self, *, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[OutboxItem]:
+        """Lease the oldest rows not leased (or whose lease expired), in commit order."""
+        ...
+
+    async def mark_outbox_done(self, ids: Iterable[int]) -> int:
+        """Remove rows once logged and routed; how many were still there."""
+        ...
+
+
+class SubscriptionStore(Protocol):
+    """Subscriptions: (emitter, listener, event name) triples with optional filters."""
+
+    async def put_subscription(
+        self,
+        emitter_id: str,
+        listener_id: str,
+        event_name: str = "",
+        *,
+        filters: Sequence[Any] = (),
+    ) -> Subscription:
+        """Subscribe; the same triple again keeps its id (its filters are replaced)."""
+        ...
+
+    async def delete_subscription(
+        self, emitter_id: str, listener_id: str, event_name: str = ""
+    ) -> bool:
+        """Unsubscribe the triple."""
+        ...
+
+    async def list_subscriptions(
+        self, *, emitter_id: str | None = None, listener_id: str | None = None
+    ) -> list[Subscription]:
+        """Subscriptions in creation order, optionally of one emitter or listener."""
+        ...
+
+    async def match_subscriptions(self, emitter_id: str, channel: str) -> list[Subscription]:
+        """Subscriptions an event of this emitter on this channel reaches, globs included."""
+        ...
+
+
+class WaitStore(Protocol):
+    """Runs waiting in a ``listen`` task, keyed by (run id, task reference)."""
+
+    async def put_wait(self, wait: Wait) -> None:
+        """Register or replace a wait of an existing run."""
+        ...
+
+    async def list_waits(
+        self, *, workflow_id: str | None = None, run_id: str | None = None
+    ) -> list[Wait]:
+        """Waits in the order they were first put."""
+        ...
+
+    async def delete_wait(self, run_id: str, reference: str) -> bool:
+        """Remove a wait; only one caller gets ``True`` (taking the wait)."""
+        ...
+
+    async def claim_due_waits(self, *, limit: int = 100, lease_seconds: float = 30.0) -> list[Wait]:
+        """Lease waits whose ``expires_at`` has passed, soonest first."""
+        ...
+
+
+class ScheduleStore(Protocol):
+    """Timed and event schedules, keyed by (workflow id, kind)."""
+
+    async def put_schedule(self, schedule: Schedule) -> None:
+        """Register or replace a schedule; this also ends a claim's lease."""
+        ...
+
+    async def list_schedules(self, *, workflow_id: str | None = None) -> list[Schedule]:
+        """Schedules by workflow id and kind."""
+        ...
+
+    async def delete_schedules(self, workflow_id: str, *, kind: str | None = None) -> int:
+        """Remove a workflow's schedules (of one kind); how many."""
+        ...
+
+    async def claim_due_schedules(
+        self, *, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[Schedule]:
+        """Lease schedules whose ``next_due_at`` has passed, soonest first, until put again."""
+        ...
+
+
+class Store(
+    WorkflowStore, RunStore, EventLog, Outbox, SubscriptionStore, WaitStore, ScheduleStore, Protocol
+):
+    """The whole store, used as ``async with open_store(url) as store:``."""
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; safe to call twice."""
+        ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class StoreClass(Protocol):
+    """What ``open_store`` needs of a backend class: building it from a URL."""
+
+    def from_url(
+        self, url: str, *, clock: Clock | None = None, ids: IdFactory | None = None
+    ) -> Store:
+        """A store for this URL, not yet open."""
+        ...

@@ -1,0 +1,245 @@
+"""Runs, task records, transitions and waits of ``MemoryStore``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from emitflow.errors import NotFoundError, StoreError
+from emitflow.store import codec
+from emitflow.store.ids import RUN_PREFIX, IdFactory
+from emitflow.store.memory_events import MemoryEvents
+from emitflow.store.paging import Window, lease_end, make_page, scan
+from emitflow.store.records import (
+    IN_FLIGHT_STATUSES,
+    NewEvent,
+    NewRun,
+    OutboxItem,
+    Page,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+    Transition,
+    Wait,
+)
+
+__all__ = ["MemoryRuns", "is_due"]
+
+
+def _run_copy(run: RunRecord) -> RunRecord:
+    return replace(
+        run,
+        input=codec.json_copy(run.input),
+        output=codec.json_copy(run.output),
+        error=codec.json_copy(run.error),
+        context=codec.json_copy(run.context),
+        trigger=codec.json_copy(run.trigger),
+        started_at=codec.utc_or_none(run.started_at),
+        ended_at=codec.utc_or_none(run.ended_at),
+    )
+
+
+def _task_copy(task: TaskRecord) -> TaskRecord:
+    return replace(
+        task,
+        input=codec.json_copy(task.input),
+        output=codec.json_copy(task.output),
+        error=codec.json_copy(task.error),
+        emits=tuple(codec.json_copy(list(task.emits))),
+        started_at=codec.utc_or_none(task.started_at),
+        ended_at=codec.utc_or_none(task.ended_at),
+    )
+
+
+def _wait_copy(wait: Wait) -> Wait:
+    state = codec.json_copy(wait.state)
+    return replace(wait, state=state, expires_at=codec.utc_or_none(wait.expires_at))
+
+
+def is_due(moment: datetime | None, lease: datetime | None, now: datetime) -> bool:
+    """True when ``moment`` has passed and no unexpired lease holds the row."""
+    return moment is not None and moment <= now and (lease is None or lease <= now)
+
+
+class MemoryRuns(MemoryEvents):
+    """Runs, tasks, transitions and waits; ``MemoryStore`` adds the rest."""
+
+    _ids: IdFactory
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._runs: dict[str, RunRecord] = {}
+        self._run_seq: dict[str, int] = {}
+        self._tasks: dict[str, dict[int, TaskRecord]] = {}
+        self._starts: dict[tuple[str, str, str], str] = {}
+        self._waits: dict[tuple[str, str], Wait] = {}
+        self._wait_leases: dict[tuple[str, str], datetime] = {}
+
+    def _now(self) -> datetime:
+        return codec.utc(self._clock.now())
+
+    async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
+        """Create a run, or give back the one this workflow already started for the event."""
+        self._check_open()
+        new_id = self._ids(RUN_PREFIX)  # made even when unused, as every backend does
+        start_key = None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key)
+        if start_key is not None and start_key in self._starts:
+            return self._runs[self._starts[start_key]], False
+        run = _run_copy(
+            RunRecord(
+                id=new_id,
+                workflow_id=new.workflow_id,
+                workflow_revision=new.workflow_revision,
+                status=new.status,
+                input=new.input,
+                context=new.context,
+                trigger=new.trigger,
+                hops=new.hops,
+                created_at=self._now(),
+            )
+        )
+        if run.id in self._runs:
+            raise StoreError(f"run id {run.id!r} is already taken; the id factory repeated itself")
+        self._runs[run.id] = run
+        self._run_seq[run.id] = len(self._run_seq) + 1
+        self._tasks[run.id] = {}
+        if start_key is not None:
+            self._starts[start_key] = run.id
+        return run, True
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """A run by id."""
+        self._check_open()
+        return self._run(run_id)
+
+    def _run(self, run_id: str) -> RunRecord:
+        run = self._runs.get(run_id)
+        if run is None:
+            raise NotFoundError(f"run {run_id!r} does not exist")
+        return run
+
+    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
+        """A run's task records in sequence order."""
+        self._check_open()
+        self._run(run_id)
+        tasks = self._tasks[run_id]
+        return [tasks[sequence] for sequence in sorted(tasks)]
+
+    async def list_runs(
+        self,
+        *,
+        workflow_id: str | None = None,
+        statuses: Collection[RunStatus] | None = None,
+        limit: int = 20,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[RunRecord]:
+        """Runs newest first; cursors are run ids."""
+        self._check_open()
+        window = Window.of(limit, self._cursor(before), self._cursor(after))
+        by_seq = {seq: self._runs[run_id] for run_id, seq in self._run_seq.items()}
+
+        def match(seq: int) -> bool:
+            run = by_seq[seq]
+            return (workflow_id is None or run.workflow_id == workflow_id) and (
+                statuses is None or run.status in statuses
+            )
+
+        found = scan(list(by_seq), window, match)
+        return make_page([by_seq[seq] for seq in found], window, lambda run: run.id, None)
+
+    def _cursor(self, run_id: str | None) -> int | None:
+        if run_id is None:
+            return None
+        seq = self._run_seq.get(run_id)
+        if seq is None:
+            raise NotFoundError(f"page cursor: run {run_id!r} does not exist")
+        return seq
+
+    async def list_runs_in_flight(self) -> list[RunRecord]:
+        """Runs left pending or running, oldest first."""
+        self._check_open()
+        return [run for run in self._runs.values() if run.status in IN_FLIGHT_STATUSES]
+
+    async def commit_transition(
+        self, transition: Transition, events: Sequence[NewEvent] = ()
+    ) -> list[OutboxItem]:
+        """Apply a transition and put the events it emitted in the outbox, at once."""
+        self._check_open()
+        current = self._run(transition.run_id)
+        wait_key = (transition.run_id, transition.clear_wait or "")
+        if transition.clear_wait is not None and wait_key not in self._waits:
+            raise NotFoundError(
+                f"run {transition.run_id!r} has no wait at {transition.clear_wait!r} to clear"
+            )
+        run = None if transition.run is None else _run_copy(_keep_identity(transition.run, current))
+        task = None if transition.task is None else _task_copy(transition.task)
+        wait = None if transition.wait is None else _wait_copy(transition.wait)
+        items = self._prepare_outbox(events)
+        # Everything is checked and encoded: from here on nothing can fail.
+        if transition.clear_wait is not None:
+            del self._waits[wait_key]
+            self._wait_leases.pop(wait_key, None)
+        if run is not None:
+            self._runs[run.id] = run
+        if task is not None:
+            self._tasks[task.run_id][task.sequence] = task
+        if wait is not None:
+            self._store_wait(wait)
+        self._push_outbox(items)
+        return items
+
+    # --- waits ---------------------------------------------------------------------------
+
+    async def put_wait(self, wait: Wait) -> None:
+        """Register or replace a wait of an existing run."""
+        self._check_open()
+        self._run(wait.run_id)
+        self._store_wait(_wait_copy(wait))
+
+    def _store_wait(self, wait: Wait) -> None:
+        key = (wait.run_id, wait.reference)
+        self._waits[key] = wait
+        self._wait_leases.pop(key, None)
+
+    async def list_waits(
+        self, *, workflow_id: str | None = None, run_id: str | None = None
+    ) -> list[Wait]:
+        """Waits in the order they were first put."""
+        self._check_open()
+        return [
+            wait
+            for wait in self._waits.values()
+            if workflow_id in (None, wait.workflow_id) and run_id in (None, wait.run_id)
+        ]
+
+    async def delete_wait(self, run_id: str, reference: str) -> bool:
+        """Remove a wait; only one caller gets ``True``."""
+        self._check_open()
+        self._wait_leases.pop((run_id, reference), None)
+        return self._waits.pop((run_id, reference), None) is not None
+
+    async def claim_due_waits(self, *, limit: int = 100, lease_seconds: float = 30.0) -> list[Wait]:
+        """Lease waits whose ``expires_at`` has passed, soonest first."""
+        self._check_open()
+        now = self._clock.now()
+        until = lease_end(now, limit, lease_seconds)
+        due = [
+            (key, wait)
+            for key, wait in self._waits.items()
+            if is_due(wait.expires_at, self._wait_leases.get(key), now)
+        ]
+        due.sort(key=lambda pair: pair[1].expires_at or now)
+        for key, _ in due[:limit]:
+            self._wait_leases[key] = until
+        return [wait for _, wait in due[:limit]]
+
+
+def _keep_identity(run: RunRecord, current: RunRecord) -> RunRecord:
+    return replace(
+        run,
+        workflow_id=current.workflow_id,
+        workflow_revision=current.workflow_revision,
+        created_at=current.created_at,
+    )

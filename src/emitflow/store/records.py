@@ -1,0 +1,365 @@
+"""The values the store keeps and returns: frozen records, one per stored thing.
+
+JSON fields (``input``, ``output``, ``state``, ``metadata``…) hold any JSON value; the store
+gives back a fresh copy, as decoded from what it wrote. Times are timezone-aware UTC datetimes,
+kept to the microsecond. Records returned by a store are shared: treat their values as read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, Literal, TypeVar, get_args
+
+from emitflow.errors import StoreError
+from emitflow.events.cloudevent import CloudEvent
+from emitflow.store import codec
+
+__all__ = [
+    "DEFAULT_CHANNEL",
+    "ERRORS_CHANNEL",
+    "IN_FLIGHT_STATUSES",
+    "LIFECYCLE_CHANNEL",
+    "RESERVED_CHANNELS",
+    "RUN_STATUSES",
+    "TASK_STATUSES",
+    "TERMINAL_STATUSES",
+    "EventQuery",
+    "NewEvent",
+    "NewRun",
+    "NewWorkflow",
+    "OutboxItem",
+    "Page",
+    "RetentionPolicy",
+    "RunRecord",
+    "RunStatus",
+    "Schedule",
+    "StoredEvent",
+    "Subscription",
+    "TaskRecord",
+    "TaskStatus",
+    "Transition",
+    "Wait",
+    "WorkflowVersion",
+]
+
+T = TypeVar("T")
+
+RunStatus = Literal[
+    "pending", "running", "waiting", "suspended", "cancelled", "faulted", "completed"
+]
+TaskStatus = Literal[
+    "pending", "running", "waiting", "suspended", "cancelled", "faulted", "completed", "skipped"
+]
+RUN_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
+TASK_STATUSES: frozenset[str] = frozenset(get_args(TaskStatus))
+TERMINAL_STATUSES: frozenset[str] = frozenset({"cancelled", "faulted", "completed"})
+#: Runs in these states were being executed by a process; after a crash they are resumed.
+IN_FLIGHT_STATUSES: tuple[RunStatus, ...] = ("pending", "running")
+
+DEFAULT_CHANNEL = ""
+ERRORS_CHANNEL = "$errors"
+LIFECYCLE_CHANNEL = "$lifecycle"
+RESERVED_CHANNELS: frozenset[str] = frozenset({ERRORS_CHANNEL, LIFECYCLE_CHANNEL})
+
+
+def _check_status(status: str, allowed: frozenset[str], what: str) -> None:
+    if status not in allowed:
+        raise StoreError(f"{what} status {status!r} is not one of {', '.join(sorted(allowed))}")
+
+
+def _check_text(value: Any, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise StoreError(f"{what} must be a non-empty string, not {value!r}")
+
+
+# --- workflows -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewWorkflow:
+    """A workflow document to deploy; ``id`` names an existing workflow to add a version to."""
+
+    namespace: str
+    name: str
+    version: str
+    document: str
+    media_type: str = "application/yaml"
+    definition: Any = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowVersion:
+    """One stored version of a workflow; ``revision`` counts the versions of ``id`` from 1."""
+
+    id: str
+    revision: int
+    namespace: str
+    name: str
+    version: str
+    document: str
+    media_type: str
+    definition: Any
+    created_at: datetime
+
+    def same_document(self, new: NewWorkflow) -> bool:
+        """True when deploying ``new`` would store nothing new (so it stores nothing)."""
+        mine = (self.namespace, self.name, self.version, self.document, self.media_type)
+        theirs = (new.namespace, new.name, new.version, new.document, new.media_type)
+        return mine == theirs and self.definition == codec.json_copy(new.definition)
+
+
+# --- runs and tasks ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewRun:
+    """A run to create; ``dedupe_key`` (CloudEvent ``source``, ``id``) starts it once per event."""
+
+    workflow_id: str
+    workflow_revision: int
+    input: Any = None
+    context: Any = None
+    trigger: Any = None
+    hops: int = 0
+    status: RunStatus = "pending"
+    dedupe_key: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        _check_text(self.workflow_id, "workflow_id")
+        _check_status(self.status, RUN_STATUSES, "run")
+        if self.dedupe_key is not None:
+            source, event_id = self.dedupe_key
+            _check_text(source, "dedupe_key source")
+            _check_text(event_id, "dedupe_key id")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """A run: what it runs, where it stands, and what went in and came out.
+
+    ``context`` is the run's ``$context``, saved so a resumed run continues with it; ``trigger``
+    is what started it (e.g. the event); ``hops`` is the loop guard's count; ``error`` an
+    RFC 7807 object.
+    """
+
+    id: str
+    workflow_id: str
+    workflow_revision: int
+    status: RunStatus
+    input: Any = None
+    output: Any = None
+    error: Mapping[str, Any] | None = None
+    context: Any = None
+    trigger: Any = None
+    hops: int = 0
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _check_status(self.status, RUN_STATUSES, "run")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskRecord:
+    """One execution of a task in a run, identified by ``(run_id, sequence)``.
+
+    ``reference`` is the task's JSON pointer; a task run again (a loop, a retry) gets a new
+    ``sequence``. ``emits`` lists what it emitted, as the inspector shows it.
+    """
+
+    run_id: str
+    sequence: int
+    reference: str
+    name: str
+    status: TaskStatus
+    input: Any = None
+    output: Any = None
+    error: Mapping[str, Any] | None = None
+    emits: tuple[Any, ...] = ()
+    log: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _check_status(self.status, TASK_STATUSES, "task")
+        object.__setattr__(self, "emits", tuple(self.emits))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wait:
+    """A run waiting in a ``listen`` task at ``reference``; ``state`` holds its correlation."""
+
+    run_id: str
+    reference: str
+    workflow_id: str
+    state: Any = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transition:
+    """What one step of a run changes, committed in one transaction with the events it emitted.
+
+    ``run`` replaces the stored run; ``task`` inserts or replaces a task record; ``wait``
+    registers a wait; ``clear_wait`` removes this run's wait at that reference first, and the
+    whole transition fails with ``NotFoundError`` if it is gone (so two resumers cannot both win).
+    A run's ``id``, ``workflow_id``, ``workflow_revision`` and ``created_at`` never change.
+    """
+
+    run_id: str
+    run: RunRecord | None = None
+    task: TaskRecord | None = None
+    wait: Wait | None = None
+    clear_wait: str | None = None
+
+    def __post_init__(self) -> None:
+        parts: list[RunRecord | TaskRecord | Wait] = [
+            p for p in (self.run, self.task, self.wait) if p is not None
+        ]
+        for part in parts:
+            owner = part.id if isinstance(part, RunRecord) else part.run_id
+            if owner != self.run_id:
+                raise StoreError(
+                    f"transition of run {self.run_id!r} carries a {type(part).__name__} "
+                    f"of run {owner!r}"
+                )
+
+
+# --- events and outbox ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewEvent:
+    """An event to append or enqueue: who emitted it, on which channel, and extra metadata."""
+
+    emitter_id: str
+    event: CloudEvent
+    channel: str = DEFAULT_CHANNEL
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_text(self.emitter_id, "emitter_id")
+        if not isinstance(self.channel, str):
+            raise StoreError(f"channel must be a string, not {self.channel!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvent:
+    """An event in the log; ``position`` (``"<epoch_ms>-<seq>"``) is its place and cursor."""
+
+    position: str
+    emitter_id: str
+    channel: str
+    indexed_at_ms: int
+    event: Mapping[str, Any]
+    metadata: Mapping[str, Any]
+
+    def cloud_event(self) -> CloudEvent:
+        """The stored structured JSON as a ``CloudEvent``."""
+        return CloudEvent.from_dict(self.event)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventQuery:
+    """Which events to list; every given field must match. ``since``/``until`` bound the
+    indexed time (the position's millisecond), ``since`` inclusive and ``until`` exclusive."""
+
+    emitter_id: str | None = None
+    channel: str | None = None
+    type: str | None = None
+    source: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def counted(self) -> bool:
+        """True when the total is kept by the store (emitter and channel only, no filters)."""
+        return self.emitter_id is not None and (
+            self.type is None
+            and self.source is None
+            and self.subject is None
+            and self.since is None
+            and self.until is None
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxItem:
+    """An event committed for dispatch; ``attempts`` counts the claims so far."""
+
+    id: int
+    emitter_id: str
+    channel: str
+    event: CloudEvent
+    metadata: Mapping[str, Any]
+    created_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionPolicy:
+    """How long events are kept: by age and by count per (emitter, channel) stream."""
+
+    max_age: timedelta | None = None
+    max_count: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_count is not None and self.max_count < 0:
+            raise StoreError(f"retention max_count must be >= 0, not {self.max_count}")
+
+
+# --- subscriptions and schedules -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription:
+    """A listener subscribed to an emitter's channel (``event_name``, ``""`` = default)."""
+
+    id: str
+    emitter_id: str
+    listener_id: str
+    event_name: str
+    filters: tuple[Any, ...] = ()
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filters", tuple(self.filters))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """A workflow's schedule of one ``kind`` (cron, every, after, on); ``None`` = not timed."""
+
+    workflow_id: str
+    kind: str
+    spec: Any = None
+    next_due_at: datetime | None = None
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page(Generic[T]):
+    """One page of a list, newest first.
+
+    ``start_cursor``/``end_cursor`` are the cursors of the first and last item; ``has_more`` says
+    whether more lie beyond the page in the direction read (older, or newer when reading
+    ``after`` a cursor); ``total_count`` counts the whole list when the store keeps that count.
+    """
+
+    items: tuple[T, ...]
+    total_count: int | None
+    start_cursor: str | None
+    end_cursor: str | None
+    has_more: bool
+
+    @property
+    def count(self) -> int:
+        """How many items this page holds."""
+        return len(self.items)

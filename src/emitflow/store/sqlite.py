@@ -1,0 +1,372 @@
+"""``SqliteStore``: the default store, one SQLite file in WAL mode with a single writer.
+
+Every public operation is one transaction, run as one function on a connection's thread (see
+``sqlite_db``): writes queue on one connection, reads use a second one. The schema comes from
+the numbered files in ``sql/sqlite/``, applied in order at ``open`` and recorded in
+``schema_migrations``. The methods live by concern in ``sqlite_runs`` and ``sqlite_events``;
+this module adds workflows, subscriptions, schedules and the lifecycle.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import unquote
+
+from emitflow.clock import Clock, SystemClock
+from emitflow.errors import ConfigurationError, NotFoundError
+from emitflow.store import codec
+from emitflow.store.ids import (
+    SUBSCRIPTION_PREFIX,
+    WORKFLOW_PREFIX,
+    IdFactory,
+    check_triple,
+    emitter_patterns,
+    random_id,
+)
+from emitflow.store.paging import lease_end
+from emitflow.store.records import NewWorkflow, Schedule, Subscription, WorkflowVersion
+from emitflow.store.sqlite_db import SqliteDatabase
+from emitflow.store.sqlite_events import SqliteEvents
+from emitflow.store.sqlite_runs import SqliteRuns
+
+__all__ = ["SqliteStore", "path_from_url"]
+
+_LATEST = """
+SELECT * FROM workflows w
+WHERE revision = (SELECT max(revision) FROM workflows WHERE id = w.id)
+ORDER BY namespace, name, id
+"""
+_CLAIM_SCHEDULES = """
+UPDATE schedules SET lease_until = ?1
+WHERE (workflow_id, kind) IN (
+    SELECT workflow_id, kind FROM schedules
+    WHERE next_due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
+    ORDER BY next_due_at, workflow_id, kind LIMIT ?3)
+RETURNING *
+"""
+_URL_FORMS = "sqlite:///relative/path, sqlite:////absolute/path or sqlite:///:memory:"
+
+
+def path_from_url(url: str) -> str:
+    """The database path of a ``sqlite:///…`` URL (``:memory:`` for an in-memory database)."""
+    scheme, sep, rest = url.partition("://")
+    if scheme.lower() != "sqlite" or not sep:
+        raise ConfigurationError(f"store URL {url!r} is not a sqlite URL; use {_URL_FORMS}")
+    if not rest.startswith("/") or len(rest) < 2:
+        raise ConfigurationError(f"store URL {url!r} names no file; use {_URL_FORMS}")
+    if "?" in rest or "#" in rest:
+        raise ConfigurationError(f"store URL {url!r}: sqlite URLs take no query or fragment")
+    return unquote(rest[1:])
+
+
+def _version(row: sqlite3.Row) -> WorkflowVersion:
+    return WorkflowVersion(
+        id=row["id"],
+        revision=row["revision"],
+        namespace=row["namespace"],
+        name=row["name"],
+        version=row["version"],
+        document=row["document"],
+        media_type=row["media_type"],
+        definition=codec.loads(row["definition"]),
+        created_at=codec.from_micros(row["created_at"]),
+    )
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        emitter_id=row["emitter_id"],
+        listener_id=row["listener_id"],
+        event_name=row["event_name"],
+        filters=tuple(codec.loads(row["filters"])),
+        created_at=codec.from_micros(row["created_at"]),
+    )
+
+
+def _schedule(row: sqlite3.Row) -> Schedule:
+    due = row["next_due_at"]
+    return Schedule(
+        workflow_id=row["workflow_id"],
+        kind=row["kind"],
+        spec=codec.loads(row["spec"]),
+        next_due_at=None if due is None else codec.from_micros(due),
+    )
+
+
+def _put_workflow(
+    conn: sqlite3.Connection, new: NewWorkflow, workflow_id: str, definition: str | None, now: int
+) -> WorkflowVersion:
+    row = conn.execute(
+        "SELECT * FROM workflows WHERE id = ? ORDER BY revision DESC LIMIT 1", (workflow_id,)
+    ).fetchone()
+    latest = None if row is None else _version(row)
+    if latest is not None and latest.same_document(new):
+        return latest
+    revision = 1 if latest is None else latest.revision + 1
+    row = conn.execute(
+        "INSERT INTO workflows (id, revision, namespace, name, version, media_type, document,"
+        " definition, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        (
+            workflow_id,
+            revision,
+            new.namespace,
+            new.name,
+            new.version,
+            new.media_type,
+            new.document,
+            definition,
+            now,
+        ),
+    ).fetchone()
+    return _version(row)
+
+
+def _get_workflow(
+    conn: sqlite3.Connection, workflow_id: str, revision: int | None
+) -> WorkflowVersion:
+    if revision is None:
+        sql = "SELECT * FROM workflows WHERE id = ? ORDER BY revision DESC LIMIT 1"
+        row = conn.execute(sql, (workflow_id,)).fetchone()
+    else:
+        sql = "SELECT * FROM workflows WHERE id = ? AND revision = ?"
+        row = conn.execute(sql, (workflow_id, revision)).fetchone()
+    if row is None:
+        which = "" if revision is None else f" revision {revision}"
+        raise NotFoundError(f"workflow {workflow_id!r}{which} does not exist")
+    return _version(row)
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
+
+
+def _changes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
+    return conn.execute(sql, params).rowcount
+
+
+def _delete_workflow(conn: sqlite3.Connection, workflow_id: str) -> bool:
+    existed = conn.execute("DELETE FROM workflows WHERE id = ?", (workflow_id,)).rowcount
+    conn.execute("DELETE FROM schedules WHERE workflow_id = ?", (workflow_id,))
+    conn.execute(
+        "DELETE FROM subscriptions WHERE emitter_id = ?1 OR listener_id = ?1", (workflow_id,)
+    )
+    return existed > 0
+
+
+def _put_subscription(
+    conn: sqlite3.Connection, new_id: str, triple: tuple[str, str, str], filters: str, now: int
+) -> Subscription:
+    row = conn.execute(
+        "UPDATE subscriptions SET filters = ?"
+        " WHERE emitter_id = ? AND event_name = ? AND listener_id = ? RETURNING *",
+        (filters, *triple),
+    ).fetchone()
+    if row is None:
+        row = conn.execute(
+            "INSERT INTO subscriptions (id, emitter_id, event_name, listener_id, filters,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+            (new_id, *triple, filters, now),
+        ).fetchone()
+    return _subscription(row)
+
+
+def _claim_schedules(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[Schedule]:
+    rows = conn.execute(_CLAIM_SCHEDULES, (until, now, limit)).fetchall()
+    rows.sort(key=lambda row: (row["next_due_at"], row["workflow_id"], row["kind"]))
+    return [_schedule(row) for row in rows]
+
+
+class SqliteStore(SqliteRuns, SqliteEvents):
+    """A ``Store`` in one SQLite file (``:memory:`` for a throwaway one)."""
+
+    def __init__(
+        self, path: str | Path, *, clock: Clock | None = None, ids: IdFactory | None = None
+    ) -> None:
+        self._db = SqliteDatabase(str(path))
+        self._clock = clock or SystemClock()
+        self._ids = ids or random_id
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, clock: Clock | None = None, ids: IdFactory | None = None
+    ) -> SqliteStore:
+        """A store for ``sqlite:///relative/path``, ``sqlite:////abs/path`` or ``:memory:``."""
+        return cls(path_from_url(url), clock=clock, ids=ids)
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``:memory:``)."""
+        return self._db.path
+
+    def _now_us(self) -> int:
+        return codec.to_micros(self._clock.now())
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect, set up WAL, and apply the migrations not yet applied."""
+        await self._db.open(self._now_us())
+
+    async def close(self) -> None:
+        """Close the connections; safe to call twice."""
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- workflows -----------------------------------------------------------------------
+
+    async def put_workflow(self, new: NewWorkflow) -> WorkflowVersion:
+        """Store a version (a new workflow unless ``new.id`` names one); same document = no-op."""
+        definition = None if new.definition is None else codec.dumps(new.definition)
+        workflow_id = new.id or self._ids(WORKFLOW_PREFIX)
+        return await self._db.write(
+            partial(
+                _put_workflow,
+                new=new,
+                workflow_id=workflow_id,
+                definition=definition,
+                now=self._now_us(),
+            )
+        )
+
+    async def get_workflow(
+        self, workflow_id: str, *, revision: int | None = None
+    ) -> WorkflowVersion:
+        """The latest version of a workflow, or the given revision."""
+        return await self._db.read(
+            partial(_get_workflow, workflow_id=workflow_id, revision=revision)
+        )
+
+    async def list_workflows(self) -> list[WorkflowVersion]:
+        """The latest version of every workflow, by namespace, name and id."""
+        rows = await self._db.read(partial(_rows, sql=_LATEST, params=()))
+        return [_version(row) for row in rows]
+
+    async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
+        """Every version of a workflow, oldest first."""
+        sql = "SELECT * FROM workflows WHERE id = ? ORDER BY revision"
+        rows = await self._db.read(partial(_rows, sql=sql, params=(workflow_id,)))
+        return [_version(row) for row in rows]
+
+    async def delete_workflow(self, workflow_id: str) -> bool:
+        """Remove a workflow's versions, schedules and subscriptions; runs and events stay."""
+        return await self._db.write(partial(_delete_workflow, workflow_id=workflow_id))
+
+    # --- subscriptions -------------------------------------------------------------------
+
+    async def put_subscription(
+        self,
+        emitter_id: str,
+        listener_id: str,
+        event_name: str = "",
+        *,
+        filters: Sequence[Any] = (),
+    ) -> Subscription:
+        """Subscribe; the same triple again keeps its id (its filters are replaced)."""
+        check_triple(emitter_id, listener_id, event_name)
+        encoded = codec.dumps(list(filters))
+        new_id = self._ids(SUBSCRIPTION_PREFIX)  # unused when the triple exists
+        return await self._db.write(
+            partial(
+                _put_subscription,
+                new_id=new_id,
+                triple=(emitter_id, event_name, listener_id),
+                filters=encoded,
+                now=self._now_us(),
+            )
+        )
+
+    async def delete_subscription(
+        self, emitter_id: str, listener_id: str, event_name: str = ""
+    ) -> bool:
+        """Unsubscribe the triple."""
+        sql = (
+            "DELETE FROM subscriptions WHERE emitter_id = ? AND event_name = ? AND listener_id = ?"
+        )
+        params = (emitter_id, event_name, listener_id)
+        return await self._db.write(partial(_changes, sql=sql, params=params)) > 0
+
+    async def list_subscriptions(
+        self, *, emitter_id: str | None = None, listener_id: str | None = None
+    ) -> list[Subscription]:
+        """Subscriptions in creation order, optionally of one emitter or listener."""
+        clauses, params = ["1"], []
+        for column, value in (("emitter_id", emitter_id), ("listener_id", listener_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        sql = f"SELECT * FROM subscriptions WHERE {' AND '.join(clauses)} ORDER BY seq"
+        rows = await self._db.read(partial(_rows, sql=sql, params=params))
+        return [_subscription(row) for row in rows]
+
+    async def match_subscriptions(self, emitter_id: str, channel: str) -> list[Subscription]:
+        """Subscriptions an event of this emitter on this channel reaches, globs included."""
+        patterns = emitter_patterns(emitter_id)
+        marks = ", ".join("?" * len(patterns))
+        sql = (
+            f"SELECT * FROM subscriptions WHERE emitter_id IN ({marks}) AND event_name = ?"
+            " ORDER BY seq"
+        )
+        rows = await self._db.read(partial(_rows, sql=sql, params=(*patterns, channel)))
+        return [_subscription(row) for row in rows]
+
+    # --- schedules -----------------------------------------------------------------------
+
+    async def put_schedule(self, schedule: Schedule) -> None:
+        """Register or replace a schedule; this also ends a claim's lease."""
+        due = schedule.next_due_at
+        params = (
+            schedule.workflow_id,
+            schedule.kind,
+            None if schedule.spec is None else codec.dumps(schedule.spec),
+            None if due is None else codec.to_micros(due),
+        )
+        sql = (
+            "INSERT INTO schedules (workflow_id, kind, spec, next_due_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (workflow_id, kind) DO UPDATE SET spec = excluded.spec,"
+            " next_due_at = excluded.next_due_at, lease_until = NULL"
+        )
+        await self._db.write(partial(_changes, sql=sql, params=params))
+
+    async def list_schedules(self, *, workflow_id: str | None = None) -> list[Schedule]:
+        """Schedules by workflow id and kind."""
+        where, params = (
+            ("", ()) if workflow_id is None else ("WHERE workflow_id = ?", (workflow_id,))
+        )
+        sql = f"SELECT * FROM schedules {where} ORDER BY workflow_id, kind"
+        rows = await self._db.read(partial(_rows, sql=sql, params=params))
+        return [_schedule(row) for row in rows]
+
+    async def delete_schedules(self, workflow_id: str, *, kind: str | None = None) -> int:
+        """Remove a workflow's schedules (of one kind)."""
+        sql, params = "DELETE FROM schedules WHERE workflow_id = ?", [workflow_id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        return await self._db.write(partial(_changes, sql=sql, params=params))
+
+    async def claim_due_schedules(
+        self, *, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[Schedule]:
+        """Lease schedules whose ``next_due_at`` has passed, soonest first."""
+        now = self._clock.now()
+        until = codec.to_micros(lease_end(now, limit, lease_seconds))
+        return await self._db.write(
+            partial(_claim_schedules, until=until, now=codec.to_micros(now), limit=limit)
+        )

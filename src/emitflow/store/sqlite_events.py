@@ -1,0 +1,283 @@
+"""The event log and outbox of ``SqliteStore``.
+
+Each ``_name(conn, …)`` function is the body of one transaction, run on the connection's thread
+by ``SqliteDatabase``; the async methods encode their arguments, hand the body over, and return.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from emitflow.clock import Clock
+from emitflow.errors import StoreError
+from emitflow.events.cloudevent import CloudEvent
+from emitflow.store import codec
+from emitflow.store.paging import Window, lease_end, make_page
+from emitflow.store.records import (
+    EventQuery,
+    NewEvent,
+    OutboxItem,
+    Page,
+    RetentionPolicy,
+    StoredEvent,
+)
+from emitflow.store.sqlite_db import SqliteDatabase
+
+__all__ = ["Encoded", "SqliteEvents", "encode_events", "insert_outbox", "page_sql"]
+
+Encoded = list[tuple[NewEvent, str, str]]
+
+# The position is computed inside the INSERT: strictly after the newest stored event and after
+# any deleted one (store_meta), and at least "now" (?1).
+_APPEND = """
+INSERT INTO events (pos, emitter_id, channel, source, event_id, type, subject, event, metadata)
+VALUES (
+    max(?1,
+        coalesce((SELECT max(pos) FROM events), 0) + 1,
+        (SELECT value FROM store_meta WHERE key = 'last_position') + 1),
+    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+ON CONFLICT (emitter_id, source, event_id) DO NOTHING
+RETURNING pos
+"""
+_EXISTING = "SELECT * FROM events WHERE emitter_id = ? AND source = ? AND event_id = ?"
+# Before deleting events, remember the newest position so that it is never given out again.
+_KEEP_HIGH_WATER = """
+UPDATE store_meta SET value = max(value, coalesce((SELECT max(pos) FROM events), 0))
+WHERE key = 'last_position'
+"""
+_INSERT_OUTBOX = """
+INSERT INTO outbox (emitter_id, channel, event, metadata, created_at) VALUES (?, ?, ?, ?, ?)
+RETURNING *
+"""
+_CLAIM_OUTBOX = """
+UPDATE outbox SET attempts = attempts + 1, lease_until = ?1
+WHERE id IN (
+    SELECT id FROM outbox WHERE lease_until IS NULL OR lease_until <= ?2 ORDER BY id LIMIT ?3)
+RETURNING *
+"""
+_TRIM_STREAM = """
+DELETE FROM events WHERE emitter_id = ?1 AND channel = ?2 AND pos < (
+    SELECT pos FROM events WHERE emitter_id = ?1 AND channel = ?2
+    ORDER BY pos DESC LIMIT 1 OFFSET ?3)
+"""
+_FILTER_COLUMNS = ("emitter_id", "channel", "type", "source", "subject")
+
+
+def _stored(row: sqlite3.Row) -> StoredEvent:
+    pos = int(row["pos"])
+    return StoredEvent(
+        position=codec.position_text(pos),
+        emitter_id=row["emitter_id"],
+        channel=row["channel"],
+        indexed_at_ms=codec.position_ms(pos),
+        event=codec.loads(row["event"]),
+        metadata=codec.loads(row["metadata"]),
+    )
+
+
+def _outbox_item(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=int(row["id"]),
+        emitter_id=row["emitter_id"],
+        channel=row["channel"],
+        event=CloudEvent.from_dict(codec.loads(row["event"])),
+        metadata=codec.loads(row["metadata"]),
+        created_at=codec.from_micros(row["created_at"]),
+        attempts=int(row["attempts"]),
+    )
+
+
+def encode_events(events: Sequence[NewEvent]) -> Encoded:
+    """Each event with its CloudEvent and metadata as JSON text (``StoreError`` if not JSON)."""
+    return [
+        (new, codec.dumps(new.event.to_dict()), codec.dumps(dict(new.metadata))) for new in events
+    ]
+
+
+def insert_outbox(conn: sqlite3.Connection, encoded: Encoded, now_us: int) -> list[OutboxItem]:
+    """Add events to the outbox inside the caller's transaction; the new rows, in order."""
+    items = []
+    for new, body, meta in encoded:
+        row = conn.execute(_INSERT_OUTBOX, (new.emitter_id, new.channel, body, meta, now_us))
+        items.append(_outbox_item(row.fetchone()))
+    return items
+
+
+def _append(conn: sqlite3.Connection, encoded: Encoded, floor: int) -> list[StoredEvent]:
+    out = []
+    for new, body, meta in encoded:
+        event = new.event
+        key = (new.emitter_id, event.source, event.id)
+        params = (floor, new.emitter_id, new.channel, event.source, event.id, event.type)
+        row = conn.execute(_APPEND, (*params, event.subject, body, meta)).fetchone()
+        if row is None:  # already stored: give back what is there
+            existing = conn.execute(_EXISTING, key).fetchone()
+            if existing is None:
+                raise StoreError(f"event {event.id!r} conflicts with no stored event")
+            out.append(_stored(existing))
+            continue
+        pos = int(row[0])
+        out.append(
+            StoredEvent(
+                position=codec.position_text(pos),
+                emitter_id=new.emitter_id,
+                channel=new.channel,
+                indexed_at_ms=codec.position_ms(pos),
+                event=codec.loads(body),
+                metadata=codec.loads(meta),
+            )
+        )
+    return out
+
+
+def page_sql(query: EventQuery, window: Window) -> tuple[str, list[Any]]:
+    """The SELECT of one page of events and its parameters (``limit + 1`` rows)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    values = (query.emitter_id, query.channel, query.type, query.source, query.subject)
+    for column, value in zip(_FILTER_COLUMNS, values, strict=True):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    for bound, op in ((window.lower, ">"), (window.upper, "<")):
+        if bound is not None:
+            clauses.append(f"pos {op} ?")
+            params.append(bound)
+    where = " AND ".join(clauses) or "1"
+    order = "ASC" if window.ascending else "DESC"
+    params.append(window.limit + 1)
+    return f"SELECT * FROM events WHERE {where} ORDER BY pos {order} LIMIT ?", params
+
+
+def _page(conn: sqlite3.Connection, query: EventQuery, window: Window) -> Page[StoredEvent]:
+    rows = conn.execute(*page_sql(query, window)).fetchall()
+    total = None
+    if query.counted:
+        # Kept by triggers on events: a page never counts rows.
+        count_sql = "SELECT sum(n) FROM event_counts WHERE emitter_id = ?"
+        count_params = [query.emitter_id]
+        if query.channel is not None:
+            count_sql += " AND channel = ?"
+            count_params.append(query.channel)
+        total = int(conn.execute(count_sql, count_params).fetchone()[0] or 0)
+    return make_page([_stored(row) for row in rows], window, lambda s: s.position, total)
+
+
+def _delete(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
+    conn.execute(_KEEP_HIGH_WATER)
+    return conn.execute(f"DELETE FROM events WHERE {where}", params).rowcount
+
+
+def _retain(conn: sqlite3.Connection, cutoff: int | None, keep: int | None) -> int:
+    conn.execute(_KEEP_HIGH_WATER)
+    deleted = 0
+    if cutoff is not None:
+        deleted += conn.execute("DELETE FROM events WHERE pos < ?", (cutoff,)).rowcount
+    if keep is not None:
+        streams = conn.execute(
+            "SELECT emitter_id, channel FROM event_counts WHERE n > ?", (keep,)
+        ).fetchall()
+        for emitter_id, channel in streams:
+            if keep == 0:
+                sql = "DELETE FROM events WHERE emitter_id = ? AND channel = ?"
+                deleted += conn.execute(sql, (emitter_id, channel)).rowcount
+            else:  # everything older than the keep-th newest event of the stream
+                deleted += conn.execute(_TRIM_STREAM, (emitter_id, channel, keep - 1)).rowcount
+    return deleted
+
+
+def _claim(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[OutboxItem]:
+    rows = conn.execute(_CLAIM_OUTBOX, (until, now, limit)).fetchall()
+    return sorted((_outbox_item(row) for row in rows), key=lambda item: item.id)
+
+
+def _mark_done(conn: sqlite3.Connection, ids: list[int]) -> int:
+    done = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        done += conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk).rowcount
+    return done
+
+
+class SqliteEvents:
+    """Event log and outbox operations; ``SqliteStore`` adds the rest."""
+
+    _db: SqliteDatabase
+    _clock: Clock
+
+    # --- event log -----------------------------------------------------------------------
+
+    async def append_events(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Append events in order; a duplicate gives back the event already stored."""
+        floor = codec.epoch_ms(self._clock.now()) << codec.SEQ_BITS
+        return await self._db.write(partial(_append, encoded=encode_events(events), floor=floor))
+
+    async def list_events(
+        self,
+        query: EventQuery | None = None,
+        *,
+        limit: int = 10,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[StoredEvent]:
+        """Events newest first; cursors are positions."""
+        query = query or EventQuery()
+        window = Window.of(
+            limit,
+            None if before is None else codec.position_key(before),
+            None if after is None else codec.position_key(after),
+        ).narrowed(*codec.position_bounds(query.since, query.until))
+        return await self._db.read(partial(_page, query=query, window=window))
+
+    async def delete_events(
+        self,
+        emitter_id: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        channel: str | None = None,
+    ) -> int:
+        """Delete an emitter's events with ``start <= position <= end``."""
+        clauses: list[str] = ["emitter_id = ?"]
+        params: list[Any] = [emitter_id]
+        for bound, op in ((start, ">="), (end, "<=")):
+            if bound is not None:
+                clauses.append(f"pos {op} ?")
+                params.append(codec.position_key(bound))
+        if channel is not None:
+            clauses.append("channel = ?")
+            params.append(channel)
+        return await self._db.write(partial(_delete, where=" AND ".join(clauses), params=params))
+
+    async def apply_retention(self, policy: RetentionPolicy) -> int:
+        """Delete events older than ``max_age`` and beyond ``max_count`` per stream."""
+        cutoff = None
+        if policy.max_age is not None:
+            cutoff = codec.epoch_ms(self._clock.now() - policy.max_age) << codec.SEQ_BITS
+        return await self._db.write(partial(_retain, cutoff=cutoff, keep=policy.max_count))
+
+    # --- outbox --------------------------------------------------------------------------
+
+    async def enqueue_events(self, events: Sequence[NewEvent]) -> list[OutboxItem]:
+        """Put events in the outbox."""
+        encoded, now_us = encode_events(events), codec.to_micros(self._clock.now())
+        return await self._db.write(partial(insert_outbox, encoded=encoded, now_us=now_us))
+
+    async def claim_outbox(
+        self, *, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[OutboxItem]:
+        """Lease the oldest rows not leased (or whose lease expired), in commit order."""
+        now = self._clock.now()
+        until = codec.to_micros(lease_end(now, limit, lease_seconds))
+        return await self._db.write(
+            partial(_claim, until=until, now=codec.to_micros(now), limit=limit)
+        )
+
+    async def mark_outbox_done(self, ids: Iterable[int]) -> int:
+        """Remove rows once logged and routed."""
+        wanted = sorted({int(item_id) for item_id in ids})
+        return await self._db.write(partial(_mark_done, ids=wanted))

@@ -1,0 +1,399 @@
+"""Runs, task records, transitions and waits of ``SqliteStore``.
+
+As in ``sqlite_events``, each ``_name(conn, …)`` function is the body of one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from emitflow.clock import Clock
+from emitflow.errors import NotFoundError
+from emitflow.store import codec
+from emitflow.store.ids import RUN_PREFIX, IdFactory
+from emitflow.store.paging import Window, lease_end, make_page
+from emitflow.store.records import (
+    NewEvent,
+    NewRun,
+    OutboxItem,
+    Page,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+    Transition,
+    Wait,
+)
+from emitflow.store.sqlite_db import SqliteDatabase
+from emitflow.store.sqlite_events import Encoded, encode_events, insert_outbox
+
+__all__ = ["SqliteRuns"]
+
+_INSERT_RUN = """
+INSERT INTO runs (id, workflow_id, workflow_revision, status, input, context, trigger, hops,
+                  created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING *
+"""
+_UPDATE_RUN = """
+UPDATE runs SET status = ?, input = ?, output = ?, error = ?, context = ?, trigger = ?, hops = ?,
+                started_at = ?, ended_at = ?
+WHERE id = ?
+RETURNING seq
+"""
+_UPSERT_TASK = """
+INSERT INTO tasks (run_id, sequence, reference, name, status, input, output, error, emits, log,
+                   started_at, ended_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_id, sequence) DO UPDATE SET
+    reference = excluded.reference, name = excluded.name, status = excluded.status,
+    input = excluded.input, output = excluded.output, error = excluded.error,
+    emits = excluded.emits, log = excluded.log, started_at = excluded.started_at,
+    ended_at = excluded.ended_at
+"""
+# Upsert, not REPLACE: the row keeps its seq, so waits stay in the order first put.
+_UPSERT_WAIT = """
+INSERT INTO waits (run_id, reference, workflow_id, state, expires_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (run_id, reference) DO UPDATE SET
+    workflow_id = excluded.workflow_id, state = excluded.state,
+    expires_at = excluded.expires_at, lease_until = NULL
+"""
+_CLAIM_WAITS = """
+UPDATE waits SET lease_until = ?1
+WHERE seq IN (
+    SELECT seq FROM waits
+    WHERE expires_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
+    ORDER BY expires_at, seq LIMIT ?3)
+RETURNING *
+"""
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else codec.dumps(value)
+
+
+def _micros(moment: datetime | None) -> int | None:
+    return None if moment is None else codec.to_micros(moment)
+
+
+def _time(micros: int | None) -> datetime | None:
+    return None if micros is None else codec.from_micros(micros)
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        workflow_id=row["workflow_id"],
+        workflow_revision=row["workflow_revision"],
+        status=row["status"],
+        input=codec.loads(row["input"]),
+        output=codec.loads(row["output"]),
+        error=codec.loads(row["error"]),
+        context=codec.loads(row["context"]),
+        trigger=codec.loads(row["trigger"]),
+        hops=row["hops"],
+        created_at=codec.from_micros(row["created_at"]),
+        started_at=_time(row["started_at"]),
+        ended_at=_time(row["ended_at"]),
+    )
+
+
+def _task(row: sqlite3.Row) -> TaskRecord:
+    return TaskRecord(
+        run_id=row["run_id"],
+        sequence=row["sequence"],
+        reference=row["reference"],
+        name=row["name"],
+        status=row["status"],
+        input=codec.loads(row["input"]),
+        output=codec.loads(row["output"]),
+        error=codec.loads(row["error"]),
+        emits=tuple(codec.loads(row["emits"])),
+        log=row["log"],
+        started_at=_time(row["started_at"]),
+        ended_at=_time(row["ended_at"]),
+    )
+
+
+def _wait(row: sqlite3.Row) -> Wait:
+    return Wait(
+        run_id=row["run_id"],
+        reference=row["reference"],
+        workflow_id=row["workflow_id"],
+        state=codec.loads(row["state"]),
+        expires_at=_time(row["expires_at"]),
+    )
+
+
+def _run_params(run: RunRecord) -> tuple[Any, ...]:
+    return (
+        run.status,
+        _json(run.input),
+        _json(run.output),
+        _json(run.error),
+        _json(run.context),
+        _json(run.trigger),
+        run.hops,
+        _micros(run.started_at),
+        _micros(run.ended_at),
+        run.id,
+    )
+
+
+def _task_params(task: TaskRecord) -> tuple[Any, ...]:
+    return (
+        task.run_id,
+        task.sequence,
+        task.reference,
+        task.name,
+        task.status,
+        _json(task.input),
+        _json(task.output),
+        _json(task.error),
+        codec.dumps(list(task.emits)),
+        task.log,
+        _micros(task.started_at),
+        _micros(task.ended_at),
+    )
+
+
+def _wait_params(wait: Wait) -> tuple[Any, ...]:
+    state = _json(wait.state)
+    return (wait.run_id, wait.reference, wait.workflow_id, state, _micros(wait.expires_at))
+
+
+def _require_run(conn: sqlite3.Connection, run_id: str) -> None:
+    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+        raise NotFoundError(f"run {run_id!r} does not exist")
+
+
+def _create(
+    conn: sqlite3.Connection, new_id: str, values: tuple[Any, ...], key: tuple[str, ...] | None
+) -> tuple[RunRecord, bool]:
+    if key is not None:
+        row = conn.execute(
+            "SELECT runs.* FROM run_starts JOIN runs ON runs.id = run_starts.run_id"
+            " WHERE run_starts.workflow_id = ? AND source = ? AND event_id = ?",
+            key,
+        ).fetchone()
+        if row is not None:
+            return _run(row), False
+    run = _run(conn.execute(_INSERT_RUN, (new_id, *values)).fetchone())
+    if key is not None:
+        conn.execute(
+            "INSERT INTO run_starts (workflow_id, source, event_id, run_id) VALUES (?, ?, ?, ?)",
+            (*key, run.id),
+        )
+    return run, True
+
+
+def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
+    row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"run {run_id!r} does not exist")
+    return _run(row)
+
+
+def _tasks(conn: sqlite3.Connection, run_id: str) -> list[TaskRecord]:
+    _require_run(conn, run_id)
+    rows = conn.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY sequence", (run_id,))
+    return [_task(row) for row in rows]
+
+
+def _cursor(conn: sqlite3.Connection, run_id: str | None) -> int | None:
+    if run_id is None:
+        return None
+    row = conn.execute("SELECT seq FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"page cursor: run {run_id!r} does not exist")
+    return int(row[0])
+
+
+def _runs_page(
+    conn: sqlite3.Connection,
+    workflow_id: str | None,
+    statuses: list[str] | None,
+    limit: int,
+    before: str | None,
+    after: str | None,
+) -> Page[RunRecord]:
+    window = Window.of(limit, _cursor(conn, before), _cursor(conn, after))
+    clauses: list[str] = []
+    params: list[Any] = []
+    if workflow_id is not None:
+        clauses.append("workflow_id = ?")
+        params.append(workflow_id)
+    if statuses is not None:
+        clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+        params += statuses
+    for bound, op in ((window.lower, ">"), (window.upper, "<")):
+        if bound is not None:
+            clauses.append(f"seq {op} ?")
+            params.append(bound)
+    order = "ASC" if window.ascending else "DESC"
+    sql = f"SELECT * FROM runs WHERE {' AND '.join(clauses) or '1'} ORDER BY seq {order} LIMIT ?"
+    rows = conn.execute(sql, [*params, window.limit + 1]).fetchall()
+    return make_page([_run(row) for row in rows], window, lambda run: run.id, None)
+
+
+def _in_flight(conn: sqlite3.Connection) -> list[RunRecord]:
+    # The literal IN list is the one of the partial index runs_in_flight, so the index serves it.
+    sql = "SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY seq"
+    return [_run(row) for row in conn.execute(sql)]
+
+
+def _commit(
+    conn: sqlite3.Connection,
+    transition: Transition,
+    parts: tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None],
+    encoded: Encoded,
+    now_us: int,
+) -> list[OutboxItem]:
+    run_params, task_params, wait_params = parts
+    run_id = transition.run_id
+    if run_params is not None:
+        if conn.execute(_UPDATE_RUN, run_params).fetchone() is None:
+            raise NotFoundError(f"run {run_id!r} does not exist")
+    else:
+        _require_run(conn, run_id)
+    if transition.clear_wait is not None:
+        sql = "DELETE FROM waits WHERE run_id = ? AND reference = ?"
+        if not conn.execute(sql, (run_id, transition.clear_wait)).rowcount:
+            raise NotFoundError(f"run {run_id!r} has no wait at {transition.clear_wait!r} to clear")
+    if task_params is not None:
+        conn.execute(_UPSERT_TASK, task_params)
+    if wait_params is not None:
+        conn.execute(_UPSERT_WAIT, wait_params)
+    return insert_outbox(conn, encoded, now_us)
+
+
+def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...]) -> None:
+    _require_run(conn, run_id)
+    conn.execute(_UPSERT_WAIT, params)
+
+
+def _waits(conn: sqlite3.Connection, where: str, params: list[str]) -> list[Wait]:
+    return [
+        _wait(row)
+        for row in conn.execute(f"SELECT * FROM waits WHERE {where} ORDER BY seq", params)
+    ]
+
+
+def _delete_wait(conn: sqlite3.Connection, run_id: str, reference: str) -> bool:
+    sql = "DELETE FROM waits WHERE run_id = ? AND reference = ?"
+    return conn.execute(sql, (run_id, reference)).rowcount > 0
+
+
+def _claim_waits(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[Wait]:
+    rows = conn.execute(_CLAIM_WAITS, (until, now, limit)).fetchall()
+    rows.sort(key=lambda row: (row["expires_at"], row["seq"]))
+    return [_wait(row) for row in rows]
+
+
+class SqliteRuns:
+    """Runs, tasks, transitions and waits; ``SqliteStore`` adds the rest."""
+
+    _db: SqliteDatabase
+    _clock: Clock
+    _ids: IdFactory
+
+    async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
+        """Create a run, or give back the one this workflow already started for the event."""
+        values = (
+            new.workflow_id,
+            new.workflow_revision,
+            new.status,
+            _json(new.input),
+            _json(new.context),
+            _json(new.trigger),
+            new.hops,
+            codec.to_micros(self._clock.now()),
+        )
+        key = None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key)
+        # Ids are made on the event loop, like every call of the injected factory; a
+        # deduplicated start leaves its id unused.
+        new_id = self._ids(RUN_PREFIX)
+        return await self._db.write(partial(_create, new_id=new_id, values=values, key=key))
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """A run by id."""
+        return await self._db.read(partial(_get, run_id=run_id))
+
+    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
+        """A run's task records in sequence order."""
+        return await self._db.read(partial(_tasks, run_id=run_id))
+
+    async def list_runs(
+        self,
+        *,
+        workflow_id: str | None = None,
+        statuses: Collection[RunStatus] | None = None,
+        limit: int = 20,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[RunRecord]:
+        """Runs newest first; cursors are run ids."""
+        Window.of(limit, None, None)  # check the limit before going to the database
+        wanted: list[str] | None = None if statuses is None else list(statuses)
+        return await self._db.read(
+            partial(
+                _runs_page,
+                workflow_id=workflow_id,
+                statuses=wanted,
+                limit=limit,
+                before=before,
+                after=after,
+            )
+        )
+
+    async def list_runs_in_flight(self) -> list[RunRecord]:
+        """Runs left pending or running, oldest first."""
+        return await self._db.read(_in_flight)
+
+    async def commit_transition(
+        self, transition: Transition, events: Sequence[NewEvent] = ()
+    ) -> list[OutboxItem]:
+        """Apply a transition and put the events it emitted in the outbox, in one transaction."""
+        # Everything is encoded before the transaction, so a bad value fails before it starts.
+        parts = (
+            None if transition.run is None else _run_params(transition.run),
+            None if transition.task is None else _task_params(transition.task),
+            None if transition.wait is None else _wait_params(transition.wait),
+        )
+        encoded, now_us = encode_events(events), codec.to_micros(self._clock.now())
+        return await self._db.write(
+            partial(_commit, transition=transition, parts=parts, encoded=encoded, now_us=now_us)
+        )
+
+    # --- waits ---------------------------------------------------------------------------
+
+    async def put_wait(self, wait: Wait) -> None:
+        """Register or replace a wait of an existing run."""
+        params = _wait_params(wait)
+        await self._db.write(partial(_put_wait, run_id=wait.run_id, params=params))
+
+    async def list_waits(
+        self, *, workflow_id: str | None = None, run_id: str | None = None
+    ) -> list[Wait]:
+        """Waits in the order they were first put."""
+        clauses, params = ["1"], []
+        for column, value in (("workflow_id", workflow_id), ("run_id", run_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        return await self._db.read(partial(_waits, where=" AND ".join(clauses), params=params))
+
+    async def delete_wait(self, run_id: str, reference: str) -> bool:
+        """Remove a wait; only one caller gets ``True``."""
+        return await self._db.write(partial(_delete_wait, run_id=run_id, reference=reference))
+
+    async def claim_due_waits(self, *, limit: int = 100, lease_seconds: float = 30.0) -> list[Wait]:
+        """Lease waits whose ``expires_at`` has passed, soonest first."""
+        now = self._clock.now()
+        until = codec.to_micros(lease_end(now, limit, lease_seconds))
+        return await self._db.write(
+            partial(_claim_waits, until=until, now=codec.to_micros(now), limit=limit)
+        )
