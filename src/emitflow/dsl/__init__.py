@@ -1,1 +1,6 @@
 """The DSL: loading YAML 1.2/JSON documents, validation, and the immutable model."""
+
+from emitflow.dsl.loader import from_mapping, load_workflow, parse_workflow
+from emitflow.dsl.model import Workflow
+
+__all__ = ["Workflow", "from_mapping", "load_workflow", "parse_workflow"]
