@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 
 import jq
-from emitflow.engine import execute
 
 from emitflow.dsl import parse_workflow
+from emitflow.engine import execute
 from emitflow.expressions import compile_expression
 
 FOR_DOC = """
@@ -28,7 +28,6 @@ do:
       do:
         - acc:
             set:
-              items: ${ .items }
               total: ${ (.total // 0) + $item }
 """
 
@@ -69,9 +68,9 @@ def bench_for_loop() -> tuple[float, float]:
     program = jq.compile(". as [$__d, {item: $item}] | $__d | (.total // 0) + $item")
 
     def floor() -> None:
-        state: dict[str, object] = {"items": items, "total": 0}
+        state: dict[str, object] = {"total": 0}
         for item in items:
-            state = {"items": items, "total": program.input_value([state, {"item": item}]).first()}
+            state = {"total": program.input_value([state, {"item": item}]).first()}
 
     return _best(engine, 3) / 10_000 * 1e6, _best(floor, 3) / 10_000 * 1e6
 

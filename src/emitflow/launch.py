@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emitflow.errors import ConfigurationError
 from emitflow.secrets import Redactor, load_secrets
 
 __all__ = ["Outcome", "RunRequest", "run_file"]
@@ -46,8 +47,9 @@ async def run_file(request: RunRequest) -> Outcome:
 
     secrets = load_secrets(request.secret_pairs, request.secrets_file)
     redactor = Redactor(secrets)
-    workflow = load_workflow(request.file)
     routes = Routes.from_env().merged(Routes.parse(request.routes))
+    workflow = load_workflow(request.file)
+    _check_secrets(request.file, workflow.use.secrets, secrets)
     events = JsonLinesSink(request.events, redactor.value) if request.events else None
     trace = JsonLinesSink(request.trace, redactor.value) if request.trace else None
     try:
@@ -70,3 +72,14 @@ async def run_file(request: RunRequest) -> Outcome:
                 sink.close()
     error = redactor.value(result.error.to_dict()) if result.error is not None else None
     return Outcome(status=result.status, output=redactor.value(result.output), error=error)
+
+
+def _check_secrets(file: Path, declared: tuple[str, ...], given: dict[str, str]) -> None:
+    """Refuse to start a run whose declared secrets are not all provided."""
+    missing = [name for name in declared if name not in given]
+    if missing:
+        names = ", ".join(missing)
+        raise ConfigurationError(
+            f"{file} at /use/secrets: the workflow needs the secret(s) {names}, which were not "
+            f"given; pass --secret {missing[0]}=<value> or --secrets-file with that name"
+        )

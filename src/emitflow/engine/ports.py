@@ -1,0 +1,73 @@
+"""What the engine needs from outside: somewhere to publish events, something to run code steps.
+
+``CodeStepRunner`` is deliberately narrow: one request in, one outcome out. The sandboxed pool
+(``emitflow.codesteps``) is adapted to it by whoever wires the engine up; with none configured a
+``handler(pd)`` script faults with a ``configuration`` problem saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from emitflow.events.cloudevent import CloudEvent
+
+__all__ = ["CodeStep", "CodeStepOutcome", "CodeStepRunner", "EventSink", "MemorySink"]
+
+
+class EventSink(Protocol):
+    """Where events go (emitted events, or lifecycle events for a trace)."""
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Take one event; called in order, awaited before the run goes on."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeStep:
+    """A Python code step to run: its ``handler(pd)`` source and what ``pd`` shows it."""
+
+    run_id: str
+    task: str
+    reference: str
+    code: str
+    input: Any
+    steps: Mapping[str, Any]
+    context: Any = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeStepOutcome:
+    """What a code step did: its output, held emits, exports, an early exit, its log."""
+
+    output: Any = None
+    emits: tuple[CloudEvent, ...] = ()
+    exports: Mapping[str, Any] = field(default_factory=dict)
+    exit_reason: str | None = None
+    logs: str = ""
+
+
+class CodeStepRunner(Protocol):
+    """Runs Python code steps (in a sandbox); faults come back as ``FaultError``."""
+
+    async def run(self, step: CodeStep) -> CodeStepOutcome:
+        """Run one step to its end."""
+        ...
+
+
+class MemorySink:
+    """An ``EventSink`` that keeps events in a list (tests, embedding)."""
+
+    def __init__(self) -> None:
+        self.events: list[CloudEvent] = []
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Append the event."""
+        self.events.append(event)
+
+    @property
+    def types(self) -> list[str]:
+        """The ``type`` of each event, in order."""
+        return [event.type for event in self.events]
