@@ -1,0 +1,38 @@
+"""Python code steps, run outside the engine in sandboxed workers, and the process runner.
+
+Code steps (code defining ``handler(pd)``, plain or ``async def``)::
+
+    async with CodeStepPool(PoolSettings(size=4)) as pool:
+        result = await pool.run(StepRequest(step="greet", code=source, steps=steps))
+    result.output, result.emits, result.exports, result.exited, result.respond, result.logs
+
+A step that raises, hits a limit, crashes or hangs raises ``StepFaultError`` (a
+``FaultError``: RFC 7807 ``problem`` of kind ``runtime`` or ``timeout``, plus ``result`` with
+what the step did before, its emits and logs). ``SandboxError`` means the sandbox itself could
+not run it. ``pool.protections`` says which protections hold on this machine.
+
+Commands for ``run: shell`` and ``run: script`` without a handler::
+
+    result = await run_process(shell_argv(command, args), stdin=..., env=..., timeout=...)
+    result.returned("all")   # {code, stdout, stderr}
+"""
+
+from emitflow.codesteps.limits import Limits
+from emitflow.codesteps.pool import CodeStepPool, PoolSettings
+from emitflow.codesteps.process import ProcessResult, run_process, script_argv, shell_argv
+from emitflow.codesteps.sandbox import Protections
+from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
+
+__all__ = [
+    "CodeStepPool",
+    "Limits",
+    "PoolSettings",
+    "ProcessResult",
+    "Protections",
+    "StepFaultError",
+    "StepRequest",
+    "StepResult",
+    "run_process",
+    "script_argv",
+    "shell_argv",
+]

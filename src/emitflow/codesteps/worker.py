@@ -1,0 +1,273 @@
+"""The code-step worker: ``python -m emitflow.codesteps.worker --workdir DIR [--user UID]``.
+
+A warm process that has already imported everything a step needs. For each request read on
+stdin it forks a fresh process for the step (so no state leaks from one step to the next and
+limits set there cannot be undone), supervises it (timeout, output cap, exit status), cleans
+up everything the step started, and writes the answer on stdout (see ``protocol.py``). When
+started as root with ``--user``, it first drops to that unprivileged uid, which is what makes
+RLIMIT_NPROC bite (the kernel exempts root from it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import gc
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from emitflow.codesteps import faults
+from emitflow.codesteps.limits import Limits, apply_step_limits
+from emitflow.codesteps.protocol import decode, encode, frame, read_frame_fd, write_fd
+from emitflow.codesteps.runner import run_step
+from emitflow.codesteps.supervision import Outcome, finish, reap_all, supervise
+
+__all__ = ["main"]
+
+_MAX_REQUEST = 1 << 30
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Context:
+    workdir: str
+    #: How RLIMIT_NPROC is counted: "absolute" (a uid or user namespace of our own),
+    #: "relative" (a uid shared with other programs), "none" (root: the kernel ignores it).
+    processes: str
+    #: Whether kill(-1) reaches only the step's processes (own pid namespace or own uid).
+    sweep: bool
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _prctl(option: int, value: int) -> None:
+    _LIBC.prctl(option, value, 0, 0, 0)
+
+
+def _can_run_as(uid: int, workdir: str) -> bool:
+    """Probe in a throwaway fork whether ``uid`` can still read Python and write the workdir."""
+    pid = os.fork()
+    if pid == 0:
+        ok = False
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            stdlib = os.path.dirname(os.__file__)
+            ok = bool(os.listdir(stdlib)) and os.access(workdir, os.W_OK | os.X_OK)
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _become(uid: int | None, workdir: str, sandboxed: bool) -> tuple[_Context, bool]:
+    dropped = False
+    if uid is not None and os.getuid() == 0 and _can_run_as(uid, workdir):
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        dropped = True
+    processes = "relative"
+    if os.getuid() == 0:
+        processes = "none"
+    elif dropped or sandboxed:
+        processes = "absolute"
+    return _Context(workdir=workdir, processes=processes, sweep=dropped or sandboxed), dropped
+
+
+def _count_processes(uid: int) -> int:
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                count += os.stat(f"/proc/{name}").st_uid == uid
+            except OSError:
+                continue
+    return count
+
+
+def _child(
+    message: dict[str, Any],
+    limits: Limits,
+    stepdir: str,
+    out_w: int,
+    res_w: int,
+    base: int,
+    parent: int,
+) -> NoReturn:
+    """The forked step process: isolate, limit, run, write the result, exit."""
+    status = 70
+    try:
+        os.setpgid(0, 0)
+        # If the worker dies mid-step (killed, replaced), the step dies with it.
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(status)  # the worker is already gone
+        os.dup2(out_w, 1)
+        os.dup2(out_w, 2)
+        # Only stdin, the capture pipe and the result pipe stay open; never the engine's pipes.
+        os.closerange(3, res_w)
+        os.closerange(res_w + 1, os.sysconf("SC_OPEN_MAX"))
+        os.chdir(stepdir)
+        os.environ.update(HOME=stepdir, TMPDIR=stepdir, PWD=stepdir)
+        os.environ.update(message.get("environment") or {})
+        tempfile.tempdir = None
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(line_buffering=True)
+        apply_step_limits(limits, process_base=base)
+        me = os.getpid()
+        result = run_step(message)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        # A process the user's code forked may also get here; only the step itself answers.
+        if os.getpid() == me:
+            write_fd(res_w, frame(result))
+            status = 0
+    except BaseException:
+        try:
+            traceback.print_exc()
+        finally:
+            status = 70
+    finally:
+        os._exit(status)
+
+
+def _unlock(function: Callable[..., Any], failed: str, _exc: object) -> None:
+    # A step may chmod its files to 000; it owns them, so we can give access back.
+    with contextlib.suppress(OSError):
+        os.chmod(os.path.dirname(failed), 0o700)
+        os.chmod(failed, 0o700)
+        function(failed)
+
+
+def _wipe(workdir: str) -> None:
+    """Empty the worker's directory: the step's own and anything else it wrote beside it."""
+    for entry in os.scandir(workdir):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, onerror=_unlock)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _problem(outcome: Outcome, step: str, timeout: float, limits: Limits) -> dict[str, Any] | None:
+    if outcome.timed_out:
+        return faults.timed_out(step, timeout).to_dict()
+    if outcome.oversized:
+        return faults.too_large(
+            step,
+            "sent a result of more than",
+            limits.frame_bytes,
+            limits.frame_bytes,
+            "max_output_bytes and Limits.max_emit_bytes",
+        ).to_dict()
+    if outcome.result is not None:
+        return None
+    if outcome.exit_code == -signal.SIGXCPU:
+        return faults.cpu_exceeded(step, limits.cpu_seconds).to_dict()
+    return faults.crashed(step, outcome.exit_code or 0, limits.memory_bytes).to_dict()
+
+
+def _serve(body: bytes, context: _Context, out: int) -> None:
+    message = decode(body)
+    limits = Limits.from_wire(message["limits"])
+    timeout = float(message["timeout"])
+    step = str(message["step"])
+    stepdir = tempfile.mkdtemp(prefix="step-", dir=context.workdir)
+    out_r, out_w = os.pipe()
+    res_r, res_w = os.pipe()
+    base = _count_processes(os.getuid()) if context.processes == "relative" else 0
+    started = time.monotonic()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        os.close(out_r)
+        os.close(res_r)
+        _child(message, limits, stepdir, out_w, res_w, base, parent)
+    os.close(out_w)
+    os.close(res_w)
+    with contextlib.suppress(OSError):  # the child may have set it already
+        os.setpgid(pid, pid)
+    try:
+        outcome = supervise(pid, out_r, res_r, timeout=timeout, limits=limits, sweep=context.sweep)
+        result = None if outcome.timed_out else outcome.result
+        meta = {
+            "problem": _problem(outcome, step, timeout, limits),
+            "logs": outcome.logs.text(),
+            "logs_truncated": outcome.logs.truncated,
+            "duration": time.monotonic() - started,
+            "has_result": result is not None,
+        }
+        write_fd(out, encode(meta))
+        if result is not None:
+            write_fd(out, frame(result))
+    finally:
+        # After the answer, so the engine does not wait for it; before the next step, always.
+        finish(pid, sweep=context.sweep)
+        _wipe(context.workdir)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m emitflow.codesteps.worker")
+    parser.add_argument("--workdir", required=True, help="where step directories are made")
+    parser.add_argument("--user", type=int, default=None, help="uid to drop to when root")
+    parser.add_argument("--sandboxed", action="store_true", help="in its own pid namespace")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve steps until stdin closes."""
+    args = _arguments(argv)
+    parent = os.getppid()
+    # The protocol owns the original stdin/stdout; fd 0 becomes /dev/null and fd 1 the log.
+    requests, out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    try:
+        context, dropped = _become(args.user, args.workdir, args.sandboxed)
+        # Not dumpable: a step running under the same uid cannot ptrace or read our memory.
+        _prctl(_PR_SET_DUMPABLE, 0)
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            return 1
+        # A worker killed before it could clean up may have left steps' processes under our
+        # uid; with a uid or pid namespace of our own they are all ours to end.
+        reap_all(sweep=context.sweep)
+    except OSError as exc:
+        write_fd(out, encode({"error": f"the worker could not start: {exc}"}))
+        return 1
+    hello = {
+        "pid": os.getpid(),
+        "uid": os.getuid(),
+        "dropped": dropped,
+        "processes": context.processes,
+        "sweep": context.sweep,
+    }
+    write_fd(out, encode({"hello": hello}))
+    # Everything imported so far is shared with every step by fork; frozen, the steps' garbage
+    # collections do not walk (and so copy) those pages.
+    gc.collect()
+    gc.freeze()
+    while (body := read_frame_fd(requests, _MAX_REQUEST)) is not None:
+        _serve(body, context, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Requests and results: the values the engine exchanges with the pool."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from emitflow.codesteps.limits import Limits
+from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult, parse_result
+from emitflow.errors import ConfigurationError, FaultError, Problem
+
+META = {"problem": None, "logs": "hi\n", "logs_truncated": False, "duration": 0.01}
+BODY = {
+    "output": {"ok": True},
+    "emits": [{"data": 1, "channel": "c", "type": None, "subject": None, "source": None}],
+    "exports": {"n": 2},
+    "exited": False,
+    "exit_reason": None,
+    "respond": None,
+    "problem": None,
+}
+
+
+def raw(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def test_a_request_is_sent_as_plain_json() -> None:
+    request = StepRequest(code="c", step="s", steps={"trigger": {}}, secrets={"k": "v"})
+    wire = request.to_wire()
+    assert wire == {
+        "step": "s",
+        "code": "c",
+        "steps": {"trigger": {}},
+        "secrets": {"k": "v"},
+        "environment": {},
+        "timeout": 30.0,
+        "limits": Limits().to_wire(),
+    }
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("inf"), float("nan")])
+def test_a_request_needs_a_positive_finite_timeout(timeout: float) -> None:
+    with pytest.raises(ConfigurationError, match="timeout"):
+        StepRequest(code="c", step="s", timeout=timeout)
+
+
+def test_a_result_is_parsed_from_meta_and_body() -> None:
+    result = parse_result("s", META, raw(BODY))
+    assert result == StepResult(
+        output={"ok": True},
+        emits=({"data": 1, "channel": "c", "type": None, "subject": None, "source": None},),
+        exports={"n": 2},
+        logs="hi\n",
+        duration=0.01,
+    )
+
+
+def test_a_step_problem_raises_a_fault_error_that_keeps_the_partial_result() -> None:
+    problem = Problem.of("runtime", title="Code step raised ValueError", detail="tb")
+    with pytest.raises(StepFaultError) as info:
+        parse_result("s", META, raw({**BODY, "output": None, "problem": problem.to_dict()}))
+    assert isinstance(info.value, FaultError)
+    assert info.value.problem == problem
+    assert info.value.result.emits[0]["data"] == 1
+    assert info.value.result.logs == "hi\n"
+
+
+def test_a_worker_problem_without_body_still_carries_the_logs() -> None:
+    problem = Problem.of("timeout", title="Code step timed out")
+    with pytest.raises(StepFaultError) as info:
+        parse_result("s", {**META, "problem": problem.to_dict()}, None)
+    assert info.value.problem.status == 408
+    assert info.value.result.logs == "hi\n"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        raw([1]),
+        raw({**BODY, "emits": {"a": 1}}),
+        raw({**BODY, "emits": [{"x": 1}]}),
+        raw({**BODY, "exports": []}),
+        b'{"output": 1',
+        b"\xff",
+    ],
+)
+def test_a_malformed_result_is_a_clear_fault(body: bytes) -> None:
+    with pytest.raises(StepFaultError) as info:
+        parse_result("s", META, body)
+    assert info.value.problem.title == "Code step result unreadable"
+    assert "step 's'" in (info.value.problem.detail or "")
