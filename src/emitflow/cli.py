@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from emitflow.cli_events import events_app, subscriptions_app
 from emitflow.errors import ConfigurationError, DocumentError, EmitflowError
 
 __all__ = ["app", "main"]
@@ -26,6 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(events_app)
+app.add_typer(subscriptions_app)
 
 EXIT_FAULTED = 1
 EXIT_INVALID = 2

@@ -1,0 +1,275 @@
+"""``Engine``: the event runtime of one process, opened on a store.
+
+```python
+async with Engine.open("sqlite:///./.emitflow/emitflow.db") as engine:
+    emitter = await engine.deploy(Path("emitter.yaml"))
+    listener = await engine.deploy(Path("listener.yaml"))
+    await engine.subscribe(emitter_id=emitter.id, listener_id=listener.id)
+    run = await engine.start(emitter.id, input={"name": "Yoda"})
+```
+
+While open it runs the dispatcher (outbox → event log → subscriptions and ``schedule.on``) and
+the timers (``every``/``cron``/``after``) in the background, on the settings' clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from emitflow.errors import ConfigurationError, EventError
+from emitflow.events.cloudevent import CloudEvent
+from emitflow.runtime.dispatcher import Dispatcher
+from emitflow.runtime.router import Router
+from emitflow.runtime.runs import Runs
+from emitflow.runtime.schedules import Timers, schedule_specs
+from emitflow.runtime.settings import EngineSettings, default_store_url
+from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
+from emitflow.runtime.triggers import EventStarts
+from emitflow.runtime.workflows import DeploySource, Workflows
+from emitflow.store.base import Store
+from emitflow.store.factory import open_store
+from emitflow.store.records import (
+    LIFECYCLE_CHANNEL,
+    EventQuery,
+    NewEvent,
+    NewRun,
+    OutboxItem,
+    Page,
+    RunRecord,
+    StoredEvent,
+    Subscription,
+    TaskRecord,
+    WorkflowVersion,
+)
+
+__all__ = ["Engine"]
+
+logger = logging.getLogger(__name__)
+
+
+class Engine:
+    """Deploys workflows, starts runs, and delivers their events while open."""
+
+    def __init__(self, store: Store, settings: EngineSettings | None = None) -> None:
+        self._store = store
+        self._settings = settings = settings or EngineSettings()
+        self._workflows = Workflows(store)
+        self._runs = Runs(store, settings, self._workflows, committed=self._wake, room=self._wake)
+        self._starts = EventStarts(store, self._runs, self._workflows)
+        self._router = Router(store, self._runs, self._workflows, self._starts, settings)
+        self._dispatcher = Dispatcher(store, self._router, settings)
+        self._timers = Timers(store, self._runs, self._workflows, settings)
+        self._runs.end_hooks.append(self._timers.on_run_end)
+        self._subscriptions = Subscriptions(store)
+        self._background: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def open(
+        cls, store: str | Store | None = None, *, settings: EngineSettings | None = None
+    ) -> Engine:
+        """An engine on a store URL (``sqlite:///…``, ``memory://``) or a store (default:
+        ``sqlite:///$EMITFLOW_HOME/emitflow.db``); use ``async with Engine.open(url) as e:``."""
+        settings = settings or EngineSettings()
+        if store is None:
+            store = default_store_url()
+        if isinstance(store, str):
+            store = open_store(store, clock=settings.clock, ids=settings.ids)
+        return cls(store, settings)
+
+    @property
+    def store(self) -> Store:
+        """The store the engine works on."""
+        return self._store
+
+    @property
+    def settings(self) -> EngineSettings:
+        """The engine's settings."""
+        return self._settings
+
+    async def __aenter__(self) -> Self:
+        await self._store.open()
+        try:
+            await self._starts.load()
+            loop = asyncio.get_running_loop()
+            self._background.append(loop.create_task(self._dispatcher.run()))
+            if self._settings.timers:
+                self._background.append(loop.create_task(self._timers.run()))
+            await self._runs.recover()
+        except BaseException:
+            await self.close()
+            raise
+        self._wake()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the background tasks, let runs in flight end (for a grace period), close."""
+        background, self._background = self._background, []
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._runs.close()
+        await self._store.close()
+
+    # --- workflows -----------------------------------------------------------------------
+
+    async def deploy(self, source: DeploySource, *, id: str | None = None) -> WorkflowVersion:
+        """Store a workflow (a ``Path``, ``Workflow``, mapping or document text) and follow its
+        schedules; the stored version (same ``id`` again = a new version)."""
+        version, workflow = await self._workflows.deploy(source, id=id, check=schedule_specs)
+        await self._timers.register(version.id, workflow)
+        self._starts.register(version.id, version.revision, workflow)
+        await self._runs.refresh(version.id)
+        logger.info(
+            "workflow deployed", extra={"workflow_id": version.id, "revision": version.revision}
+        )
+        return version
+
+    async def undeploy(self, workflow_id: str) -> bool:
+        """Remove a workflow with its schedules and subscriptions (runs and events stay)."""
+        removed = await self._store.delete_workflow(workflow_id)
+        self._workflows.forget(workflow_id)
+        self._starts.forget(workflow_id)
+        await self._runs.refresh(workflow_id)
+        return removed
+
+    # --- subscriptions -------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        *,
+        emitter_id: str,
+        listener_id: str,
+        event_name: str = "",
+        filters: Sequence[Any] | None = None,
+    ) -> Subscription:
+        """Subscribe a listener workflow to an emitter's channel (idempotent)."""
+        subscription = await self._subscriptions.create(
+            emitter_id, listener_id, event_name, filters
+        )
+        if event_name == LIFECYCLE_CHANNEL:
+            self._runs.lifecycle_changed()
+        return subscription
+
+    async def unsubscribe(self, *, emitter_id: str, listener_id: str, event_name: str = "") -> bool:
+        """Remove a subscription; ``False`` if there was none."""
+        removed = await self._subscriptions.delete(emitter_id, listener_id, event_name)
+        if event_name == LIFECYCLE_CHANNEL:
+            self._runs.lifecycle_changed()
+        return removed
+
+    async def subscriptions(
+        self, *, emitter_id: str | None = None, listener_id: str | None = None
+    ) -> list[Subscription]:
+        """Subscriptions in creation order, optionally of one emitter or listener."""
+        return await self._subscriptions.list(emitter_id=emitter_id, listener_id=listener_id)
+
+    # --- runs ----------------------------------------------------------------------------
+
+    async def start(
+        self, workflow_id: str, *, input: Any = None, context: Any = None, wait: bool = True
+    ) -> RunRecord:
+        """Start a run of a workflow's latest version: the run once it has ended, or at once
+        (status ``pending``) with ``wait=False``."""
+        version = await self._workflows.latest(workflow_id)
+        run, _ = await self._runs.create(
+            NewRun(
+                workflow_id=workflow_id,
+                workflow_revision=version.revision,
+                input={} if input is None else input,
+                context=context,
+                trigger={"kind": "manual"},
+            )
+        )
+        await self._runs.submit(run)
+        if not wait:
+            return run
+        return await self._runs.wait(run.id)
+
+    async def wait(self, run_id: str) -> RunRecord:
+        """A run once it has ended."""
+        return await self._runs.wait(run_id)
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """A run as last committed, or as ``running`` while it executes in this engine."""
+        run = await self._store.get_run(run_id)
+        if run.status == "pending":
+            return self._runs.executing.get(run_id, run)
+        return run
+
+    async def tasks(self, run_id: str) -> list[TaskRecord]:
+        """A run's task records in order."""
+        return await self._store.list_tasks(run_id)
+
+    # --- events --------------------------------------------------------------------------
+
+    async def ingest(
+        self, event: CloudEvent | Mapping[str, Any], *, emitter_id: str | None = None
+    ) -> OutboxItem:
+        """Accept an external CloudEvent: stored and delivered from its source's emitter id
+        (``dc_…``, the same for every event of one ``source``) unless ``emitter_id`` is given."""
+        if not isinstance(event, CloudEvent):
+            if not isinstance(event, Mapping):
+                raise EventError(f"a CloudEvent must be a JSON object, not {type(event).__name__}")
+            event = CloudEvent.from_dict(event)
+        emitter = emitter_id or source_emitter_id(event.source)
+        if not emitter.startswith("dc_") or emitter.endswith("_*") or len(emitter) < 4:
+            raise ConfigurationError(
+                f"emitter_id {emitter!r}: ingested events come from an event source 'dc_…'"
+            )
+        (item,) = await self._store.enqueue_events(
+            [NewEvent(emitter_id=emitter, event=event, metadata={"emit_id": event.id})]
+        )
+        self._wake()
+        return item
+
+    async def events(
+        self,
+        emitter_id: str | None,
+        *,
+        event_name: str | None = "",
+        limit: int = 10,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[StoredEvent]:
+        """An emitter's stored events on one channel (``None``: every channel), newest first;
+        ``before``/``after`` are positions (the page's cursors)."""
+        query = EventQuery(emitter_id=emitter_id, channel=event_name)
+        return await self._store.list_events(query, limit=limit, before=before, after=after)
+
+    # --- waiting -------------------------------------------------------------------------
+
+    async def run_due(self) -> int:
+        """Start the runs of every schedule due now on the engine's clock; how many."""
+        return await self._timers.run_due()
+
+    async def drain(self, *, within: float = 30.0) -> None:
+        """Wait until the outbox is empty and no run is in flight (``TimeoutError`` past
+        ``within`` seconds). Due schedules fire first; ``schedule.on`` collections that are
+        still waiting for events do not count as in flight."""
+        async with asyncio.timeout(within):
+            while True:
+                if self._settings.timers:
+                    await self._timers.run_due()
+                self._wake()
+                await self._dispatcher.wait_quiet()
+                await self._runs.wait_idle()
+                if self._dispatcher.quiet and self._runs.active == 0:
+                    return
+
+    def _wake(self) -> None:
+        self._dispatcher.wake()

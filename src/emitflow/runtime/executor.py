@@ -1,0 +1,113 @@
+"""The port to the workflow runner: what the runtime hands a run, and what it reads back.
+
+The runtime reads the runner through this narrow port: ``Executor`` is the signature of
+``emitflow.engine.execute`` with a ``RunPlan`` (the same fields as ``RunOptions``) for options,
+and the outcome is read through the protocols below. ``engine_executor`` adapts the real runner;
+unit tests pass a small fake with the same signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from emitflow.clock import Clock
+from emitflow.dsl.model import Workflow
+from emitflow.errors import Problem
+from emitflow.events.cloudevent import CloudEvent
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["EventSink", "Executor", "RunOutcome", "RunPlan", "TaskOutcome", "engine_executor"]
+
+
+class EventSink(Protocol):
+    """Where a run's events go (the runner's ``EventSink``)."""
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Take one event; awaited before the run goes on."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPlan:
+    """The options of one run, field for field those of ``emitflow.engine.RunOptions``."""
+
+    context: Any = None
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    clock: Clock
+    http: httpx.AsyncClient | None = None
+    events: EventSink | None = None
+    trace: EventSink | None = None
+    workflows_dir: Path | None = None
+    code_steps: Any = None
+    run_id: str
+    event_extensions: Mapping[str, str | int | bool] = field(default_factory=dict)
+
+
+class TaskOutcome(Protocol):
+    """One executed task as the runner reports it."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def input(self) -> Any: ...
+    @property
+    def output(self) -> Any: ...
+    @property
+    def error(self) -> Mapping[str, Any] | None: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def emits(self) -> Sequence[Any]: ...
+
+
+class RunOutcome(Protocol):
+    """A finished run as the runner reports it."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def output(self) -> Any: ...
+    @property
+    def error(self) -> Problem | None: ...
+    @property
+    def tasks(self) -> Sequence[TaskOutcome]: ...
+
+
+class Executor(Protocol):
+    """Runs one workflow to its end: ``emitflow.engine.execute``'s signature."""
+
+    async def __call__(self, workflow: Workflow, *, input: Any, options: RunPlan) -> RunOutcome:
+        """Run ``workflow`` on ``input``."""
+        ...
+
+
+async def engine_executor(workflow: Workflow, *, input: Any, options: RunPlan) -> RunOutcome:
+    """Run with ``emitflow.engine.execute``, the plan turned into its ``RunOptions``."""
+    # Imported on first use, so loading the runtime (e.g. for the CLI) does not load the runner.
+    from emitflow.engine import RunOptions, execute
+
+    run_options = RunOptions(
+        context=options.context,
+        secrets=options.secrets,
+        clock=options.clock,
+        http=options.http,
+        events=options.events,
+        trace=options.trace,
+        workflows_dir=options.workflows_dir,
+        code_steps=options.code_steps,
+        run_id=options.run_id,
+        event_extensions=options.event_extensions,
+    )
+    return await execute(workflow, input=input, options=run_options)

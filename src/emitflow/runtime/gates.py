@@ -1,0 +1,102 @@
+"""Per-workflow concurrency: how many runs of one workflow go at once, and who waits.
+
+A ``Gate`` runs at most ``limit`` jobs at a time (``None``: no limit) and queues the rest in
+order. Event deliveries ask first (``offer``): with the queue full, or with an earlier event
+for the same workflow still waiting for room, the delivery is refused and the gate remembers
+that outbox row, so the rows it refused are let in strictly in outbox order once room appears.
+That is what keeps "concurrency 1 = one run at a time, in event order" true under overflow.
+Manual and timer starts are never refused (``admit`` always queues).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+__all__ = ["Gate", "Job"]
+
+logger = logging.getLogger(__name__)
+
+#: A run to execute once the gate lets it through.
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+class Gate:
+    """The concurrency limit and bounded queue of one workflow."""
+
+    def __init__(
+        self,
+        workflow_id: str,
+        limit: int | None,
+        queue_size: int,
+        *,
+        room: Callable[[], None],
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]],
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.limit = limit
+        self.queue_size = queue_size
+        self._room = room
+        self._spawn = spawn
+        self._running = 0
+        self._queue: deque[Job] = deque()
+        self._refused: list[int] = []
+        self.closed = False
+
+    @property
+    def busy(self) -> int:
+        """Runs executing or queued here."""
+        return self._running + len(self._queue)
+
+    @property
+    def refused(self) -> bool:
+        """True while some outbox row was refused and not yet let in."""
+        return bool(self._refused)
+
+    def offer(self, outbox_id: int) -> bool:
+        """May the delivery of this outbox row be admitted now? If not, it is remembered."""
+        has_room = self.limit is None or self._running < self.limit
+        has_room = has_room or len(self._queue) < self.queue_size
+        first_waiting = not self._refused or outbox_id <= self._refused[0]
+        if has_room and first_waiting:
+            if self._refused and self._refused[0] == outbox_id:
+                self._refused.pop(0)
+            return True
+        if outbox_id not in self._refused:
+            self._refused.append(outbox_id)
+            self._refused.sort()
+        return False
+
+    def forget(self, outbox_id: int) -> None:
+        """Stop waiting for a row (it was delivered elsewhere, or given up)."""
+        if outbox_id in self._refused:
+            self._refused.remove(outbox_id)
+
+    def admit(self, job: Job) -> None:
+        """Run ``job`` now if a slot is free, else queue it (never refused)."""
+        if self.limit is None or self._running < self.limit:
+            self._start(job)
+        else:
+            self._queue.append(job)
+
+    def _start(self, job: Job) -> None:
+        self._running += 1
+        self._spawn(self._guarded(job))
+
+    async def _guarded(self, job: Job) -> None:
+        try:
+            await job()
+        finally:
+            self._running -= 1
+            self._next()
+
+    def _next(self) -> None:
+        if self.closed:
+            return
+        if self._queue and (self.limit is None or self._running < self.limit):
+            self._start(self._queue.popleft())
+        if self._refused:
+            self._room()

@@ -1,0 +1,206 @@
+"""``Router``: where one logged event goes, and starting the runs it triggers.
+
+An event reaches the listeners of the subscriptions that match its emitter (globs included) and
+channel and whose filters hold (compiled once per subscription and cached), and the workflows
+whose ``schedule.on`` it matches. A listener run's input is an array holding the event
+(structured JSON), its ``trigger`` the payload and the delivery context (what code steps read
+as ``pd.steps["trigger"]``); it starts once per (CloudEvent ``source``, ``id``) however often
+the event is delivered. Past the loop guard's hop limit the event is not delivered: a report
+goes to the emitter's ``$errors`` channel instead.
+
+Overflow policy: a workflow's gate may refuse a delivery (its queue is full, or an earlier event
+for it is still waiting). The target is then kept, the outbox row stays un-done, and the
+dispatcher offers it again when the gate has room; the other targets are not held up. Nothing
+is dropped, and a workflow's events are let in in outbox order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from emitflow.errors import FilterError, NotFoundError
+from emitflow.events.filters import Predicate, compile_filters
+from emitflow.runtime.reports import delivery_context, hops_of, undelivered_report
+from emitflow.runtime.runs import Runs
+from emitflow.runtime.settings import EngineSettings
+from emitflow.runtime.triggers import EventStarts
+from emitflow.runtime.workflows import Workflows
+from emitflow.store.base import EventLog, SubscriptionStore
+from emitflow.store.records import (
+    RESERVED_CHANNELS,
+    NewRun,
+    OutboxItem,
+    StoredEvent,
+    Subscription,
+)
+
+__all__ = ["Delivery", "Router", "Target"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """A workflow an event goes to: through a subscription, or its ``schedule.on``."""
+
+    workflow_id: str
+    subscription: Subscription | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Delivery:
+    """One claimed outbox row on its way: logged once, then delivered to each target."""
+
+    item: OutboxItem
+    stored: StoredEvent | None = None
+    targets: list[Target] | None = None
+    failures: int = field(default=0)
+
+
+class _Store(EventLog, SubscriptionStore, Protocol):
+    """What routing needs of the store."""
+
+
+class Router:
+    """Routes logged events to listener runs and event-started runs."""
+
+    def __init__(
+        self,
+        store: _Store,
+        runs: Runs,
+        workflows: Workflows,
+        starts: EventStarts,
+        settings: EngineSettings,
+    ) -> None:
+        self._store = store
+        self._runs = runs
+        self._workflows = workflows
+        self._starts = starts
+        self._settings = settings
+        self._filters: dict[str, tuple[tuple[Any, ...], Predicate | None]] = {}
+        self._matches: dict[tuple[str, str], list[Subscription]] = {}
+
+    def begin_batch(self) -> None:
+        """A new batch: subscriptions are read again (they may have changed)."""
+        self._matches.clear()
+
+    async def route(self, delivery: Delivery) -> bool:
+        """Deliver to every target the gates let in now; ``True`` once none is left."""
+        stored = delivery.stored
+        if stored is None:
+            raise RuntimeError("route() needs the delivery's logged event")
+        if delivery.targets is None:
+            delivery.targets = await self._targets(delivery.item)
+            hops = hops_of(delivery.item.event.attributes)
+            if delivery.targets and hops >= self._settings.max_hops:
+                await self._stop(stored, hops, len(delivery.targets))
+                delivery.targets = []
+        waiting: list[Target] = []
+        for target in delivery.targets:
+            gate = await self._runs.gate(target.workflow_id)
+            if not gate.offer(delivery.item.id):
+                waiting.append(target)
+                continue
+            await self._deliver(target, delivery.item, stored)
+        delivery.targets = waiting
+        return not waiting
+
+    async def give_up(self, delivery: Delivery, reason: str) -> None:
+        """Stop trying a row that keeps failing: forget it in the gates, report it."""
+        for target in delivery.targets or ():
+            (await self._runs.gate(target.workflow_id)).forget(delivery.item.id)
+        if delivery.stored is not None:
+            now = self._settings.clock.now()
+            report = undelivered_report(delivery.stored, "failed", reason, now)
+            await self._store.append_events([report])
+
+    async def _targets(self, item: OutboxItem) -> list[Target]:
+        targets: list[Target] = []
+        seen: set[str] = set()
+        for sub in await self._subscriptions(item.emitter_id, item.channel):
+            listener = sub.listener_id
+            if listener in seen or not self._passes(sub, item.event.attributes):
+                continue
+            if not listener.startswith("p_"):
+                logger.warning(
+                    "listener kind not supported yet; event not delivered to it",
+                    extra={"subscription_id": sub.id, "listener_id": listener},
+                )
+                continue
+            seen.add(listener)
+            targets.append(Target(workflow_id=listener, subscription=sub))
+        if item.channel not in RESERVED_CHANNELS:
+            for workflow_id in self._starts.candidates(item.event.to_dict()):
+                targets.append(Target(workflow_id=workflow_id))
+        return targets
+
+    async def _subscriptions(self, emitter_id: str, channel: str) -> list[Subscription]:
+        key = (emitter_id, channel)
+        found = self._matches.get(key)
+        if found is None:
+            found = await self._store.match_subscriptions(emitter_id, channel)
+            self._matches[key] = found
+        return found
+
+    def _passes(self, sub: Subscription, attributes: Mapping[str, Any]) -> bool:
+        cached = self._filters.get(sub.id)
+        if cached is None or cached[0] != sub.filters:
+            predicate: Predicate | None
+            try:
+                predicate = compile_filters(list(sub.filters)) if sub.filters else None
+            except FilterError as exc:
+                # Refused at creation; one stored by other means never matches.
+                logger.warning(
+                    "subscription filter invalid; it matches nothing",
+                    extra={"subscription_id": sub.id, "error": str(exc)},
+                )
+                predicate = _never
+            cached = (sub.filters, predicate)
+            self._filters[sub.id] = cached
+        predicate = cached[1]
+        return predicate is None or predicate(attributes)
+
+    async def _deliver(self, target: Target, item: OutboxItem, stored: StoredEvent) -> None:
+        if target.subscription is None:
+            await self._starts.deliver(target.workflow_id, stored)
+            return
+        try:
+            version = await self._workflows.latest(target.workflow_id)
+        except NotFoundError:
+            logger.warning("listener workflow gone", extra={"listener_id": target.workflow_id})
+            return
+        event = item.event
+        new = NewRun(
+            workflow_id=target.workflow_id,
+            workflow_revision=version.revision,
+            input=[dict(stored.event)],
+            trigger={
+                "event": event.data,
+                "context": delivery_context(stored, target.subscription.id),
+            },
+            hops=hops_of(event.attributes) + 1,
+            dedupe_key=(event.source, event.id),
+        )
+        run, created = await self._runs.create(new)
+        if created:
+            await self._runs.submit(run)
+
+    async def _stop(self, stored: StoredEvent, hops: int, targets: int) -> None:
+        detail = (
+            f"the event went through {hops} event-started runs (the limit is "
+            f"{self._settings.max_hops}); it is stored but was not delivered to its "
+            f"{targets} target(s), to stop an emitter/listener loop"
+        )
+        report = undelivered_report(stored, "loop", detail, self._settings.clock.now())
+        await self._store.append_events([report])
+        logger.warning(
+            "loop guard stopped an event",
+            extra={"emitter_id": stored.emitter_id, "position": stored.position, "hops": hops},
+        )
+
+
+def _never(_attributes: Mapping[str, Any]) -> bool:
+    return False

@@ -1,0 +1,291 @@
+"""``Runs``: creating runs, letting them through their workflow's gate, running and recording them.
+
+A run is a row first (``create``, status ``pending``), then a job in its workflow's ``Gate``;
+when the gate lets it go it is executed by the ``Executor`` with a ``RunJournal`` as its event
+sink, and its end is committed. In the store a run turns ``running`` with its first commit (its
+first emit, or its end), not before: that saves a write per run, and makes ``pending`` mean
+exactly "nothing committed yet", so a pending run found when the engine opens is simply run
+(again). A run found ``running`` was cut off after committing effects (see ``recover``). While
+a run executes here, ``executing`` has it as ``running``, for readers in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import replace
+from typing import Any
+
+from emitflow.dsl.model import Workflow
+from emitflow.errors import EmitflowError, Problem
+from emitflow.runtime.executor import RunPlan, engine_executor
+from emitflow.runtime.gates import Gate
+from emitflow.runtime.journal import RunJournal
+from emitflow.runtime.reports import HOPS_EXTENSION
+from emitflow.runtime.settings import EngineSettings
+from emitflow.runtime.workflows import Workflows
+from emitflow.store.base import Store
+from emitflow.store.records import (
+    LIFECYCLE_CHANNEL,
+    TERMINAL_STATUSES,
+    NewRun,
+    RunRecord,
+)
+
+__all__ = ["Runs"]
+
+logger = logging.getLogger(__name__)
+
+#: Called with every run that ended (timers re-arm ``after`` schedules with it).
+EndHook = Callable[[RunRecord], Awaitable[None]]
+
+
+class Runs:
+    """Runs of every workflow of one engine, from row to recorded end."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: EngineSettings,
+        workflows: Workflows,
+        *,
+        committed: Callable[[], None],
+        room: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = settings.clock
+        self._workflows = workflows
+        self._executor = settings.executor or engine_executor
+        self._committed = committed
+        self._room = room
+        self._gates: dict[str, Gate] = {}
+        self._waiters: dict[str, list[asyncio.Future[RunRecord]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._lifecycle: dict[str, tuple[float, bool]] = {}
+        self.executing: dict[str, RunRecord] = {}
+        self.end_hooks: list[EndHook] = []
+
+    @property
+    def active(self) -> int:
+        """Runs admitted and not yet recorded as ended."""
+        return self._active
+
+    async def wait_idle(self) -> None:
+        """Return once no run is executing or queued."""
+        await self._idle.wait()
+
+    # --- gates ---------------------------------------------------------------------------
+
+    async def gate(self, workflow_id: str) -> Gate:
+        """The gate of a workflow, its limit taken from the settings or the document."""
+        gate = self._gates.get(workflow_id)
+        if gate is None:
+            limit = await self._limit(workflow_id)
+            gate = self._gates.get(workflow_id)  # another caller may have made it meanwhile
+            if gate is None:
+                gate = Gate(
+                    workflow_id,
+                    limit,
+                    self._settings.queue_size,
+                    room=self._room,
+                    spawn=self._spawn,
+                )
+                self._gates[workflow_id] = gate
+        return gate
+
+    async def refresh(self, workflow_id: str) -> None:
+        """A workflow was deployed or removed: re-read its limit; forget cached answers."""
+        self._lifecycle.pop(workflow_id, None)
+        gate = self._gates.get(workflow_id)
+        if gate is not None:
+            gate.limit = await self._limit(workflow_id)
+
+    def lifecycle_changed(self) -> None:
+        """Someone (un)subscribed to ``$lifecycle``: ask the store again at the next run."""
+        self._lifecycle.clear()
+
+    async def _limit(self, workflow_id: str) -> int | None:
+        configured = self._settings.concurrency.get(workflow_id)
+        if configured is not None:
+            return configured
+        workflow = await self._workflows.latest_workflow(workflow_id, missing_ok=True)
+        declared = None if workflow is None else _declared_limit(workflow)
+        return declared if declared is not None else self._settings.default_concurrency
+
+    # --- starting --------------------------------------------------------------------------
+
+    async def create(self, new: NewRun) -> tuple[RunRecord, bool]:
+        """Create a run row (``False``: this workflow already started one for the event)."""
+        return await self._store.create_run(new)
+
+    async def submit(self, run: RunRecord) -> None:
+        """Queue a created run in its workflow's gate; it runs when the gate lets it."""
+        gate = await self.gate(run.workflow_id)
+        self._active += 1
+        self._idle.clear()
+        gate.admit(lambda: self._execute(run))
+
+    async def wait(self, run_id: str) -> RunRecord:
+        """The run once it has ended."""
+        future: asyncio.Future[RunRecord] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(run_id, []).append(future)
+        try:
+            run = await self._store.get_run(run_id)
+        except BaseException:
+            self._waiters.pop(run_id, None)
+            raise
+        if run.status in TERMINAL_STATUSES:
+            self._resolve(run_id, run)
+        return await future
+
+    async def recover(self) -> None:
+        """Start the runs a previous process left pending; end those it left running.
+
+        A ``running`` run was cut off mid-way. Until the runner can resume a run from its last
+        committed task, it is recorded as faulted (and reported on ``$errors``) rather than run
+        again from the start, which would repeat its effects.
+        """
+        for run in await self._store.list_runs_in_flight():
+            if run.status == "pending":
+                await self.submit(run)
+                continue
+            problem = Problem.of(
+                "runtime",
+                title="Run Interrupted",
+                detail="the process running it stopped before it ended; runs are not yet "
+                "resumed from their last committed task",
+            )
+            journal = self._journal(run, lifecycle=False)
+            ended = await journal.fail(problem.to_dict())
+            logger.warning("interrupted run recorded as faulted", extra={"run_id": run.id})
+            await self._ended(ended)
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def _execute(self, run: RunRecord) -> None:
+        outcome: RunRecord | BaseException
+        try:
+            outcome = await self._run_to_end(run)
+        except asyncio.CancelledError as exc:
+            self._resolve(run.id, exc)
+            raise
+        except Exception as exc:
+            # The store failed: the run stays as last committed and is recovered at next open.
+            logger.exception("run could not be recorded", extra={"run_id": run.id})
+            outcome = exc
+        finally:
+            self._active -= 1
+            if self._active == 0:
+                self._idle.set()
+        self._resolve(run.id, outcome)
+        if isinstance(outcome, RunRecord):
+            await self._ended(outcome)
+
+    async def _run_to_end(self, run: RunRecord) -> RunRecord:
+        extra = {"run_id": run.id, "workflow_id": run.workflow_id}
+        try:
+            workflow = await self._workflows.workflow(run.workflow_id, run.workflow_revision)
+        except EmitflowError as exc:
+            problem = Problem.of("configuration", title="Workflow Unavailable", detail=str(exc))
+            return await self._journal(run, lifecycle=False).fail(problem.to_dict())
+        started = replace(run, status="running", started_at=self._clock.now())
+        journal = self._journal(started, lifecycle=await self._lifecycle_wanted(run.workflow_id))
+        journal.start_pending = True
+        self.executing[run.id] = started
+        plan = RunPlan(
+            context=run.context,
+            secrets=self._settings.secrets,
+            clock=self._clock,
+            http=self._settings.http,
+            events=journal,
+            trace=journal.trace,
+            workflows_dir=self._settings.workflows_dir,
+            code_steps=self._settings.code_steps,
+            run_id=run.id,
+            # The runner stamps the loop guard's hop count on every event the run emits, so
+            # emit outputs show it too; the journal stamps any event that still lacks it.
+            event_extensions={HOPS_EXTENSION: run.hops},
+        )
+        logger.debug("run started", extra=extra)
+        try:
+            try:
+                outcome = await self._executor(workflow, input=run.input, options=plan)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.exception("the runner failed", extra=extra)
+                problem = Problem.of("runtime", title="Runner Failed", detail=f"{exc!r}")
+                return await journal.fail(problem.to_dict())
+            ended = await journal.finish(outcome)
+        finally:
+            self.executing.pop(run.id, None)
+        logger.debug("run ended", extra={**extra, "status": ended.status})
+        return ended
+
+    def _journal(self, run: RunRecord, *, lifecycle: bool) -> RunJournal:
+        return RunJournal(
+            self._store, run, clock=self._clock, committed=self._committed, lifecycle=lifecycle
+        )
+
+    async def _lifecycle_wanted(self, workflow_id: str) -> bool:
+        # Lifecycle events cost a trace per task: only when someone subscribes to them.
+        now = self._clock.monotonic()
+        cached = self._lifecycle.get(workflow_id)
+        if cached is not None and now - cached[0] < self._settings.lifecycle_ttl_seconds:
+            return cached[1]
+        wanted = bool(await self._store.match_subscriptions(workflow_id, LIFECYCLE_CHANNEL))
+        self._lifecycle[workflow_id] = (now, wanted)
+        return wanted
+
+    async def _ended(self, run: RunRecord) -> None:
+        for hook in self.end_hooks:
+            try:
+                await hook(run)
+            except Exception:
+                logger.exception("run end hook failed", extra={"run_id": run.id})
+
+    def _resolve(self, run_id: str, outcome: RunRecord | BaseException) -> None:
+        for future in self._waiters.pop(run_id, []):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """Let runs in flight finish for a grace period, then cancel them."""
+        for gate in self._gates.values():
+            gate.closed = True
+        if self._tasks:
+            _, pending = await asyncio.wait(
+                set(self._tasks), timeout=self._settings.close_grace_seconds
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        for run_id in list(self._waiters):
+            self._resolve(run_id, asyncio.CancelledError("the engine closed"))
+
+
+def _declared_limit(workflow: Workflow) -> int | None:
+    """``document.metadata.emitflow.concurrency``, when it is a positive integer."""
+    options = workflow.document.metadata.get("emitflow")
+    if not isinstance(options, Mapping):
+        return None
+    value: Any = options.get("concurrency")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return None

@@ -1,0 +1,90 @@
+"""``EngineSettings``: how an ``Engine`` runs, as one frozen value."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from emitflow.clock import Clock, SystemClock
+from emitflow.errors import ConfigurationError
+from emitflow.store.ids import IdFactory
+
+if TYPE_CHECKING:
+    import httpx
+
+    from emitflow.runtime.executor import Executor
+
+__all__ = ["DEFAULT_MAX_HOPS", "DEFAULT_QUEUE_SIZE", "EngineSettings", "default_store_url"]
+
+DEFAULT_MAX_HOPS = 16
+DEFAULT_QUEUE_SIZE = 100
+
+
+def default_store_url() -> str:
+    """``sqlite:///$EMITFLOW_HOME/emitflow.db``, ``EMITFLOW_HOME`` defaulting to ``./.emitflow``."""
+    home = os.environ.get("EMITFLOW_HOME") or "./.emitflow"
+    return f"sqlite:///{home.rstrip('/')}/emitflow.db"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineSettings:
+    """Options of an ``Engine``; every field has a default that suits one embedded process.
+
+    - ``clock``/``ids``: injected time and id factory (tests use ``VirtualClock``).
+    - ``max_hops``: the loop guard (decision 9); an event that already went through this many
+      event-started runs is stored and reported on ``$errors`` but not delivered.
+    - ``default_concurrency``: runs of one workflow at a time (``None`` = unlimited);
+      ``concurrency`` overrides it per workflow id. A document may also set
+      ``document.metadata.emitflow.concurrency``; the settings win.
+    - ``queue_size``: event-started runs that may wait for a slot per workflow; past it the
+      event stays in the outbox until there is room (nothing is dropped; see ``Router``).
+    - ``claim_batch``/``lease_seconds``: how the dispatcher claims outbox rows (and timers
+      claim schedules); after a crash, the rows a dead dispatcher had claimed are delivered
+      once their lease has run out.
+    - ``rescan_seconds``: real seconds between re-scans for rows written by other processes,
+      expired leases and due schedules when nothing signals sooner.
+    - ``lifecycle_ttl_seconds``: how long "does anyone subscribe to ``$lifecycle``" is cached.
+    - ``secrets``, ``http``, ``workflows_dir``, ``code_steps``: handed to every run.
+    - ``executor``: what runs a workflow (``None`` = ``emitflow.engine.execute``).
+    - ``timers``: run ``every``/``cron``/``after`` schedules while open.
+    - ``close_grace_seconds``: how long closing waits for runs in flight before cancelling them.
+    """
+
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdFactory | None = None
+    max_hops: int = DEFAULT_MAX_HOPS
+    default_concurrency: int | None = None
+    concurrency: Mapping[str, int] = field(default_factory=dict)
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    claim_batch: int = 100
+    lease_seconds: float = 10.0
+    rescan_seconds: float = 1.0
+    lifecycle_ttl_seconds: float = 1.0
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    http: httpx.AsyncClient | None = None
+    workflows_dir: Path | None = None
+    code_steps: Any = None
+    executor: Executor | None = None
+    timers: bool = True
+    close_grace_seconds: float = 10.0
+
+    def __post_init__(self) -> None:
+        _positive_int("max_hops", self.max_hops)
+        _positive_int("queue_size", self.queue_size)
+        _positive_int("claim_batch", self.claim_batch)
+        if self.default_concurrency is not None:
+            _positive_int("default_concurrency", self.default_concurrency)
+        for workflow_id, limit in self.concurrency.items():
+            _positive_int(f"concurrency[{workflow_id!r}]", limit)
+        for name in ("lease_seconds", "rescan_seconds", "lifecycle_ttl_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or value <= 0:
+                raise ConfigurationError(f"EngineSettings.{name} must be > 0, not {value!r}")
+
+
+def _positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"EngineSettings.{name} must be an integer >= 1, not {value!r}")

@@ -1,0 +1,157 @@
+"""``Workflows``: deploying documents to the store and reading them back, parsed once.
+
+A workflow keeps its id ``p_…`` across versions. Deploying without an id adds a version to the
+workflow of the same namespace and name if there is one, else makes a new workflow; deploying
+the same document again stores nothing new. Parsed documents are cached per (id, revision).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from emitflow.dsl import Workflow, from_mapping, load_workflow, parse_workflow
+from emitflow.errors import ConfigurationError, NotFoundError
+from emitflow.store.base import WorkflowStore
+from emitflow.store.records import NewWorkflow, WorkflowVersion
+
+__all__ = ["WORKFLOW_ID", "DeploySource", "Workflows"]
+
+#: What ``deploy`` takes: a file, a parsed workflow, a mapping, or the document's text.
+DeploySource = Path | Workflow | Mapping[str, Any] | str
+#: A workflow id as users may choose it.
+WORKFLOW_ID = re.compile(r"^p_[A-Za-z0-9_-]{1,64}$")
+_JSON = "application/json"
+_YAML = "application/yaml"
+_CACHE_SIZE = 256
+
+
+class Workflows:
+    """The deployed workflows of one store, with parsed documents cached."""
+
+    def __init__(self, store: WorkflowStore) -> None:
+        self._store = store
+        self._parsed: OrderedDict[tuple[str, int], Workflow] = OrderedDict()
+        self._latest: dict[str, WorkflowVersion] = {}
+
+    async def deploy(
+        self,
+        source: DeploySource,
+        *,
+        id: str | None = None,
+        check: Callable[[Workflow], object] | None = None,
+    ) -> tuple[WorkflowVersion, Workflow]:
+        """Validate (with ``check`` too) and store a document; its version and parsed form."""
+        if id is not None and not WORKFLOW_ID.match(id):
+            raise ConfigurationError(
+                f"workflow id {id!r} is invalid: use 'p_' then letters, digits, '_' or '-'"
+            )
+        workflow, text, media_type = _prepare(source)
+        if check is not None:
+            check(workflow)
+        document = workflow.document
+        target = id or await self._same_name(document.namespace, document.name)
+        version = await self._store.put_workflow(
+            NewWorkflow(
+                namespace=document.namespace,
+                name=document.name,
+                version=document.version,
+                document=text,
+                media_type=media_type,
+                definition=_definition(workflow),
+                id=target,
+            )
+        )
+        self._latest[version.id] = version
+        self._remember((version.id, version.revision), workflow)
+        return version, workflow
+
+    async def latest(self, workflow_id: str) -> WorkflowVersion:
+        """The newest stored version (``NotFoundError`` if there is none)."""
+        version = self._latest.get(workflow_id)
+        if version is None:
+            version = await self._store.get_workflow(workflow_id)
+            self._latest[workflow_id] = version
+        return version
+
+    async def latest_workflow(
+        self, workflow_id: str, *, missing_ok: bool = False
+    ) -> Workflow | None:
+        """The newest version, parsed; ``None`` for an unknown id when ``missing_ok``."""
+        try:
+            version = await self.latest(workflow_id)
+        except NotFoundError:
+            if missing_ok:
+                return None
+            raise
+        return self.parsed(version)
+
+    async def workflow(self, workflow_id: str, revision: int) -> Workflow:
+        """One stored version, parsed."""
+        cached = self._parsed.get((workflow_id, revision))
+        if cached is not None:
+            return cached
+        return self.parsed(await self._store.get_workflow(workflow_id, revision=revision))
+
+    def parsed(self, version: WorkflowVersion) -> Workflow:
+        """A stored version's document, parsed (once)."""
+        key = (version.id, version.revision)
+        workflow = self._parsed.get(key)
+        if workflow is None:
+            kind: Literal["json", "yaml"] = "json" if version.media_type == _JSON else "yaml"
+            workflow = parse_workflow(version.document, format=kind)
+            self._remember(key, workflow)
+        return workflow
+
+    def forget(self, workflow_id: str) -> None:
+        """Drop what is cached about a workflow (it was removed or changed elsewhere)."""
+        self._latest.pop(workflow_id, None)
+
+    def _remember(self, key: tuple[str, int], workflow: Workflow) -> None:
+        self._parsed[key] = workflow
+        self._parsed.move_to_end(key)
+        while len(self._parsed) > _CACHE_SIZE:
+            self._parsed.popitem(last=False)
+
+    async def _same_name(self, namespace: str, name: str) -> str | None:
+        for version in await self._store.list_workflows():
+            if version.namespace == namespace and version.name == name:
+                return version.id
+        return None
+
+
+def _prepare(source: DeploySource) -> tuple[Workflow, str, str]:
+    if isinstance(source, Path):
+        workflow = load_workflow(source)
+        text = source.read_text(encoding="utf-8-sig")
+        return workflow, text, _JSON if source.suffix.lower() == ".json" else _YAML
+    if isinstance(source, Workflow):
+        return source, _json_text(source.raw), _JSON
+    if isinstance(source, str):
+        return parse_workflow(source), source, _YAML
+    if isinstance(source, Mapping):
+        workflow = from_mapping(source)
+        return workflow, _json_text(workflow.raw), _JSON
+    raise ConfigurationError(
+        "deploy takes a Path, a Workflow, a mapping or the document's text, "
+        f"not {type(source).__name__}"
+    )
+
+
+def _json_text(raw: Mapping[str, Any]) -> str:
+    try:
+        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"the workflow document is not JSON-serialisable: {exc}") from exc
+
+
+def _definition(workflow: Workflow) -> Any:
+    # The document as JSON, for readers that do not parse YAML; None if it is not JSON.
+    try:
+        return json.loads(json.dumps(workflow.raw))
+    except (TypeError, ValueError):
+        return None
