@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,12 +25,23 @@ from emitflow.events.cloudevent import CloudEvent
 from emitflow.secrets import Redactor
 
 if TYPE_CHECKING:
+    from emitflow.engine.evaluation import Renderer
+    from emitflow.engine.extensions import Plan
     from emitflow.engine.kinds import Kinds
     from emitflow.engine.lifecycle import Lifecycle
     from emitflow.engine.options import RunOptions
     from emitflow.http.auth import Authenticator
 
-__all__ = ["NO_VARIABLES", "RUNTIME", "Entry", "Frame", "Run", "datetime_value", "rfc3339"]
+__all__ = [
+    "NO_EXTENSIONS",
+    "NO_VARIABLES",
+    "RUNTIME",
+    "Entry",
+    "Frame",
+    "Run",
+    "datetime_value",
+    "rfc3339",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +49,8 @@ logger = logging.getLogger(__name__)
 RUNTIME: Mapping[str, Any] = {"name": "emitflow", "version": __version__, "metadata": {}}
 #: The scope of a task list that adds no loop or catch variables.
 NO_VARIABLES: Mapping[str, Any] = {}
+#: The extension plan of a workflow without ``use.extensions``.
+NO_EXTENSIONS: Mapping[int, Any] = {}
 
 
 def datetime_value(moment: datetime) -> dict[str, Any]:
@@ -89,6 +102,11 @@ class Run:
         self.options = options
         self.run_id = run_id
         self.kinds = kinds
+        # Chosen once per run, so the hot paths test neither the mode nor the extensions.
+        self.renderer: Callable[[Any], Renderer] = kinds.renderers[workflow.evaluate_mode]
+        self.extended: Plan = (
+            kinds.plan(workflow, kinds.handlers) if workflow.use.extensions else NO_EXTENSIONS
+        )
         self.clock = options.clock
         self.context: Any = {} if options.context is None else options.context
         self.declared = frozenset(workflow.use.secrets)
@@ -258,7 +276,7 @@ class Frame(Mapping[str, Any]):
         if name == "secrets":
             return self.run.secrets
         if name == "task":
-            return self._task_var()
+            return self.task_var()
         if name == "workflow":
             return self.run.workflow_var()
         if name == "runtime":
@@ -293,7 +311,8 @@ class Frame(Mapping[str, Any]):
         other.entry = self.entry
         return other
 
-    def _task_var(self) -> dict[str, Any]:
+    def task_var(self) -> dict[str, Any]:
+        """``$task``: ``{name, reference, definition, input, output, startedAt}``."""
         started = self.entry.started_at if self.entry is not None else self.run.clock.now()
         return {
             "name": self.item.name,

@@ -4,7 +4,7 @@ Order (DSL §6): validate the raw input against ``input.schema`` → ``input.fro
 ``$input``) → run the task on it (within its ``timeout``) → ``output.as`` on the raw output (the
 result is ``$output``) → ``output.schema`` → ``export.as`` on the transformed output, whose
 result **replaces** ``$context`` → ``export.schema``. The ``if`` check comes before all of this
-(in the runner), on the raw input.
+(in the runner), on the raw input. ``use.extensions`` wrap the run step (see ``extensions``).
 
 ``output.as: <bare name>`` (the seed shorthand, ``OutputSpec.store_as``) makes the output the
 transformed input with the raw result stored under that name (a non-object input gives an
@@ -34,6 +34,8 @@ async def process(task: Task, frame: Frame) -> Any:
         data = await shape_input(task.input, data, frame)
     frame.input = data
     handler = run.kinds.handlers[type(task)]
+    if run.extended:
+        handler = run.extended.get(id(task), handler)
     if task.timeout is None:
         output = await handler(task, data, frame)
     else:

@@ -5,8 +5,10 @@ The workflow's own data flow: the raw input (``None`` → ``{}``) is validated a
 ``$secrets``); the ``do`` list runs on it within the workflow ``timeout``; the last output goes
 through ``output.as`` and ``output.schema``. ``$context`` starts as ``RunOptions.context``
 (``{}`` by default), not seeded from the input. Every fault ends the run ``faulted`` with its
-problem (secret values masked); the caller's cancellation ends it ``cancelled`` and propagates.
-Events held by code steps are published when the run ends, whatever the outcome.
+problem (secret values masked). Setting ``RunOptions.cancel`` cancels the task running (it is
+recorded ``cancelled``) and returns a ``cancelled`` result; the caller's own cancellation of
+``execute`` also emits ``workflow.cancelled``, then propagates. Events held by code steps are
+published when the run ends, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from emitflow.engine.deadlines import limited
 from emitflow.engine.kinds import kinds
 from emitflow.engine.lifecycle import Lifecycle
 from emitflow.engine.options import RunOptions, RunResult, RunStatus, TaskRecord
+from emitflow.engine.tasks.emit import stamped
 from emitflow.errors import FaultError, Problem
 from emitflow.store.ids import RUN_PREFIX, random_id
 
@@ -44,21 +47,26 @@ async def execute(
     logger.debug("run started", extra=run.log_extra)
     output: Any = None
     problem: Problem | None = None
+    status: RunStatus = "completed"
+    raw = {} if input is None else input
     try:
-        output = await _run(run, {} if input is None else input)
+        if options.cancel is None:
+            output = await _run(run, raw)
+        else:
+            output = await _cancellable(run, raw, options.cancel)
     except FaultError as exc:
         problem = run.redact(exc.problem)
+        status = "faulted"
         if run.lifecycle is not None:
             await run.lifecycle.workflow_faulted(problem)
+    except _Cancelled:
+        status = "cancelled"
+        await _cancelled(run)
     except asyncio.CancelledError:
-        for job in run.background:
-            job.cancel()  # the caller gave up on the run: do not wait for its detached work
-        if run.lifecycle is not None:
-            await run.lifecycle.workflow("cancelled")
+        await _cancelled(run)
         raise
     finally:
         await _wind_down(run)
-    status: RunStatus = "completed" if problem is None else "faulted"
     logger.debug("run %s", status, extra=run.log_extra)
     return RunResult(
         run_id=run.run_id,
@@ -99,6 +107,43 @@ async def _run(run: Run, raw: Any) -> Any:
     return output
 
 
+class _Cancelled(Exception):
+    """``RunOptions.cancel`` was set: the run stopped."""
+
+
+async def _cancellable(run: Run, raw: Any, cancel: asyncio.Event) -> Any:
+    """``_run``, cancelled as soon as ``cancel`` is set."""
+    if cancel.is_set():
+        raise _Cancelled
+    work = asyncio.create_task(_run(run, raw), name=run.run_id)
+    stop = asyncio.create_task(cancel.wait(), name=f"{run.run_id} cancel")
+    try:
+        await asyncio.wait((work, stop), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        await _stop(work)  # the caller gave up: stop the run before it reports
+        raise
+    finally:
+        stop.cancel()
+    if work.done():  # finished in the turn the event was set: the run did complete
+        return work.result()
+    await _stop(work)
+    raise _Cancelled
+
+
+async def _stop(work: asyncio.Task[Any]) -> None:
+    """Cancel the run's task and wait until its tasks are recorded ``cancelled``."""
+    work.cancel()
+    # How the stopped run ended (cancelled, or a fault raised while stopping) is moot now.
+    await asyncio.gather(work, return_exceptions=True)
+
+
+async def _cancelled(run: Run) -> None:
+    for job in run.background:
+        job.cancel()  # the run was given up: do not wait for its detached work
+    if run.lifecycle is not None:
+        await run.lifecycle.workflow("cancelled")
+
+
 def _root(workflow: Workflow) -> TaskItem:
     """A stand-in task for the workflow's own expressions (its pointer is ``/``)."""
     return TaskItem(name=workflow.document.name, reference=_ROOT, task=Task())
@@ -110,7 +155,8 @@ async def _wind_down(run: Run) -> None:
         if run.background:
             await asyncio.gather(*run.background, return_exceptions=True)
         sink = run.options.events
-        for event in run.held:
+        for held in run.held:
+            event = stamped(held, run.options.event_extensions)
             run.emitted.append(event)
             if sink is not None:
                 await sink.publish(event)

@@ -1,7 +1,9 @@
-"""The table from task kinds to the modules that run them.
+"""The table from task kinds to the modules that run them, and the per-workflow choices.
 
 It is built on first use rather than at import, because the composite kinds (``do``, ``for``,
-``fork``, ``try``) call back into the runner, which reaches the kinds through this table.
+``fork``, ``try``) call back into the runner, which reaches the kinds through this table. A
+``Run`` also takes from it, once, the value templates of its evaluation mode and its workflow's
+extension plan.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emitflow.dsl.model import Task
+from emitflow.dsl.model import Task, Workflow
+
+if TYPE_CHECKING:
+    from emitflow.engine.evaluation import Renderer
 
 __all__ = ["Guard", "Handler", "Kinds", "kinds"]
 
@@ -23,16 +28,21 @@ Guard = Callable[[Task, Any], Awaitable[Any]]
 
 @dataclass(frozen=True, slots=True)
 class Kinds:
-    """Handlers by task class, and the guard for the ``catch`` shorthand."""
+    """Handlers by task class, the ``catch`` shorthand's guard, templates, extension plans."""
 
     handlers: Mapping[type[Task], Handler]
     guard: Guard
+    #: The value-template compiler of each evaluation mode (``strict``, ``loose``).
+    renderers: Mapping[str, Callable[[Any], Renderer]]
+    #: The wrapped handlers of a workflow's extended tasks, by task ``id`` (see ``extensions``).
+    plan: Callable[[Workflow, Mapping[type[Task], Handler]], Mapping[int, Handler]]
 
 
 @lru_cache(maxsize=1)
 def kinds() -> Kinds:
     """The engine's handlers."""
     from emitflow.dsl import model
+    from emitflow.engine import evaluation, extensions
     from emitflow.engine.tasks import (
         call,
         do,
@@ -62,4 +72,9 @@ def kinds() -> Kinds:
         model.TryTask: try_.run_try,
         model.WaitTask: wait.run_wait,
     }
-    return Kinds(handlers=handlers, guard=try_.guard)
+    return Kinds(
+        handlers=handlers,
+        guard=try_.guard,
+        renderers=evaluation.RENDERERS,
+        plan=extensions.plan,
+    )

@@ -5,7 +5,7 @@ here. Data follows the DSL reference (§11): workflow events carry ``name`` (the
 instance name ``<name>-<run id>.<namespace>``) and ``<verb>At``; task events carry ``workflow``,
 ``task`` (the JSON pointer) and ``<verb>At``; ``started`` adds ``definition``, ``faulted`` adds
 ``error``, ``completed`` adds ``output``. A task skipped by its ``if`` emits nothing. Secret
-values are masked in every event.
+values are masked in every event; ``RunOptions.event_extensions`` are set on each.
 """
 
 from __future__ import annotations
@@ -61,16 +61,14 @@ class Lifecycle:
         run = self._run
         if run.redacting:
             data = run.redactor.value(data)
-        event = CloudEvent(
-            attributes={
-                "specversion": "1.0",
-                "id": str(uuid.uuid4()),
-                "source": self._source,
-                "type": type_,
-                "time": self._now(),
-                "subject": run.run_id,
-                "datacontenttype": "application/json",
-            },
-            data=data,
-        )
-        await self._sink.publish(event)
+        attributes = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": self._source,
+            "type": type_,
+            "time": self._now(),
+            "subject": run.run_id,
+            "datacontenttype": "application/json",
+            **run.options.event_extensions,
+        }
+        await self._sink.publish(CloudEvent(attributes=attributes, data=data))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,13 +14,15 @@ import httpx
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.engine.ports import CodeStepRunner, EventSink
-from emitflow.errors import Problem
-from emitflow.events.cloudevent import CloudEvent
+from emitflow.errors import ConfigurationError, Problem
+from emitflow.events.cloudevent import CONTEXT_ATTRIBUTES, CloudEvent
 
 __all__ = ["RunOptions", "RunResult", "RunStatus", "TaskRecord", "TaskStatus"]
 
 RunStatus = Literal["completed", "faulted", "cancelled"]
 TaskStatus = Literal["completed", "faulted", "cancelled", "skipped", "running", "pending"]
+
+_ATTRIBUTE = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +35,15 @@ class RunOptions:
     makes a default client for the run. ``events`` receives what ``emit`` tasks publish,
     ``trace`` the lifecycle events. ``workflows_dir`` is where ``run: workflow`` finds subflows
     (default: the folder of the workflow's file). ``code_steps`` runs ``handler(pd)`` scripts.
+
+    ``event_extensions`` are CloudEvent extension attributes set on every event the run emits
+    (``emit`` tasks, code steps, subflows, lifecycle events); they **replace** an attribute of
+    the same name that the workflow gives, because the runtime relies on them (the loop guard's
+    hop count ``emitflowhops``). Names are CloudEvents extension names (lower-case letters and
+    digits, not a context attribute such as ``source``); values are strings, integers or
+    booleans. Setting ``cancel`` cancels the run: the task running is cancelled, the run emits
+    ``workflow.cancelled`` and ends with ``status="cancelled"`` (a run whose event is already set
+    starts no task).
     """
 
     context: Any = None
@@ -42,6 +55,26 @@ class RunOptions:
     workflows_dir: Path | None = None
     code_steps: CodeStepRunner | None = None
     run_id: str | None = None
+    event_extensions: Mapping[str, str | int | bool] = field(default_factory=dict)
+    cancel: asyncio.Event | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in self.event_extensions.items():
+            if not isinstance(name, str) or not _ATTRIBUTE.fullmatch(name):
+                raise ConfigurationError(
+                    f"event_extensions: {name!r} is not a CloudEvents attribute name; use "
+                    "lower-case letters and digits only (e.g. 'emitflowhops')"
+                )
+            if name in CONTEXT_ATTRIBUTES or name == "data":
+                raise ConfigurationError(
+                    f"event_extensions: {name!r} is a CloudEvents context attribute, which "
+                    "the workflow sets; give extension attributes only"
+                )
+            if not isinstance(value, str | int | bool):
+                raise ConfigurationError(
+                    f"event_extensions: the value of {name!r} must be a string, integer or "
+                    f"boolean, not {type(value).__name__}"
+                )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,19 +28,21 @@ from emitflow.engine.evaluation import evaluate, truthy
 from emitflow.errors import EmitflowError, ExpressionError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
 
-__all__ = ["END", "run_list", "run_task"]
+__all__ = ["END", "EXIT", "run_list", "run_task"]
 
 logger = logging.getLogger(__name__)
 
 #: The directive that ends the whole workflow; composite tasks pass it up.
 END = "end"
+#: What ``run_list`` answers when a ``then: exit`` ended the list (extensions need to know).
+EXIT = "exit"
 _NEXT = (None, "continue")
 
 
 async def run_list(
     run: Run, items: tuple[TaskItem, ...], data: Any, scope: Mapping[str, Any]
 ) -> tuple[Any, str | None]:
-    """Run a task list on ``data``; returns its output and ``END`` when the workflow must end."""
+    """Run a task list on ``data``: its output, and how it ended (``END``, ``EXIT`` or ``None``)."""
     index = 0
     count = len(items)
     while index < count:
@@ -48,8 +50,8 @@ async def run_list(
         data, then = await run_task(run, item, data, scope)
         if then in _NEXT:
             index += 1
-        elif then == "exit":
-            return data, None
+        elif then == EXIT:
+            return data, EXIT
         elif then == END:
             return data, END
         else:

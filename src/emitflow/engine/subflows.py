@@ -43,8 +43,10 @@ async def run_subflow(process: SubflowProcess, data: Any, frame: Frame) -> Any:
         )
     child = await find_subflow(process, frame)
     child_input = data if process.input is None else render(process.input, data, frame)
+    # No cancel event: the parent's cancellation reaches the child as the cancellation of
+    # this task, so the child cannot end 'cancelled' while the parent takes it for a success.
     options = dataclasses.replace(
-        run.options, context=None, run_id=None, workflows_dir=run.base_dir()
+        run.options, context=None, run_id=None, workflows_dir=run.base_dir(), cancel=None
     )
     token = _DEPTH.set(depth + 1)
     try:

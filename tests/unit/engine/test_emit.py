@@ -1,12 +1,17 @@
-"""emit: the event built, generated attributes, output, and when it is published."""
+"""emit: the event built, generated attributes, output, when it is published, run attributes."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from emitflow.clock import VirtualClock
-from emitflow.engine import MemorySink
+from emitflow.engine import CodeStep, CodeStepOutcome, MemorySink, RunOptions
+from emitflow.errors import ConfigurationError
+from emitflow.events.cloudevent import CloudEvent
 from tests.unit.engine.workflows import run
 
 EMIT = """
@@ -118,3 +123,61 @@ async def test_events_leave_in_order_as_tasks_commit() -> None:
     )
     assert [e.data for e in sink.events] == [1, 2, 3]
     assert len(result.emitted) == 3
+
+
+class HeldSteps:
+    """A code-step runner whose step holds one event."""
+
+    async def run(self, step: CodeStep) -> CodeStepOutcome:
+        event = CloudEvent.create(type="com.example.held", source="/p", emitflowhops=9)
+        return CodeStepOutcome(output=step.input, emits=(event,))
+
+
+async def test_run_event_extensions_are_set_on_every_event_and_win() -> None:
+    events, trace = MemorySink(), MemorySink()
+    result = await run(
+        """
+        do:
+          - e:
+              emit: {event: {with: {type: t.v1, emitflowhops: 7, region: eu}}}
+          - step:
+              run:
+                script:
+                  language: python
+                  code: |
+                    def handler(pd):
+                        return None
+        """,
+        events=events,
+        trace=trace,
+        code_steps=HeldSteps(),
+        event_extensions={"emitflowhops": 2, "tenant": "acme"},
+    )
+    assert result.status == "completed", result.error
+    emitted, held = events.events
+    assert result.tasks[0].output == emitted.to_dict()  # the output is the event as sent
+    assert {k: emitted.attributes[k] for k in ("emitflowhops", "tenant", "region")} == {
+        "emitflowhops": 2,
+        "tenant": "acme",
+        "region": "eu",
+    }
+    assert (held.type, held.attributes["emitflowhops"], held.attributes["tenant"]) == (
+        "com.example.held",
+        2,
+        "acme",
+    )
+    assert [e.attributes for e in result.emitted] == [emitted.attributes, held.attributes]
+    assert trace.events and all(e.attributes["emitflowhops"] == 2 for e in trace.events)
+
+
+@pytest.mark.parametrize(
+    ("extensions", "message"),
+    [
+        ({"Hops": 1}, "not a CloudEvents attribute name"),
+        ({"source": "/x"}, "context attribute"),
+        ({"hops": 1.5}, "string, integer or boolean"),
+    ],
+)
+def test_invalid_event_extensions_are_refused(extensions: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        RunOptions(event_extensions=extensions)

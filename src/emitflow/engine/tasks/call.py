@@ -25,7 +25,6 @@ from emitflow.engine.context import Frame
 from emitflow.engine.dataflow import process
 from emitflow.engine.evaluation import evaluate, render, truthy
 from emitflow.errors import FaultError, Problem
-from emitflow.expressions import is_expression
 from emitflow.http.auth import Authorization
 from emitflow.http.call import perform
 from emitflow.http.openapi import call_operation, load_document
@@ -114,9 +113,11 @@ async def _function(task: CallTask, data: Any, frame: Frame) -> Any:
 
 
 def endpoint_uri(uri: str, data: Any, frame: Frame, *, template: bool = True) -> str:
-    """The endpoint's URI: ``${ }`` evaluated, or a template filled from the input's keys."""
-    if is_expression(uri):
-        value = evaluate(uri, data, frame)
+    """The endpoint's URI: an expression evaluated, or a template filled from the input's keys."""
+    # A value position: ``${ }`` in strict mode, or any jq text in loose mode, is evaluated;
+    # literal text comes back as the very same object.
+    value: object = render(uri, data, frame)
+    if value is not uri:
         if not isinstance(value, str) or not value:
             raise FaultError(
                 Problem.of(

@@ -3,15 +3,17 @@
 Attributes and ``data`` are evaluated on the task's transformed input. Unless given, ``id`` is a
 new UUID, ``time`` is now (on the run's clock), ``source`` is ``/<namespace>/<name>/<version>``
 and ``specversion`` is ``1.0``; with data and no ``datacontenttype``, it is
-``application/json``. Extension attributes pass through. The task's output is the event as a
-structured JSON object (the CTK checks this). The event leaves (to ``RunOptions.events``) only
-once the task has committed, so a task that faults afterwards (say its output schema fails)
-emits nothing. Secret values are masked in the event.
+``application/json``. Extension attributes pass through, and ``RunOptions.event_extensions``
+are set over them. The task's output is the event as a structured JSON object (the CTK checks
+this). The event leaves (to ``RunOptions.events``) only once the task has committed, so a task
+that faults afterwards (say its output schema fails) emits nothing. Secret values are masked in
+the event.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from emitflow.dsl.model import EmitTask
@@ -20,7 +22,7 @@ from emitflow.engine.evaluation import render
 from emitflow.errors import EventError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
 
-__all__ = ["build_event", "run_emit"]
+__all__ = ["build_event", "run_emit", "stamped"]
 
 
 async def run_emit(task: EmitTask, data: Any, frame: Frame) -> Any:
@@ -50,6 +52,8 @@ def build_event(definition: Any, data: Any, frame: Frame) -> CloudEvent:
     payload = rendered.get("data")
     if "data" in rendered and "datacontenttype" not in attributes:
         attributes["datacontenttype"] = "application/json"
+    if run.options.event_extensions:
+        attributes.update(run.options.event_extensions)  # the runtime's win (see RunOptions)
     if run.redacting:
         attributes = run.redactor.value(attributes)
         payload = run.redactor.value(payload)
@@ -69,3 +73,11 @@ def _invalid(frame: Frame, detail: str) -> FaultError:
             instance=frame.where,
         )
     )
+
+
+def stamped(event: CloudEvent, extensions: Mapping[str, Any]) -> CloudEvent:
+    """``event`` with the run's ``event_extensions`` set (a new event; the given one is kept)."""
+    if not extensions:
+        return event
+    attributes = {**event.attributes, **extensions}
+    return CloudEvent(attributes=attributes, data=event.data, has_data=event.has_data)
