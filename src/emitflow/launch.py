@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emitflow.dsl import from_mapping, load_workflow
+from emitflow.dsl.model import Workflow
 from emitflow.errors import ConfigurationError
 from emitflow.secrets import Redactor, load_secrets
 
-__all__ = ["Outcome", "RunRequest", "run_file"]
+__all__ = ["Outcome", "RunRequest", "load_file", "run_file"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +43,7 @@ async def run_file(request: RunRequest) -> Outcome:
 
     Raises ``DocumentError`` for an invalid document and ``ConfigurationError`` for bad options.
     """
-    from emitflow.dsl import load_workflow
+    from emitflow.codesteps.bridge import PoolStepRunner
     from emitflow.engine import RunOptions, execute
     from emitflow.events.jsonl import JsonLinesSink
     from emitflow.http.routes import Routes, make_client
@@ -48,12 +51,13 @@ async def run_file(request: RunRequest) -> Outcome:
     secrets = load_secrets(request.secret_pairs, request.secrets_file)
     redactor = Redactor(secrets)
     routes = Routes.from_env().merged(Routes.parse(request.routes))
-    workflow = load_workflow(request.file)
+    workflow = load_file(request.file)
     _check_secrets(request.file, workflow.use.secrets, secrets)
+    allowed = {name: secrets[name] for name in workflow.use.secrets}
     events = JsonLinesSink(request.events, redactor.value) if request.events else None
     trace = JsonLinesSink(request.trace, redactor.value) if request.trace else None
     try:
-        async with make_client(routes) as client:
+        async with make_client(routes) as client, PoolStepRunner(secrets=allowed) as steps:
             result = await execute(
                 workflow,
                 input=request.input if request.input is not None else {},
@@ -64,6 +68,7 @@ async def run_file(request: RunRequest) -> Outcome:
                     events=events,
                     trace=trace,
                     workflows_dir=request.file.resolve().parent,
+                    code_steps=steps,
                 ),
             )
     finally:
@@ -83,3 +88,23 @@ def _check_secrets(file: Path, declared: tuple[str, ...], given: dict[str, str])
             f"{file} at /use/secrets: the workflow needs the secret(s) {names}, which were not "
             f"given; pass --secret {missing[0]}=<value> or --secrets-file with that name"
         )
+
+
+def load_file(path: Path) -> Workflow:
+    """A DSL document, or a Python file whose ``handler(pd)`` becomes a one-step workflow.
+
+    The one step is named after the file (``greet.py`` → task ``greet``), its workflow
+    ``default/<name>`` version ``0.1.0``; it lists no secrets.
+    """
+    if path.suffix != ".py":
+        return load_workflow(path)
+    try:
+        code = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot be read ({exc.strerror})") from exc
+    name = re.sub(r"[^a-z0-9-]+", "-", path.stem.lower()).strip("-") or "step"
+    document = {
+        "document": {"dsl": "1.0.3", "namespace": "default", "name": name, "version": "0.1.0"},
+        "do": [{path.stem: {"run": {"script": {"language": "python", "code": code}}}}],
+    }
+    return from_mapping(document, source=str(path))

@@ -75,6 +75,7 @@ class Entry:
         "ended_at",
         "error",
         "input",
+        "logs",
         "name",
         "output",
         "reference",
@@ -92,6 +93,7 @@ class Entry:
         self.started_at = started_at
         self.ended_at: datetime | None = None
         self.emits: list[dict[str, Any]] | None = None
+        self.logs = ""
 
 
 class Run:

@@ -25,7 +25,6 @@ from emitflow.engine.deadlines import limited
 from emitflow.engine.kinds import kinds
 from emitflow.engine.lifecycle import Lifecycle
 from emitflow.engine.options import RunOptions, RunResult, RunStatus, TaskRecord
-from emitflow.engine.tasks.emit import stamped
 from emitflow.errors import FaultError, Problem
 from emitflow.store.ids import RUN_PREFIX, random_id
 
@@ -155,8 +154,7 @@ async def _wind_down(run: Run) -> None:
         if run.background:
             await asyncio.gather(*run.background, return_exceptions=True)
         sink = run.options.events
-        for held in run.held:
-            event = stamped(held, run.options.event_extensions)
+        for event in run.held:  # stamped when held
             run.emitted.append(event)
             if sink is not None:
                 await sink.publish(event)
@@ -175,4 +173,5 @@ def _record(entry: Entry) -> TaskRecord:
         started_at=entry.started_at,
         ended_at=entry.ended_at,
         emits=tuple(entry.emits or ()),
+        logs=entry.logs,
     )

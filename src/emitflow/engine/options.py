@@ -90,6 +90,8 @@ class TaskRecord:
     started_at: datetime
     ended_at: datetime | None
     emits: tuple[dict[str, Any], ...] = ()
+    #: A code step's captured stdout/stderr (size-capped); empty for other tasks.
+    logs: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)

@@ -11,9 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from emitflow.errors import FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
 
-__all__ = ["CodeStep", "CodeStepOutcome", "CodeStepRunner", "EventSink", "MemorySink"]
+__all__ = [
+    "CodeStep",
+    "CodeStepFaultError",
+    "CodeStepOutcome",
+    "CodeStepRunner",
+    "EventSink",
+    "MemorySink",
+]
 
 
 class EventSink(Protocol):
@@ -47,6 +55,17 @@ class CodeStepOutcome:
     exports: Mapping[str, Any] = field(default_factory=dict)
     exit_reason: str | None = None
     logs: str = ""
+
+
+class CodeStepFaultError(FaultError):
+    """A code step faulted; ``emits`` and ``logs`` are what it made before (still sent/kept)."""
+
+    def __init__(
+        self, problem: Problem, emits: tuple[CloudEvent, ...] = (), logs: str = ""
+    ) -> None:
+        super().__init__(problem)
+        self.emits = emits
+        self.logs = logs
 
 
 class CodeStepRunner(Protocol):

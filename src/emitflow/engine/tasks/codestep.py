@@ -14,8 +14,10 @@ from emitflow.dsl.model import ScriptProcess
 from emitflow.engine import runner
 from emitflow.engine.context import Frame
 from emitflow.engine.evaluation import render
-from emitflow.engine.ports import CodeStep
+from emitflow.engine.ports import CodeStep, CodeStepFaultError
+from emitflow.engine.tasks.emit import stamped
 from emitflow.errors import FaultError, Problem
+from emitflow.events.cloudevent import CloudEvent
 
 __all__ = ["run_code_step"]
 
@@ -37,24 +39,38 @@ async def run_code_step(script: ScriptProcess, code: str, data: Any, frame: Fram
             )
         )
     environment = render(script.environment, data, frame) if script.environment else {}
-    outcome = await steps_runner.run(
-        CodeStep(
-            run_id=run.run_id,
-            task=frame.item.name,
-            reference=frame.where,
-            code=code,
-            input=data,
-            steps=_steps(frame),
-            context=run.context,
-            environment={str(k): str(v) for k, v in environment.items()},
-        )
+    step = CodeStep(
+        run_id=run.run_id,
+        task=frame.item.name,
+        reference=frame.where,
+        code=code,
+        input=data,
+        steps=_steps(frame),
+        context=run.context,
+        environment={str(k): str(v) for k, v in environment.items()},
     )
-    run.held.extend(outcome.emits)
+    try:
+        outcome = await steps_runner.run(step)
+    except CodeStepFaultError as exc:
+        _hold(frame, exc.emits, exc.logs)
+        raise
+    _hold(frame, outcome.emits, outcome.logs)
     if outcome.exports:
         run.exports[frame.item.name] = dict(outcome.exports)
     if outcome.exit_reason is not None:
         frame.then = runner.END
     return outcome.output
+
+
+def _hold(frame: Frame, emits: tuple[CloudEvent, ...], logs: str) -> None:
+    """Keep the step's emits for the run's end, and record them (and its log) under the step."""
+    run = frame.run
+    events = [stamped(event, run.options.event_extensions) for event in emits]
+    run.held.extend(events)
+    if frame.entry is not None:
+        frame.entry.logs = logs
+        if events:
+            frame.entry.emits = [*(frame.entry.emits or ()), *(e.to_dict() for e in events)]
 
 
 def _steps(frame: Frame) -> dict[str, Any]:

@@ -1,0 +1,118 @@
+"""The engine's ``CodeStepRunner`` port, served by a ``CodeStepPool``.
+
+``PoolStepRunner`` turns the engine's ``CodeStep`` into a ``StepRequest`` and the pool's
+``StepResult`` back into a ``CodeStepOutcome``. Each ``pd.send.emit(event, channel, type=,
+subject=, source=)`` becomes a CloudEvent whose ``data`` is ``event``, with these defaults:
+``type`` ``emitflow.emit.v1``, ``source`` ``/emitflow/runs/<run id>``, ``subject`` absent; a
+channel other than the default is carried in the ``emitflowchannel`` extension attribute.
+The pool is started on the first step, so a run without code steps never pays for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from emitflow.codesteps.pool import CodeStepPool, PoolSettings
+from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
+from emitflow.engine.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
+from emitflow.errors import EventError, FaultError, Problem
+from emitflow.events.cloudevent import CloudEvent
+
+__all__ = ["CHANNEL_ATTRIBUTE", "DEFAULT_EMIT_TYPE", "PoolStepRunner"]
+
+DEFAULT_EMIT_TYPE = "emitflow.emit.v1"
+CHANNEL_ATTRIBUTE = "emitflowchannel"
+
+
+class PoolStepRunner:
+    """Runs code steps in a lazily started pool; use it as an async context manager."""
+
+    def __init__(
+        self, settings: PoolSettings | None = None, secrets: Mapping[str, str] | None = None
+    ) -> None:
+        self._settings = settings or PoolSettings()
+        self._secrets = dict(secrets or {})
+        self._pool: CodeStepPool | None = None
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> PoolStepRunner:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            await self._pool.__aexit__(exc_type, exc, tb)
+            self._pool = None
+
+    async def _started(self) -> CodeStepPool:
+        async with self._lock:
+            if self._pool is None:
+                pool = CodeStepPool(self._settings)
+                await pool.__aenter__()
+                self._pool = pool
+            return self._pool
+
+    async def run(self, step: CodeStep) -> CodeStepOutcome:
+        """Run one step in the pool and translate its result."""
+        pool = await self._started()
+        request = StepRequest(
+            code=step.code,
+            step=step.task,
+            steps=dict(step.steps),
+            secrets=self._secrets,
+            environment=dict(step.environment),
+        )
+        try:
+            result = await pool.run(request)
+        except StepFaultError as exc:
+            problem = exc.problem
+            if problem.instance is None:
+                problem = Problem(
+                    type=problem.type,
+                    status=problem.status,
+                    title=problem.title,
+                    detail=problem.detail,
+                    instance=step.reference,
+                )
+            raise CodeStepFaultError(problem, _events(step, exc.result), exc.result.logs) from exc
+        return CodeStepOutcome(
+            output=result.output,
+            emits=_events(step, result),
+            exports=dict(result.exports),
+            exit_reason=(result.exit_reason or "exited") if result.exited else None,
+            logs=result.logs,
+        )
+
+
+def _events(step: CodeStep, result: StepResult) -> tuple[CloudEvent, ...]:
+    return tuple(_event(step, index, emit) for index, emit in enumerate(result.emits))
+
+
+def _event(step: CodeStep, index: int, emit: Mapping[str, Any]) -> CloudEvent:
+    attributes: dict[str, Any] = {
+        "subject": emit.get("subject"),
+        CHANNEL_ATTRIBUTE: emit.get("channel") or None,
+    }
+    try:
+        return CloudEvent.create(
+            type=emit.get("type") or DEFAULT_EMIT_TYPE,
+            source=emit.get("source") or f"/emitflow/runs/{step.run_id}",
+            data=emit.get("data"),
+            **attributes,
+        )
+    except EventError as exc:
+        raise FaultError(
+            Problem.of(
+                "runtime",
+                title="Invalid Emit",
+                detail=f"step {step.task!r}, emit #{index + 1}: {exc}",
+                instance=step.reference,
+            )
+        ) from exc
