@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emitflow.dsl import from_mapping, load_workflow
+from emitflow.dsl import load_workflow, python_workflow
 from emitflow.dsl.model import Workflow
 from emitflow.errors import ConfigurationError
 from emitflow.secrets import Redactor, load_secrets
@@ -91,20 +90,8 @@ def _check_secrets(file: Path, declared: tuple[str, ...], given: dict[str, str])
 
 
 def load_file(path: Path) -> Workflow:
-    """A DSL document, or a Python file whose ``handler(pd)`` becomes a one-step workflow.
-
-    The one step is named after the file (``greet.py`` → task ``greet``), its workflow
-    ``default/<name>`` version ``0.1.0``; it lists no secrets.
-    """
-    if path.suffix != ".py":
-        return load_workflow(path)
-    try:
-        code = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot be read ({exc.strerror})") from exc
-    name = re.sub(r"[^a-z0-9-]+", "-", path.stem.lower()).strip("-") or "step"
-    document = {
-        "document": {"dsl": "1.0.3", "namespace": "default", "name": name, "version": "0.1.0"},
-        "do": [{path.stem: {"run": {"script": {"language": "python", "code": code}}}}],
-    }
-    return from_mapping(document, source=str(path))
+    """A DSL document, or a Python file whose ``handler(pd)`` becomes a one-step workflow
+    (``emitflow.dsl.python_workflow``)."""
+    if path.suffix == ".py":
+        return python_workflow(path)
+    return load_workflow(path)

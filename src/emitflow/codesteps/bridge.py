@@ -6,6 +6,8 @@ subject=, source=)`` becomes a CloudEvent whose ``data`` is ``event``, with thes
 ``type`` ``emitflow.emit.v1``, ``source`` ``/emitflow/runs/<run id>``, ``subject`` absent; a
 channel other than the default is carried in the ``emitflowchannel`` extension attribute.
 The pool is started on the first step, so a run without code steps never pays for it.
+``pd.secrets`` holds the step's own secrets (``CodeStep.secrets``: those its workflow lists in
+``use.secrets``) over any given to the runner.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ class PoolStepRunner:
             code=step.code,
             step=step.task,
             steps=dict(step.steps),
-            secrets=self._secrets,
+            secrets={**self._secrets, **step.secrets},
             environment=dict(step.environment),
         )
         try:

@@ -2,5 +2,6 @@
 
 from emitflow.dsl.loader import from_mapping, load_workflow, parse_workflow
 from emitflow.dsl.model import Workflow
+from emitflow.dsl.python import python_workflow
 
-__all__ = ["Workflow", "from_mapping", "load_workflow", "parse_workflow"]
+__all__ = ["Workflow", "from_mapping", "load_workflow", "parse_workflow", "python_workflow"]

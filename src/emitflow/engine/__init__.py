@@ -7,6 +7,7 @@ from emitflow.engine.ports import (
     CodeStepOutcome,
     CodeStepRunner,
     EventSink,
+    Journal,
     MemorySink,
 )
 
@@ -15,6 +16,7 @@ __all__ = [
     "CodeStepOutcome",
     "CodeStepRunner",
     "EventSink",
+    "Journal",
     "MemorySink",
     "RunOptions",
     "RunResult",

@@ -25,6 +25,7 @@ from emitflow.events.cloudevent import CloudEvent
 from emitflow.secrets import Redactor
 
 if TYPE_CHECKING:
+    from emitflow.engine.durable import Replay
     from emitflow.engine.evaluation import Renderer
     from emitflow.engine.extensions import Plan
     from emitflow.engine.kinds import Kinds
@@ -123,6 +124,9 @@ class Run:
         self.input: Any = None
         self.background: set[asyncio.Task[Any]] = set()
         self.exports: dict[str, dict[str, Any]] = {}
+        # Durable runs only (see ``durable``): one test per task on the hot path otherwise.
+        self.replay: Replay | None = _replay(options) if options.resume else None
+        self.durable = self.replay is not None or options.journal is not None
         self.subflows: dict[Path, list[Workflow]] | None = None
         self._workflow_var: dict[str, Any] | None = None
         self._client: httpx.AsyncClient | None = options.http
@@ -223,6 +227,12 @@ class Run:
         if self._own_client and self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def _replay(options: RunOptions) -> Replay:
+    from emitflow.engine.durable import Replay  # it needs the data flow, which needs this
+
+    return Replay(options.resume)
 
 
 def _exposed_secrets(workflow: Workflow, given: Mapping[str, str]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any, Literal
 import httpx
 
 from emitflow.clock import Clock, SystemClock
-from emitflow.engine.ports import CodeStepRunner, EventSink
+from emitflow.engine.ports import CodeStepRunner, EventSink, Journal
 from emitflow.errors import ConfigurationError, Problem
 from emitflow.events.cloudevent import CONTEXT_ATTRIBUTES, CloudEvent
 
@@ -44,6 +44,18 @@ class RunOptions:
     booleans. Setting ``cancel`` cancels the run: the task running is cancelled, the run emits
     ``workflow.cancelled`` and ends with ``status="cancelled"`` (a run whose event is already set
     starts no task).
+
+    ``trigger`` is what code steps see as ``pd.steps["trigger"]`` (default ``{"event": <the
+    run's input>, "context": <its context>}``); the runtime gives a listener run the emitted
+    payload and the delivery context (emitter, channel, event ids).
+
+    ``journal`` makes the run durable: every completed task with an effect (call, emit, run —
+    code steps included —, wait, listen) is handed to ``journal.task_committed`` with its events,
+    which then do **not** go through ``events`` (the journal commits them). ``resume`` is what a
+    journal committed before a crash: the run is replayed from the start, and each effectful
+    task whose (reference, occurrence) has a completed record takes that record's output
+    instead of running again (the n-th time a task is reached matches its n-th record, so loop
+    iterations stay distinct); pure tasks are recomputed.
     """
 
     context: Any = None
@@ -57,6 +69,9 @@ class RunOptions:
     run_id: str | None = None
     event_extensions: Mapping[str, str | int | bool] = field(default_factory=dict)
     cancel: asyncio.Event | None = None
+    trigger: Mapping[str, Any] | None = None
+    journal: Journal | None = None
+    resume: Sequence[TaskRecord] = ()
 
     def __post_init__(self) -> None:
         for name, value in self.event_extensions.items():
@@ -92,6 +107,8 @@ class TaskRecord:
     emits: tuple[dict[str, Any], ...] = ()
     #: A code step's captured stdout/stderr (size-capped); empty for other tasks.
     logs: str = ""
+    #: The task's 1-based position in the run's task list (0: not given).
+    sequence: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)

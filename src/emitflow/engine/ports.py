@@ -7,12 +7,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from emitflow.errors import FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+
+if TYPE_CHECKING:
+    from emitflow.engine.options import TaskRecord
 
 __all__ = [
     "CodeStep",
@@ -20,6 +23,7 @@ __all__ = [
     "CodeStepOutcome",
     "CodeStepRunner",
     "EventSink",
+    "Journal",
     "MemorySink",
 ]
 
@@ -29,6 +33,16 @@ class EventSink(Protocol):
 
     async def publish(self, event: CloudEvent) -> None:
         """Take one event; called in order, awaited before the run goes on."""
+        ...
+
+
+class Journal(Protocol):
+    """Where a durable run commits each completed task that has an effect."""
+
+    async def task_committed(self, record: TaskRecord, events: Sequence[CloudEvent]) -> None:
+        """Commit ``record`` (a completed call, emit, run, wait or listen task) with the events
+        it emitted (an emit task's; a code step's are held, listed in ``record.emits``), in one
+        transaction; awaited before the run goes on."""
         ...
 
 
@@ -44,6 +58,8 @@ class CodeStep:
     steps: Mapping[str, Any]
     context: Any = None
     environment: Mapping[str, str] = field(default_factory=dict)
+    #: The secrets the workflow's ``use.secrets`` lists and the run was given (``pd.secrets``).
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

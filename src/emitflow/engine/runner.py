@@ -10,7 +10,8 @@ own ``then`` is not taken, since it did not run) and outputs its raw input.
 Every task started is recorded (``Run.records``) in start order; faults get the failing task's
 JSON pointer as ``instance`` (unless they carry one already) and have secret values masked.
 With a trace, a task emits ``created`` and ``started`` once its ``if`` holds (a skipped task
-emits nothing), then ``completed``, ``faulted`` or ``cancelled``.
+emits nothing), then ``completed``, ``faulted`` or ``cancelled``. In a durable run (a journal,
+or records to resume from) effectful tasks are committed and replayed as ``durable`` says.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from emitflow.dsl.model import TaskItem, TryTask
+from emitflow.dsl.model import Task, TaskItem, TryTask
 from emitflow.engine.context import Entry, Frame, Run
 from emitflow.engine.dataflow import process
 from emitflow.engine.deadlines import Expired
+from emitflow.engine.durable import EFFECTFUL, commit, replayed
 from emitflow.engine.evaluation import evaluate, truthy
 from emitflow.errors import EmitflowError, ExpressionError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
@@ -81,6 +83,7 @@ async def run_task(
     frame = Frame(run, item, raw, scope)
     entry = frame.entry = Entry(item, raw, run.clock.now())
     run.records.append(entry)
+    sequence = len(run.records)
     life = run.lifecycle
     try:
         if task.if_ is not None and not truthy(evaluate(task.if_, raw, frame)):
@@ -92,10 +95,10 @@ async def run_task(
         if life is not None:
             await life.task("created", item.reference)
             await life.task("started", item.reference)
-        if task.catch is not None and type(task) is not TryTask:
-            output = await run.kinds.guard(task, frame)
+        if run.durable and type(task) in EFFECTFUL:
+            output = await _durably(run, task, frame, sequence)
         else:
-            output = await process(task, frame)
+            output = await _perform(run, task, frame)
         if frame.emits:
             await _commit(run, entry, frame.emits)
     except FaultError as exc:
@@ -121,6 +124,29 @@ async def run_task(
     if life is not None:
         await life.task("completed", item.reference, output=output)
     return output, frame.then or task.then
+
+
+async def _perform(run: Run, task: Task, frame: Frame) -> Any:
+    if task.catch is not None and type(task) is not TryTask:
+        return await run.kinds.guard(task, frame)
+    return await process(task, frame)
+
+
+async def _durably(run: Run, task: Task, frame: Frame, sequence: int) -> Any:
+    """An effectful task of a durable run: replayed from its record, or run and committed."""
+    entry = frame.entry
+    if entry is None:
+        raise RuntimeError("a task being run has its entry")
+    record = None if run.replay is None else run.replay.reach(entry.reference)
+    if record is not None:
+        return await replayed(task, record, frame)
+    output = await _perform(run, task, frame)
+    if run.options.journal is not None:
+        entry.output = output
+        entry.ended_at = run.clock.now()
+        events, frame.emits = frame.emits, None  # the journal commits them, not the sink
+        await commit(run, entry, sequence, events)
+    return output
 
 
 def _problem(kind: str, detail: str) -> Problem:

@@ -45,8 +45,16 @@ async def run_subflow(process: SubflowProcess, data: Any, frame: Frame) -> Any:
     child_input = data if process.input is None else render(process.input, data, frame)
     # No cancel event: the parent's cancellation reaches the child as the cancellation of
     # this task, so the child cannot end 'cancelled' while the parent takes it for a success.
+    # The child is not journaled on its own: this task is, once the child has ended.
     options = dataclasses.replace(
-        run.options, context=None, run_id=None, workflows_dir=run.base_dir(), cancel=None
+        run.options,
+        context=None,
+        run_id=None,
+        workflows_dir=run.base_dir(),
+        cancel=None,
+        trigger=None,
+        journal=None,
+        resume=(),
     )
     token = _DEPTH.set(depth + 1)
     try:

@@ -19,7 +19,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
@@ -47,6 +47,9 @@ from emitflow.store.records import (
     WorkflowVersion,
 )
 
+if TYPE_CHECKING:
+    from emitflow.codesteps.bridge import PoolStepRunner
+
 __all__ = ["Engine"]
 
 logger = logging.getLogger(__name__)
@@ -59,7 +62,16 @@ class Engine:
         self._store = store
         self._settings = settings = settings or EngineSettings()
         self._workflows = Workflows(store)
-        self._runs = Runs(store, settings, self._workflows, committed=self._wake, room=self._wake)
+        # Code steps run in a sandbox pool the engine owns (started by the first step).
+        self._code_steps = _step_runner() if settings.code_steps is None else None
+        self._runs = Runs(
+            store,
+            settings,
+            self._workflows,
+            committed=self._wake,
+            room=self._wake,
+            code_steps=self._code_steps,
+        )
         self._starts = EventStarts(store, self._runs, self._workflows)
         self._router = Router(store, self._runs, self._workflows, self._starts, settings)
         self._dispatcher = Dispatcher(store, self._router, settings)
@@ -122,14 +134,21 @@ class Engine:
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self._runs.close()
-        await self._store.close()
+        try:
+            await self._runs.close()
+        finally:
+            try:
+                if self._code_steps is not None:
+                    await self._code_steps.__aexit__(None, None, None)
+            finally:
+                await self._store.close()
 
     # --- workflows -----------------------------------------------------------------------
 
     async def deploy(self, source: DeploySource, *, id: str | None = None) -> WorkflowVersion:
-        """Store a workflow (a ``Path``, ``Workflow``, mapping or document text) and follow its
-        schedules; the stored version (same ``id`` again = a new version)."""
+        """Store a workflow (a ``Path`` — a ``.py`` file with ``handler(pd)`` is a one-step
+        workflow —, ``Workflow``, mapping or document text) and follow its schedules; the
+        stored version (same ``id`` again = a new version)."""
         version, workflow = await self._workflows.deploy(source, id=id, check=schedule_specs)
         await self._timers.register(version.id, workflow)
         self._starts.register(version.id, version.revision, workflow)
@@ -273,3 +292,10 @@ class Engine:
 
     def _wake(self) -> None:
         self._dispatcher.wake()
+
+
+def _step_runner() -> PoolStepRunner:
+    # Imported here: the sandbox pool's modules load only for an engine that runs code.
+    from emitflow.codesteps.bridge import PoolStepRunner
+
+    return PoolStepRunner()

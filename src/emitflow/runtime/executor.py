@@ -8,6 +8,7 @@ unit tests pass a small fake with the same signature.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,12 @@ class RunPlan:
     code_steps: Any = None
     run_id: str
     event_extensions: Mapping[str, str | int | bool] = field(default_factory=dict)
+    cancel: asyncio.Event | None = None
+    trigger: Mapping[str, Any] | None = None
+    #: The runner's ``Journal`` (``task_committed``), making the run durable.
+    journal: Any = None
+    #: The stored task records of an interrupted run, to resume it from.
+    resume: Sequence[Any] = ()
 
 
 class TaskOutcome(Protocol):
@@ -109,5 +116,28 @@ async def engine_executor(workflow: Workflow, *, input: Any, options: RunPlan) -
         code_steps=options.code_steps,
         run_id=options.run_id,
         event_extensions=options.event_extensions,
+        cancel=options.cancel,
+        trigger=options.trigger,
+        journal=options.journal,
+        resume=tuple(_resumed(record) for record in options.resume),
     )
     return await execute(workflow, input=input, options=run_options)
+
+
+def _resumed(record: Any) -> Any:
+    """A stored task record (``emitflow.store.records.TaskRecord``) as the runner's."""
+    from emitflow.engine import TaskRecord
+
+    return TaskRecord(
+        reference=record.reference,
+        name=record.name,
+        status=record.status,
+        input=record.input,
+        output=record.output,
+        error=None if record.error is None else dict(record.error),
+        started_at=record.started_at or record.ended_at,
+        ended_at=record.ended_at,
+        emits=tuple(record.emits),
+        logs=record.log or "",
+        sequence=record.sequence,
+    )

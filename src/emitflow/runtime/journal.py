@@ -8,12 +8,19 @@ then the lifecycle events say which task is running, and its completed record (o
 event) goes in the same transaction. Without a trace the transition carries the event alone
 (the store still checks the run in that transaction), and every task record is written when the
 run ends. The lifecycle events ride along with the next commit, so they cost no extra write.
+
+A ``durable`` journal is also the runner's ``RunOptions.journal``: ``task_committed`` commits
+each completed effectful task's record (at its position in the run) with the events it emitted,
+in one transaction, and that is what a resumed run replays. Events that still come through
+``publish`` (held code-step emits at the run's end, a subflow's emits) are then kept for the
+next commit: the task that made them, or the run's end. So a run resumed after a crash emits
+nothing twice: an event is in the outbox exactly when the record that replays it is stored.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, cast
 
@@ -78,6 +85,8 @@ class RunJournal:
         self.trace: EventSink | None = _Trace(self) if lifecycle else None
         #: The run's ``running`` record is not stored yet: the first commit carries it.
         self.start_pending = False
+        #: The runner commits tasks through ``task_committed``; ``publish`` only holds events.
+        self.durable = False
 
     @property
     def run(self) -> RunRecord:
@@ -94,8 +103,31 @@ class RunJournal:
             self._current = None  # events published now are held code-step emits
         self._held.append(self._new_event(event, LIFECYCLE_CHANNEL))
 
+    async def task_committed(self, record: Any, events: Sequence[CloudEvent]) -> None:
+        """Commit a completed effectful task (an ``emitflow.engine.TaskRecord``) with its
+        events and the events held so far, in one transaction."""
+        task = TaskRecord(
+            run_id=self._run.id,
+            sequence=record.sequence,
+            reference=record.reference,
+            name=record.name,
+            status="completed",
+            input=record.input,
+            output=record.output,
+            emits=tuple(record.emits),
+            log=record.logs or None,
+            started_at=record.started_at,
+            ended_at=record.ended_at,
+        )
+        new = [self._new_event(event, channel_of(event)) for event in events]
+        await self._commit(task, [*new, *self._take_held()])
+
     async def publish(self, event: CloudEvent) -> None:
-        """Commit an emitted event with its run's transition (the outbox rule)."""
+        """Commit an emitted event with its run's transition (the outbox rule); a durable
+        journal holds it for its next commit instead."""
+        if self.durable:
+            self._held.append(self._new_event(event, channel_of(event)))
+            return
         task = None
         if self._current is not None:
             reference, name = self._current
@@ -112,13 +144,16 @@ class RunJournal:
                 started_at=now,
                 ended_at=now,
             )
-        events = [self._new_event(event, channel_of(event)), *self._take_held()]
+        await self._commit(task, [self._new_event(event, channel_of(event)), *self._take_held()])
+
+    async def _commit(self, task: TaskRecord | None, events: list[NewEvent]) -> None:
         run = self._run if self.start_pending else None
         await self._store.commit_transition(
             Transition(run_id=self._run.id, run=run, task=task), events
         )
         self.start_pending = False
-        self._committed()
+        if events:
+            self._committed()
 
     async def finish(self, outcome: RunOutcome) -> RunRecord:
         """Commit every task record and the run's end (with its ``$errors`` report)."""

@@ -2,10 +2,12 @@
 
 A run is a row first (``create``, status ``pending``), then a job in its workflow's ``Gate``;
 when the gate lets it go it is executed by the ``Executor`` with a ``RunJournal`` as its event
-sink, and its end is committed. In the store a run turns ``running`` with its first commit (its
-first emit, or its end), not before: that saves a write per run, and makes ``pending`` mean
+sink and journal (each completed effectful task is committed), and its end is committed. In the
+store a run turns ``running`` with its first commit (its first effectful task, or its end), not
+before: that saves a write per run, and makes ``pending`` mean
 exactly "nothing committed yet", so a pending run found when the engine opens is simply run
-(again). A run found ``running`` was cut off after committing effects (see ``recover``). While
+(again). A run found ``running`` was cut off after committing effects: it is resumed from its
+committed task records (see ``recover``). While
 a run executes here, ``executing`` has it as ``running``, for readers in this process.
 """
 
@@ -31,6 +33,7 @@ from emitflow.store.records import (
     TERMINAL_STATUSES,
     NewRun,
     RunRecord,
+    TaskRecord,
 )
 
 __all__ = ["Runs"]
@@ -52,12 +55,14 @@ class Runs:
         *,
         committed: Callable[[], None],
         room: Callable[[], None],
+        code_steps: Any = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._clock = settings.clock
         self._workflows = workflows
         self._executor = settings.executor or engine_executor
+        self._code_steps = code_steps if code_steps is not None else settings.code_steps
         self._committed = committed
         self._room = room
         self._gates: dict[str, Gate] = {}
@@ -68,6 +73,7 @@ class Runs:
         self._idle.set()
         self._lifecycle: dict[str, tuple[float, bool]] = {}
         self.executing: dict[str, RunRecord] = {}
+        self._resume: dict[str, list[TaskRecord]] = {}
         self.end_hooks: list[EndHook] = []
 
     @property
@@ -144,26 +150,17 @@ class Runs:
         return await future
 
     async def recover(self) -> None:
-        """Start the runs a previous process left pending; end those it left running.
+        """Start the runs a previous process left pending; resume those it left running.
 
-        A ``running`` run was cut off mid-way. Until the runner can resume a run from its last
-        committed task, it is recorded as faulted (and reported on ``$errors``) rather than run
-        again from the start, which would repeat its effects.
+        A ``running`` run was cut off mid-way: it runs again from the start with its committed
+        task records, so each effectful task that completed takes its recorded output instead
+        of running again (the task that was interrupted runs again).
         """
         for run in await self._store.list_runs_in_flight():
-            if run.status == "pending":
-                await self.submit(run)
-                continue
-            problem = Problem.of(
-                "runtime",
-                title="Run Interrupted",
-                detail="the process running it stopped before it ended; runs are not yet "
-                "resumed from their last committed task",
-            )
-            journal = self._journal(run, lifecycle=False)
-            ended = await journal.fail(problem.to_dict())
-            logger.warning("interrupted run recorded as faulted", extra={"run_id": run.id})
-            await self._ended(ended)
+            if run.status == "running":
+                self._resume[run.id] = await self._store.list_tasks(run.id)
+                logger.info("resuming an interrupted run", extra={"run_id": run.id})
+            await self.submit(run)
 
     # --- running ---------------------------------------------------------------------------
 
@@ -193,9 +190,10 @@ class Runs:
         except EmitflowError as exc:
             problem = Problem.of("configuration", title="Workflow Unavailable", detail=str(exc))
             return await self._journal(run, lifecycle=False).fail(problem.to_dict())
-        started = replace(run, status="running", started_at=self._clock.now())
+        started = replace(run, status="running", started_at=run.started_at or self._clock.now())
         journal = self._journal(started, lifecycle=await self._lifecycle_wanted(run.workflow_id))
         journal.start_pending = True
+        journal.durable = True
         self.executing[run.id] = started
         plan = RunPlan(
             context=run.context,
@@ -205,8 +203,11 @@ class Runs:
             events=journal,
             trace=journal.trace,
             workflows_dir=self._settings.workflows_dir,
-            code_steps=self._settings.code_steps,
+            code_steps=self._code_steps,
             run_id=run.id,
+            trigger=_code_step_trigger(run.trigger),
+            journal=journal,
+            resume=self._resume.pop(run.id, ()),
             # The runner stamps the loop guard's hop count on every event the run emits, so
             # emit outputs show it too; the journal stamps any event that still lacks it.
             event_extensions={HOPS_EXTENSION: run.hops},
@@ -278,6 +279,13 @@ class Runs:
                 await asyncio.wait(pending)
         for run_id in list(self._waiters):
             self._resolve(run_id, asyncio.CancelledError("the engine closed"))
+
+
+def _code_step_trigger(trigger: Any) -> Mapping[str, Any] | None:
+    """An event-started run's ``pd.steps["trigger"]``: the emitted payload and its context."""
+    if isinstance(trigger, Mapping) and "event" in trigger and "context" in trigger:
+        return {"event": trigger["event"], "context": trigger["context"]}
+    return None
 
 
 def _declared_limit(workflow: Workflow) -> int | None:

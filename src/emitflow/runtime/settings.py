@@ -47,7 +47,10 @@ class EngineSettings:
     - ``rescan_seconds``: real seconds between re-scans for rows written by other processes,
       expired leases and due schedules when nothing signals sooner.
     - ``lifecycle_ttl_seconds``: how long "does anyone subscribe to ``$lifecycle``" is cached.
-    - ``secrets``, ``http``, ``workflows_dir``, ``code_steps``: handed to every run.
+    - ``secrets``, ``http``, ``workflows_dir``, ``code_steps``: handed to every run; each run
+      (and its code steps' ``pd.secrets``) reads only the secrets its ``use.secrets`` lists.
+      ``code_steps`` ``None``: the engine runs code steps in a sandbox pool of its own,
+      started by the first code step and closed with the engine.
     - ``executor``: what runs a workflow (``None`` = ``emitflow.engine.execute``).
     - ``timers``: run ``every``/``cron``/``after`` schedules while open.
     - ``close_grace_seconds``: how long closing waits for runs in flight before cancelling them.

@@ -14,14 +14,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from emitflow.dsl import Workflow, from_mapping, load_workflow, parse_workflow
+from emitflow.dsl import Workflow, from_mapping, load_workflow, parse_workflow, python_workflow
 from emitflow.errors import ConfigurationError, NotFoundError
 from emitflow.store.base import WorkflowStore
 from emitflow.store.records import NewWorkflow, WorkflowVersion
 
 __all__ = ["WORKFLOW_ID", "DeploySource", "Workflows"]
 
-#: What ``deploy`` takes: a file, a parsed workflow, a mapping, or the document's text.
+#: What ``deploy`` takes: a file (a ``.py`` file is a one-step code workflow), a parsed
+#: workflow, a mapping, or the document's text.
 DeploySource = Path | Workflow | Mapping[str, Any] | str
 #: A workflow id as users may choose it.
 WORKFLOW_ID = re.compile(r"^p_[A-Za-z0-9_-]{1,64}$")
@@ -125,6 +126,9 @@ class Workflows:
 
 
 def _prepare(source: DeploySource) -> tuple[Workflow, str, str]:
+    if isinstance(source, Path) and source.suffix.lower() == ".py":
+        workflow = python_workflow(source)
+        return workflow, _json_text(workflow.raw), _JSON
     if isinstance(source, Path):
         workflow = load_workflow(source)
         text = source.read_text(encoding="utf-8-sig")

@@ -9,7 +9,7 @@ from emitflow.dsl import parse_workflow
 from emitflow.engine import MemorySink, RunOptions, execute
 from emitflow.launch import load_file
 
-EMITTER = '''
+EMITTER = """
 def handler(pd):
     names = ["Luke", "Han", "Leia", "Obi Wan"]
     for name in names:
@@ -18,7 +18,7 @@ def handler(pd):
     pd.export("count", len(names))
     print("emitted", len(names))
     return {"ok": True}
-'''
+"""
 
 
 async def test_the_seed_emitter_as_a_python_file(tmp_path: Path) -> None:

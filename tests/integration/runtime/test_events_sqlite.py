@@ -9,7 +9,7 @@ from emitflow.clock import VirtualClock
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import source_emitter_id
 from emitflow.store import NewEvent, NewRun, Transition
-from emitflow.store.records import ERRORS_CHANNEL
+from emitflow.store.records import ERRORS_CHANNEL, TaskRecord
 from emitflow.store.sqlite import SqliteStore
 from tests.integration.runtime.conftest import OpenEngine
 from tests.integration.runtime.documents import (
@@ -225,20 +225,37 @@ async def test_committed_events_are_delivered_after_a_restart(
         emitter = await engine.deploy(EMITTER)
         listener = await engine.deploy(LISTENER)
         await engine.subscribe(emitter_id=emitter.id, listener_id=listener.id)
-    # A run that emitted and then died, with no engine running: its event is in the outbox.
+    # A run that emitted and then died, with no engine running: its event is in the outbox,
+    # committed with its task's record (as the run's journal does).
     async with SqliteStore.from_url(store_url) as store:
         run, _ = await store.create_run(
-            NewRun(workflow_id=emitter.id, workflow_revision=1, status="running")
+            NewRun(
+                workflow_id=emitter.id,
+                workflow_revision=1,
+                input={"name": "Ben"},
+                status="running",
+            )
         )
         event = CloudEvent.create(type="com.example.greeting", source="/x", data={"name": "Ben"})
+        record = TaskRecord(
+            run_id=run.id,
+            sequence=2,
+            reference="/do/0/each/do/0/announce",
+            name="announce",
+            status="completed",
+            output=event.to_dict(),
+            emits=(event.to_dict(),),
+        )
         await store.commit_transition(
-            Transition(run_id=run.id), [NewEvent(emitter_id=emitter.id, event=event)]
+            Transition(run_id=run.id, task=record), [NewEvent(emitter_id=emitter.id, event=event)]
         )
     async with open_engine() as engine:
         await engine.drain()
         (listened,) = (await engine.store.list_runs(workflow_id=listener.id)).items
         assert listened.output == {"greeting": "hello Ben"}
-        assert (await engine.get_run(run.id)).status == "faulted"  # cut off mid-way
+        resumed = await engine.get_run(run.id)  # cut off mid-way: resumed, its emit replayed
+        assert resumed.status == "completed"
+        assert resumed.output == event.to_dict()
 
 
 async def test_lifecycle_subscribers_get_lifecycle_events(open_engine: OpenEngine) -> None:

@@ -6,8 +6,9 @@ import asyncio
 
 from emitflow.clock import VirtualClock
 from emitflow.errors import StoreError
+from emitflow.runtime import engine_executor
 from emitflow.store import MemoryStore, NewRun
-from emitflow.store.records import ERRORS_CHANNEL
+from emitflow.store.records import ERRORS_CHANNEL, TaskRecord, Transition
 from tests.unit.runtime.conftest import OpenEngine
 from tests.unit.runtime.fakes import EMITTER, LISTENER, FakeRunner, eventually, many_emits
 
@@ -129,24 +130,42 @@ async def test_a_row_claimed_again_after_a_crash_starts_no_second_run(
 
 async def test_runs_left_behind_are_recovered(open_engine: OpenEngine) -> None:
     store = MemoryStore()
-    async with open_engine(store=store) as engine:
+    async with open_engine(store=store, executor=engine_executor) as engine:
         flow = await engine.deploy(EMITTER)
     await store.open()
     pending, _ = await store.create_run(
         NewRun(workflow_id=flow.id, workflow_revision=1, input={"left": "pending"})
     )
     cut, _ = await store.create_run(
-        NewRun(workflow_id=flow.id, workflow_revision=1, input={}, status="running")
+        NewRun(workflow_id=flow.id, workflow_revision=1, input={"n": 1}, status="running")
+    )
+    recorded = {"specversion": "1.0", "id": "e-1", "source": "/test/emitter", "data": {"n": 1}}
+    await store.commit_transition(
+        Transition(
+            run_id=cut.id,
+            task=TaskRecord(
+                run_id=cut.id,
+                sequence=1,
+                reference="/do/0/announce",
+                name="announce",
+                status="completed",
+                output=recorded,
+                emits=(recorded,),
+            ),
+        )
     )
     await store.close()
-    async with open_engine(store=store) as engine:
+    async with open_engine(store=store, executor=engine_executor) as engine:
         await engine.drain()
         assert (await engine.get_run(pending.id)).status == "completed"
-        interrupted = await engine.get_run(cut.id)
-        assert interrupted.status == "faulted"
-        assert interrupted.error is not None and interrupted.error["title"] == "Run Interrupted"
-        (report,) = (await engine.events(flow.id, event_name=ERRORS_CHANNEL)).items
-        assert report.event["data"]["original_context"]["run_id"] == cut.id
+        resumed = await engine.get_run(cut.id)
+        # Its emit had committed before the cut: replayed from the record, not emitted again.
+        assert resumed.status == "completed", resumed.error
+        assert resumed.output == recorded
+        (task,) = await engine.tasks(cut.id)
+        assert task.emits == (recorded,)
+        logged = (await engine.events(flow.id)).items
+        assert [stored.metadata["run_id"] for stored in logged] == [pending.id]
 
 
 async def test_a_runner_crash_faults_the_run(open_engine: OpenEngine) -> None:

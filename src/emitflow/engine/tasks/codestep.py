@@ -1,9 +1,9 @@
 """Python code steps (``run: script`` whose code defines ``handler(pd)``) through the port.
 
-``pd.steps`` shows the run's trigger (``{"trigger": {"event": <workflow input>, "context":
-…}}``) and the outputs of the tasks completed so far, by name (a code step's exports are merged
-into its entry). The step's emits are held and published when the run ends, whatever its
-outcome; ``pd.flow.exit`` ends the run after the step.
+``pd.steps`` shows the run's trigger (``RunOptions.trigger``, by default ``{"event":
+<workflow input>, "context": …}``) and the outputs of the tasks completed so far, by name (a
+code step's exports are merged into its entry). The step's emits are held and published when
+the run ends, whatever its outcome; ``pd.flow.exit`` ends the run after the step.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ async def run_code_step(script: ScriptProcess, code: str, data: Any, frame: Fram
         steps=_steps(frame),
         context=run.context,
         environment={str(k): str(v) for k, v in environment.items()},
+        secrets=run.secrets,
     )
     try:
         outcome = await steps_runner.run(step)
@@ -75,7 +76,10 @@ def _hold(frame: Frame, emits: tuple[CloudEvent, ...], logs: str) -> None:
 
 def _steps(frame: Frame) -> dict[str, Any]:
     run = frame.run
-    steps: dict[str, Any] = {"trigger": {"event": run.input, "context": run.context}}
+    trigger = run.options.trigger
+    if trigger is None:
+        trigger = {"event": run.input, "context": run.context}
+    steps: dict[str, Any] = {"trigger": trigger}
     for entry in run.records:
         if entry.status == "completed":
             steps[entry.name] = entry.output
