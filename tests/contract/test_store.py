@@ -6,6 +6,7 @@ built skips only its own cases. Time is a ``VirtualClock``: leases expire by mov
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -709,6 +710,56 @@ async def test_retention_by_count_per_stream(store: Store) -> None:
     assert await store.apply_retention(RetentionPolicy(max_count=0)) == 8
     assert (await store.list_events()).items == ()
     assert await store.apply_retention(RetentionPolicy()) == 0
+
+
+# --- concurrent writes ---------------------------------------------------------------------
+# SqliteStore commits writes queued together in one transaction, a savepoint each: these hold
+# whatever the grouping, and the same of every backend.
+
+
+async def test_concurrent_writes_commit_apart_from_one_that_fails(store: Store) -> None:
+    runs = [await store.get_run(await new_run(store)) for _ in range(3)]
+
+    def step(n: int) -> Transition:
+        run = runs[n]
+        return Transition(run_id=run.id, run=replace(run, status="running"), task=task(run.id))
+
+    failing = Transition(
+        run_id=runs[1].id, task=task(runs[1].id, 2, status="completed"), clear_wait="/do/9/gone"
+    )
+    results = await asyncio.gather(
+        store.commit_transition(step(0), [emitted(0)]),
+        store.append_events([emitted(10)]),
+        store.commit_transition(step(1), [emitted(1)]),
+        store.commit_transition(failing, [emitted(9)]),  # in the middle of the others
+        store.commit_transition(step(2), [emitted(2)]),
+        store.enqueue_events([emitted(3)]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[3], NotFoundError)
+    assert not any(isinstance(r, BaseException) for n, r in enumerate(results) if n != 3)
+    claimed = await store.claim_outbox()
+    assert [i.event.id for i in claimed] == ["e0", "e1", "e2", "e3"]  # e9 left nothing
+    for run in runs:
+        assert (await store.get_run(run.id)).status == "running"
+        assert [t.sequence for t in await store.list_tasks(run.id)] == [1]
+    page = await store.list_events(EventQuery(emitter_id="p_a"))
+    assert [s.event["id"] for s in page.items] == ["e10"]
+
+
+async def test_concurrent_writes_keep_the_order_they_were_made_in(store: Store) -> None:
+    batches = await asyncio.gather(
+        *(store.append_events([emitted(n), emitted(100 + n, emitter="p_b")]) for n in range(30))
+    )
+    keys = [_pos(stored.position) for batch in batches for stored in batch]
+    assert keys == sorted(keys) and len(set(keys)) == 60
+    again = await store.append_events([emitted(200), emitted(5), emitted(200)])
+    assert again[1] == batches[5][0] and again[2] == again[0]
+    assert _pos(again[0].position) > keys[-1]
+    outboxes = await asyncio.gather(*(store.enqueue_events([emitted(n)]) for n in range(30)))
+    ids = [item.id for items in outboxes for item in items]
+    assert ids == sorted(ids) and len(set(ids)) == 30
+    assert [i.id for i in await store.claim_outbox()] == ids
 
 
 # --- the outbox ----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """``SqliteStore``: the default store, one SQLite file in WAL mode with a single writer.
 
-Every public operation is one transaction, run as one function on a connection's thread (see
-``sqlite_db``): writes queue on one connection, reads use a second one. The schema comes from
+Every public operation is atomic, run as one function on a connection's thread (see
+``sqlite_db``): writes queue on one connection, and those queued together commit in one
+transaction, a savepoint each; reads use a second connection. The schema comes from
 the numbered files in ``sql/sqlite/``, applied in order at ``open`` and recorded in
 ``schema_migrations``. The methods live by concern in ``sqlite_runs`` and ``sqlite_events``;
 this module adds workflows, subscriptions, schedules and the lifecycle.

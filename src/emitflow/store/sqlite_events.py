@@ -26,22 +26,31 @@ from emitflow.store.records import (
 )
 from emitflow.store.sqlite_db import SqliteDatabase
 
-__all__ = ["Encoded", "SqliteEvents", "encode_events", "insert_outbox", "page_sql"]
+__all__ = [
+    "Encoded",
+    "SqliteEvents",
+    "encode_events",
+    "insert_outbox",
+    "outbox_items",
+    "page_sql",
+]
 
 Encoded = list[tuple[NewEvent, str, str]]
 
-# The position is computed inside the INSERT: strictly after the newest stored event and after
-# any deleted one (store_meta), and at least "now" (?1).
+# Positions are given out after the newest stored event and after any deleted one (store_meta):
+# this is the last one given out. A write transaction holds the database, so it stays true
+# until the INSERT that follows in the same operation.
+_LAST_POSITION = """
+SELECT max(coalesce((SELECT max(pos) FROM events), 0),
+           (SELECT value FROM store_meta WHERE key = 'last_position'))
+"""
+# A duplicate is skipped, and its position left unused (positions need not be consecutive).
 _APPEND = """
 INSERT INTO events (pos, emitter_id, channel, source, event_id, type, subject, event, metadata)
-VALUES (
-    max(?1,
-        coalesce((SELECT max(pos) FROM events), 0) + 1,
-        (SELECT value FROM store_meta WHERE key = 'last_position') + 1),
-    ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (emitter_id, source, event_id) DO NOTHING
-RETURNING pos
 """
+_INSERTED_SINCE = "SELECT pos FROM events WHERE pos >= ?"
 _EXISTING = "SELECT * FROM events WHERE emitter_id = ? AND source = ? AND event_id = ?"
 # Before deleting events, remember the newest position so that it is never given out again.
 _KEEP_HIGH_WATER = """
@@ -50,7 +59,6 @@ WHERE key = 'last_position'
 """
 _INSERT_OUTBOX = """
 INSERT INTO outbox (emitter_id, channel, event, metadata, created_at) VALUES (?, ?, ?, ?, ?)
-RETURNING *
 """
 _CLAIM_OUTBOX = """
 UPDATE outbox SET attempts = attempts + 1, lease_until = ?1
@@ -97,35 +105,96 @@ def encode_events(events: Sequence[NewEvent]) -> Encoded:
     ]
 
 
-def insert_outbox(conn: sqlite3.Connection, encoded: Encoded, now_us: int) -> list[OutboxItem]:
-    """Add events to the outbox inside the caller's transaction; the new rows, in order."""
-    items = []
-    for new, body, meta in encoded:
-        row = conn.execute(_INSERT_OUTBOX, (new.emitter_id, new.channel, body, meta, now_us))
-        items.append(_outbox_item(row.fetchone()))
-    return items
+def insert_outbox(conn: sqlite3.Connection, encoded: Encoded, now_us: int) -> range:
+    """Add events to the outbox inside the caller's transaction; the new rows' ids, in order."""
+    if not encoded:
+        return range(0)
+    rows = [(new.emitter_id, new.channel, body, meta, now_us) for new, body, meta in encoded]
+    count = conn.executemany(_INSERT_OUTBOX, rows).rowcount
+    # AUTOINCREMENT gives each row one more than the largest id ever used, and the transaction
+    # holds the database, so the rows just inserted have consecutive ids ending at this one.
+    last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+    if count != len(rows):
+        raise StoreError(f"the outbox took {count} of {len(rows)} rows")
+    return range(last - count + 1, last + 1)
 
 
-def _append(conn: sqlite3.Connection, encoded: Encoded, floor: int) -> list[StoredEvent]:
-    out = []
+def outbox_items(encoded: Encoded, ids: range, now_us: int) -> list[OutboxItem]:
+    """The outbox items just inserted, made from what the caller gave (on the event loop).
+
+    The event is the caller's own ``CloudEvent`` (valid by construction, and frozen): decoding
+    and validating it again from the JSON just written would only cost time. The metadata is a
+    fresh copy, decoded from what was written, like every JSON value the store gives back.
+    """
+    created_at = codec.from_micros(now_us)
+    return [
+        OutboxItem(
+            id=item_id,
+            emitter_id=new.emitter_id,
+            channel=new.channel,
+            event=new.event,
+            metadata=codec.loads(meta),
+            created_at=created_at,
+            attempts=0,
+        )
+        for item_id, (new, _, meta) in zip(ids, encoded, strict=True)
+    ]
+
+
+def _append(conn: sqlite3.Connection, encoded: Encoded, floor: int) -> list[int | StoredEvent]:
+    """Insert the events; for each, its new position, or the duplicate already stored."""
+    if not encoded:
+        return []
+    last = int(conn.execute(_LAST_POSITION).fetchone()[0])
+    positions, rows = [], []
     for new, body, meta in encoded:
+        last = max(floor, last + 1)  # codec.next_position, with the floor already shifted
         event = new.event
-        key = (new.emitter_id, event.source, event.id)
-        params = (floor, new.emitter_id, new.channel, event.source, event.id, event.type)
-        row = conn.execute(_APPEND, (*params, event.subject, body, meta)).fetchone()
-        if row is None:  # already stored: give back what is there
-            existing = conn.execute(_EXISTING, key).fetchone()
-            if existing is None:
-                raise StoreError(f"event {event.id!r} conflicts with no stored event")
-            out.append(_stored(existing))
+        positions.append(last)
+        rows.append(
+            (
+                last,
+                new.emitter_id,
+                new.channel,
+                event.source,
+                event.id,
+                event.type,
+                event.subject,
+                body,
+                meta,
+            )
+        )
+    inserted = conn.executemany(_APPEND, rows).rowcount
+    if inserted == len(rows):
+        return list(positions)
+    # Some were duplicates (a redelivery): only the rows inserted hold their positions.
+    kept = {int(row[0]) for row in conn.execute(_INSERTED_SINCE, (positions[0],))}
+    out: list[int | StoredEvent] = []
+    for pos, (new, _, _) in zip(positions, encoded, strict=True):
+        if pos in kept:
+            out.append(pos)
             continue
-        pos = int(row[0])
+        key = (new.emitter_id, new.event.source, new.event.id)
+        existing = conn.execute(_EXISTING, key).fetchone()
+        if existing is None:
+            raise StoreError(f"event {new.event.id!r} conflicts with no stored event")
+        out.append(_stored(existing))
+    return out
+
+
+def _appended(encoded: Encoded, results: list[int | StoredEvent]) -> list[StoredEvent]:
+    """The stored events of an append, decoded from what was written (on the event loop)."""
+    out = []
+    for (new, body, meta), result in zip(encoded, results, strict=True):
+        if isinstance(result, StoredEvent):
+            out.append(result)
+            continue
         out.append(
             StoredEvent(
-                position=codec.position_text(pos),
+                position=codec.position_text(result),
                 emitter_id=new.emitter_id,
                 channel=new.channel,
-                indexed_at_ms=codec.position_ms(pos),
+                indexed_at_ms=codec.position_ms(result),
                 event=codec.loads(body),
                 metadata=codec.loads(meta),
             )
@@ -214,7 +283,9 @@ class SqliteEvents:
     async def append_events(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
         """Append events in order; a duplicate gives back the event already stored."""
         floor = codec.epoch_ms(self._clock.now()) << codec.SEQ_BITS
-        return await self._db.write(partial(_append, encoded=encode_events(events), floor=floor))
+        encoded = encode_events(events)
+        results = await self._db.write(partial(_append, encoded=encoded, floor=floor))
+        return _appended(encoded, results)
 
     async def list_events(
         self,
@@ -265,7 +336,8 @@ class SqliteEvents:
     async def enqueue_events(self, events: Sequence[NewEvent]) -> list[OutboxItem]:
         """Put events in the outbox."""
         encoded, now_us = encode_events(events), codec.to_micros(self._clock.now())
-        return await self._db.write(partial(insert_outbox, encoded=encoded, now_us=now_us))
+        ids = await self._db.write(partial(insert_outbox, encoded=encoded, now_us=now_us))
+        return outbox_items(encoded, ids, now_us)
 
     async def claim_outbox(
         self, *, limit: int = 100, lease_seconds: float = 30.0

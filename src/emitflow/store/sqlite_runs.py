@@ -28,7 +28,7 @@ from emitflow.store.records import (
     Wait,
 )
 from emitflow.store.sqlite_db import SqliteDatabase
-from emitflow.store.sqlite_events import Encoded, encode_events, insert_outbox
+from emitflow.store.sqlite_events import Encoded, encode_events, insert_outbox, outbox_items
 
 __all__ = ["SqliteRuns"]
 
@@ -251,7 +251,7 @@ def _commit(
     parts: tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None],
     encoded: Encoded,
     now_us: int,
-) -> list[OutboxItem]:
+) -> range:
     run_params, task_params, wait_params = parts
     run_id = transition.run_id
     if run_params is not None:
@@ -364,9 +364,10 @@ class SqliteRuns:
             None if transition.wait is None else _wait_params(transition.wait),
         )
         encoded, now_us = encode_events(events), codec.to_micros(self._clock.now())
-        return await self._db.write(
+        ids = await self._db.write(
             partial(_commit, transition=transition, parts=parts, encoded=encoded, now_us=now_us)
         )
+        return outbox_items(encoded, ids, now_us)
 
     # --- waits ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 from emitflow.clock import VirtualClock
 from emitflow.errors import StoreError
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.store import EventQuery, NewEvent, NewRun
+from emitflow.store import EventQuery, NewEvent, NewRun, Transition
 from emitflow.store.codec import position_key
 from emitflow.store.paging import Window
 from emitflow.store.sqlite import SqliteStore
@@ -148,3 +148,36 @@ async def test_event_pages_are_index_range_scans(
         plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, params))
     assert plan.startswith("SEARCH events USING") and index in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+async def test_a_completed_write_is_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    async with SqliteStore(path, clock=VirtualClock(START)) as store:
+        run, _ = await store.create_run(NewRun(workflow_id="p_w", workflow_revision=1))
+
+        async def emit(n: int) -> tuple[str, str]:
+            (item,) = await store.commit_transition(Transition(run_id=run.id), [emitted(n)])
+            return "outbox", str(item.id)
+
+        async def append(n: int) -> tuple[str, str]:
+            (stored,) = await store.append_events([emitted(100 + n)])
+            return "events", str(position_key(stored.position))
+
+        writes = [emit(n) if n % 2 else append(n) for n in range(60)]
+        for next_done in asyncio.as_completed(writes):
+            table, key = await next_done
+            # A second connection, as another process (or this one after a crash) would read.
+            column = "id" if table == "outbox" else "pos"
+            with sqlite3.connect(path) as other:
+                sql = f"SELECT count(*) FROM {table} WHERE {column} = ?"
+                assert other.execute(sql, (int(key),)).fetchone() == (1,)
+
+
+async def test_returned_outbox_items_hold_a_copy_of_the_metadata(tmp_path: Path) -> None:
+    async with SqliteStore(tmp_path / "store.db", clock=VirtualClock(START)) as store:
+        new = NewEvent(emitter_id="p_a", event=emitted(1).event, metadata={"tags": ["a"]})
+        (item,) = await store.enqueue_events([new])
+        assert item.event == new.event and item.metadata == {"tags": ["a"]}
+        assert item.metadata is not new.metadata
+        (claimed,) = await store.claim_outbox()
+        assert (claimed.id, claimed.event, claimed.metadata) == (item.id, item.event, item.metadata)

@@ -1,0 +1,177 @@
+"""Store figures on the embedded SQLite store (a temporary file).
+
+- Build: a log of 1,000,000 events from 1,000 emitters (10 hot ones get half of them), appended
+  in batches of 1,000 events, a few batches in flight at once; events/s.
+- Emitter pages (what an ``event_summaries`` page reads): ``list_events`` of one emitter, newest
+  first, limit 10 and 100, without and with a ``before`` cursor somewhere in its history;
+  p50/p99 over 1,000 queries each, hot and cold emitters mixed.
+- Peak RSS of the process (``resource.getrusage``), after the build and after the pages.
+- Single-event appends: one ``append_events([event])`` awaited at a time, and 50 appenders at
+  once (group commit), beside a plain ``sqlite3`` loop inserting one row per transaction (WAL,
+  synchronous=NORMAL) in the same run; the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import resource
+import sqlite3
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.bench_events import plain_sqlite_rate
+from emitflow.events.cloudevent import CloudEvent
+from emitflow.store import EventQuery, NewEvent
+from emitflow.store.sqlite import SqliteStore
+
+EVENTS = 1_000_000
+EMITTERS = 1_000
+HOT_EMITTERS = 10
+HOT_SHARE = 0.5
+BATCH = 1_000
+IN_FLIGHT = 4
+QUERIES = 1_000
+CURSOR_SAMPLE = 50  # keep every 50th position of each emitter as a cursor to page from
+SINGLE_APPENDS = 5_000
+APPENDERS = 50
+
+
+def _emitter(rng: random.Random) -> str:
+    if rng.random() < HOT_SHARE:
+        return f"p_hot{rng.randrange(HOT_EMITTERS):02d}"
+    return f"p_e{rng.randrange(EMITTERS - HOT_EMITTERS):04d}"
+
+
+def _new_event(emitter_id: str, n: int) -> NewEvent:
+    event = CloudEvent(
+        attributes={
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": f"/bench/{emitter_id}",
+            "type": "com.example.tick",
+            "time": "2026-01-01T00:00:00.000Z",
+            "datacontenttype": "application/json",
+        },
+        data={"n": n, "note": "a small payload, like most events"},
+    )
+    return NewEvent(emitter_id=emitter_id, event=event, metadata={"run_id": "r_bench"})
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def build(store: SqliteStore, total: int) -> tuple[float, dict[str, list[str]]]:
+    """Append ``total`` events in batches; events/s, and sample cursors per emitter."""
+    rng = random.Random(7)
+    cursors: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    queue: asyncio.Queue[list[NewEvent] | None] = asyncio.Queue(maxsize=IN_FLIGHT)
+
+    async def append() -> None:
+        while (batch := await queue.get()) is not None:
+            for stored in await store.append_events(batch):
+                seen = counts[stored.emitter_id] = counts.get(stored.emitter_id, 0) + 1
+                if seen % CURSOR_SAMPLE == 0:
+                    cursors.setdefault(stored.emitter_id, []).append(stored.position)
+
+    start = time.perf_counter()
+    workers = [asyncio.create_task(append()) for _ in range(IN_FLIGHT)]
+    for offset in range(0, total, BATCH):
+        size = min(BATCH, total - offset)
+        await queue.put([_new_event(_emitter(rng), offset + k) for k in range(size)])
+    for _ in workers:
+        await queue.put(None)
+    await asyncio.gather(*workers)
+    return total / (time.perf_counter() - start), cursors
+
+
+async def pages(
+    store: SqliteStore, cursors: dict[str, list[str]], limit: int, *, with_cursor: bool
+) -> list[float]:
+    """Milliseconds per emitter page, ``QUERIES`` of them."""
+    rng = random.Random(limit * 2 + with_cursor)
+    emitters = sorted(cursors)
+    hot = [e for e in emitters if e.startswith("p_hot")]
+    spans = []
+    for _ in range(QUERIES):
+        emitter_id = rng.choice(hot if rng.random() < HOT_SHARE else emitters)
+        before = rng.choice(cursors[emitter_id]) if with_cursor else None
+        started = time.perf_counter()
+        page = await store.list_events(
+            EventQuery(emitter_id=emitter_id), limit=limit, before=before
+        )
+        spans.append((time.perf_counter() - started) * 1000)
+        if not page.items:
+            raise RuntimeError(f"empty page of {emitter_id}")
+    return spans
+
+
+async def single_appends(folder: Path, n: int, parallel: int) -> tuple[float, int]:
+    """Events/s of one-event appends, ``parallel`` appenders at once; and the commits made."""
+    events = [_new_event("p_single", k) for k in range(n)]
+    async with SqliteStore(folder / f"single-{parallel}.db") as store:
+        start = time.perf_counter()
+
+        async def appender(share: list[NewEvent]) -> None:
+            for new in share:
+                await store.append_events([new])
+
+        await asyncio.gather(*(appender(events[k::parallel]) for k in range(parallel)))
+        rate = n / (time.perf_counter() - start)
+        # A figure for the report, not an API (and absent before group commit).
+        commits = getattr(store._db, "commits", 0) or n
+    return rate, commits
+
+
+async def run(folder: Path) -> None:
+    """Build the log, read pages, and print every figure."""
+    path = folder / "log.db"
+    async with SqliteStore(path) as store:
+        rate, cursors = await build(store, EVENTS)
+        built_rss = _rss_mb()
+        size = path.stat().st_size + (path.with_name(path.name + "-wal")).stat().st_size
+        print(
+            f"store build, sqlite: {EVENTS:,} events from {len(cursors):,} emitters "
+            f"({HOT_EMITTERS} hot with {HOT_SHARE:.0%}), batches of {BATCH:,}, {IN_FLIGHT} in "
+            f"flight: {rate:,.0f} events/s; file {size / 2**20:,.0f} MB; "
+            f"peak RSS {built_rss:,.0f} MB"
+        )
+        for limit in (10, 100):
+            for with_cursor in (False, True):
+                spans = await pages(store, cursors, limit, with_cursor=with_cursor)
+                how = "before a cursor" if with_cursor else "newest"
+                print(
+                    f"emitter page, {EVENTS:,} events, limit {limit}, {how}: "
+                    f"p50 {_percentile(spans, 0.5):.2f} ms, p99 {_percentile(spans, 0.99):.2f} ms"
+                    f" over {QUERIES:,} queries (target p99 ≤ 10 ms)"
+                )
+    print(f"peak RSS after building and reading: {_rss_mb():,.0f} MB (target < 300 MB)")
+    plain = plain_sqlite_rate(folder, SINGLE_APPENDS)
+    for parallel in (1, APPENDERS):
+        appended, commits = await single_appends(folder, SINGLE_APPENDS, parallel)
+        who = "one at a time" if parallel == 1 else f"{parallel} appenders at once"
+        print(
+            f"single-event appends, sqlite, {SINGLE_APPENDS:,} {who}: {appended:,.0f} events/s "
+            f"({SINGLE_APPENDS / max(commits, 1):.1f} per commit); plain sqlite3 one-row "
+            f"transactions {plain:,.0f} rows/s; ratio {appended / plain:.2f}"
+        )
+
+
+def main() -> None:
+    """Print the figures with their targets."""
+    print(f"sqlite {sqlite3.sqlite_version}")
+    with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
+        asyncio.run(run(Path(name)))
+
+
+if __name__ == "__main__":
+    main()

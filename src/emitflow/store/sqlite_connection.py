@@ -1,0 +1,362 @@
+"""The threads under ``SqliteDatabase``: one per sqlite3 connection, fed by a queue.
+
+A caller puts an operation (a plain function of the connection) on the thread's queue and awaits
+an asyncio future; the thread runs whatever has queued up and then settles the futures of the
+whole batch with one ``call_soon_threadsafe``. That is the hand-off, paid once per batch instead
+of once per operation: with ``run_in_executor`` every operation cost a thread wake-up, a
+``concurrent.futures.Future`` wrapped in an asyncio one, and a loop wake-up of its own. The
+asyncio future per operation stays: it is a small C object and the only thing a caller can
+await; what mattered were the wake-ups.
+
+The writer thread commits in groups. Everything queued when it looks (up to ``MAX_BATCH_OPS``
+operations or ``MAX_BATCH_SECONDS`` of work, so no caller waits long behind the others) runs in
+ONE transaction, each operation after the first inside its own ``SAVEPOINT``: an operation
+that raises is rolled back to its savepoint, which undoes exactly its own statements, and its
+caller gets the error; the others carry on and commit together. (The first needs no savepoint:
+if it fails, the transaction holds nothing else, so it is rolled back whole and the batch goes
+on in a new one.) Futures are settled only after that COMMIT, so an
+awaited write is committed, as before; one commit (one WAL append) now serves many writes.
+
+Some failures (a full disk, an I/O error) end the whole transaction, not just a statement. Then
+the operations already run in it are lost, not committed: they are run again in a new
+transaction (they are plain functions of the database, and nothing of theirs was committed), and
+only the operation that failed reports the error. Each retry drops at least that operation, so
+it ends. Operations therefore never run BEGIN, COMMIT or ROLLBACK themselves: the store's own
+functions are the only operations, and none does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from queue import Empty, SimpleQueue
+from typing import Any, Generic, TypeVar, cast
+
+__all__ = ["MAX_BATCH_OPS", "MAX_BATCH_SECONDS", "ConnectionThread"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: At most this many operations share one write transaction...
+MAX_BATCH_OPS = 256
+#: ...or this much work: once a batch has run this long, it commits and settles its callers.
+MAX_BATCH_SECONDS = 0.005
+
+# How an operation is run: in a transaction that commits, one that is rolled back (reads), or
+# bare (migrations and lifecycle, which manage their own transactions).
+WRITE, READ, RAW = 0, 1, 2
+
+
+class _Op(Generic[T]):
+    """One queued operation, its caller's future, and what it came to."""
+
+    __slots__ = ("error", "fn", "future", "kind", "last", "loop", "value")
+
+    def __init__(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        kind: int,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        last: bool = False,
+    ) -> None:
+        self.fn = fn
+        self.kind = kind
+        self.loop = loop
+        self.future: asyncio.Future[T] = loop.create_future()
+        self.last = last  # the thread ends after this one (closing)
+        self.value: T | None = None
+        self.error: BaseException | None = None
+
+    def run(self, conn: sqlite3.Connection) -> bool:
+        """Call the function; ``True`` if it returned."""
+        try:
+            self.value = self.fn(conn)
+        except BaseException as exc:  # the caller's to handle, whatever it is
+            self.fail(exc)
+            return False
+        return True
+
+    def fail(self, exc: BaseException) -> None:
+        """End with ``exc`` (a later commit failure cannot override it)."""
+        self.value, self.error = None, exc
+
+    def reset(self) -> None:
+        """Forget a result whose transaction was lost, to run again."""
+        self.value, self.error = None, None
+
+    def settle(self) -> None:
+        """Hand the outcome to the caller (on its loop), unless it stopped waiting."""
+        if self.future.done():  # cancelled meanwhile
+            return
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(cast(T, self.value))
+
+
+def _settle(ops: Sequence[_Op[Any]]) -> None:
+    for op in ops:
+        op.settle()
+
+
+class ConnectionThread:
+    """One sqlite3 connection and the single thread that uses it.
+
+    ``group_commit`` (the writer): queued operations share one transaction, a savepoint each.
+    Otherwise (the reader) each operation has a transaction of its own, and only the settling
+    of the callers is batched.
+    """
+
+    def __init__(self, path: str, pragmas: Sequence[str], name: str, *, group_commit: bool) -> None:
+        self._path = path
+        self._pragmas = pragmas
+        self._group = group_commit
+        self._queue: SimpleQueue[_Op[Any]] = SimpleQueue()
+        self._backlog: deque[_Op[Any]] = deque()  # run before the queue (retries, a held RAW)
+        self._conn: sqlite3.Connection | None = None
+        self._thread = threading.Thread(target=self._serve, name=f"emitflow-{name}", daemon=True)
+        self._started = False
+        self._closed = False
+        self._broken: BaseException | None = None
+        self._inflight: list[_Op[Any]] = []  # the batch being run, failed if the thread fails
+        #: Transactions committed (a test and a benchmark read it: writes per commit).
+        self.commits = 0
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T], kind: int = RAW) -> T:
+        """Run ``fn`` with the connection on its thread (``WRITE``, ``READ`` or ``RAW``)."""
+        return await self._submit(_Op(fn, kind, asyncio.get_running_loop()))
+
+    async def close(self) -> None:
+        """Close the connection on its thread, after what is queued; the thread ends."""
+        if self._closed:
+            return
+        last = _Op(self._close, RAW, asyncio.get_running_loop(), last=True)
+        started, self._closed = self._started, True
+        if started and self._broken is None:
+            self._queue.put(last)
+            await last.future
+            # The thread has settled its last operation and returns at once.
+            await asyncio.to_thread(self._thread.join)
+
+    async def _submit(self, op: _Op[T]) -> T:
+        # sqlite3's own error for a closed connection, so callers translate it like the others.
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        if self._broken is not None:
+            raise sqlite3.ProgrammingError("the connection's thread failed") from self._broken
+        if not self._started:
+            self._thread.start()
+            self._started = True
+        self._queue.put(op)
+        return await op.future
+
+    # --- on the thread -------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                op = self._backlog.popleft() if self._backlog else self._queue.get()
+                if op.kind == RAW:
+                    batch = self._inflight = [op]
+                    op.run(self._connection())
+                elif self._group:
+                    batch = self._group_batch(op)
+                else:
+                    batch = self._alone_batch(op)
+                self._deliver(batch)
+                self._inflight = []
+                if op.last:
+                    return
+        except BaseException as exc:  # a bug here must not leave callers waiting forever
+            log.exception("sqlite connection thread failed")
+            self._broken = exc
+            self._fail_pending(exc)
+
+    def _next(self, started: float, count: int) -> _Op[Any] | None:
+        """The next queued operation for this batch, or None when the batch should end."""
+        if count >= MAX_BATCH_OPS or time.perf_counter() - started >= MAX_BATCH_SECONDS:
+            return None
+        if self._backlog:
+            op = self._backlog[0]
+        else:
+            try:
+                op = self._queue.get_nowait()
+            except Empty:
+                return None
+            self._backlog.appendleft(op)
+        if op.kind == RAW:  # lifecycle operations run alone, after this batch
+            return None
+        return self._backlog.popleft()
+
+    def _alone_batch(self, first: _Op[Any]) -> list[_Op[Any]]:
+        conn, started = self._connection(), time.perf_counter()
+        ops: list[_Op[Any]] = []
+        self._inflight = ops
+        op: _Op[Any] | None = first
+        while op is not None:
+            ops.append(op)
+            if not op.future.cancelled() and _alone(conn, op):
+                self.commits += 1
+            op = self._next(started, len(ops))
+        return ops
+
+    def _group_batch(self, first: _Op[Any]) -> list[_Op[Any]]:
+        conn, started = self._connection(), time.perf_counter()
+        ops: list[_Op[Any]] = []
+        held: list[_Op[Any]] = []  # the operations whose work the open transaction holds
+        self._inflight = ops
+        op: _Op[Any] | None = first
+        while op is not None:
+            ops.append(op)
+            if not op.future.cancelled():  # a caller gone before its turn: skip the work
+                if not conn.in_transaction and not _begin(conn, op):
+                    break  # the database is locked (busy_timeout passed): the rest wait
+                if held:
+                    _in_savepoint(conn, op)
+                else:
+                    _first_in_transaction(conn, op)
+                if held and not conn.in_transaction:
+                    return self._transaction_lost(ops, held)
+                if op.error is None and conn.in_transaction:
+                    held.append(op)
+            op = self._next(started, len(ops))
+        if held:
+            _end(conn, "COMMIT", held)
+            self.commits += 1
+        return ops
+
+    def _transaction_lost(self, ops: list[_Op[Any]], held: list[_Op[Any]]) -> list[_Op[Any]]:
+        """The last operation's failure ended the transaction: run the ones it held again."""
+        for op in reversed(held):
+            op.reset()
+            self._backlog.appendleft(op)
+        again = {id(op) for op in held}
+        return [op for op in ops if id(op) not in again]
+
+    def _deliver(self, ops: list[_Op[Any]]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Op[Any]]] = {}
+        for op in ops:
+            by_loop.setdefault(op.loop, []).append(op)
+        for loop, mine in by_loop.items():
+            # A closed loop raises RuntimeError: nobody there is waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, mine)
+
+    def _fail_pending(self, exc: BaseException) -> None:
+        # Settling skips futures already done, so an operation settled twice is harmless.
+        pending = [*self._inflight, *self._backlog]
+        while not self._queue.empty():
+            pending.append(self._queue.get_nowait())
+        for op in pending:
+            op.fail(exc)
+        self._deliver(pending)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            # isolation_level=None: BEGIN/COMMIT are ours, not sqlite3's implicit ones.
+            self._conn = sqlite3.connect(self._path, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            for pragma in self._pragmas:
+                self._conn.execute(pragma)
+        return self._conn
+
+    def _close(self, conn: sqlite3.Connection) -> None:
+        conn.close()
+        self._conn = None
+
+
+def _begin(conn: sqlite3.Connection, op: _Op[Any]) -> bool:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:  # e.g. another process held the lock past busy_timeout
+        op.fail(exc)
+        return False
+    return True
+
+
+def _first_in_transaction(conn: sqlite3.Connection, op: _Op[Any]) -> None:
+    """Run the first operation of a transaction, without a savepoint.
+
+    A savepoint would cost here, not save: SQLite copies each page the savepoint changes that
+    the transaction had already changed, and a big first write (a thousand events) measured a
+    third slower inside one. Nothing else is in the transaction yet, so if this operation fails
+    (or is a read, whose writes are undone) the whole transaction is rolled back instead, and
+    the batch goes on in a new one.
+    """
+    ok = op.run(conn)
+    if not conn.in_transaction:
+        if ok:  # it ended the transaction itself: what it did is not committed
+            op.fail(sqlite3.OperationalError("the operation ended its transaction"))
+        return
+    if not ok or op.kind == READ:
+        _end(conn, "ROLLBACK", ())
+
+
+def _in_savepoint(conn: sqlite3.Connection, op: _Op[Any]) -> None:
+    """Run ``op`` after others in the group's transaction, undoing exactly its work if it fails.
+
+    A read (``:memory:`` has one connection for both) is always rolled back to its savepoint,
+    as a read transaction of its own would be.
+    """
+    try:
+        conn.execute("SAVEPOINT op")
+    except sqlite3.Error as exc:
+        op.fail(exc)
+        return
+    ok = op.run(conn)
+    if not conn.in_transaction:
+        # The transaction is gone (a full disk, or the operation ended it itself): the batch
+        # runs the others again; this one fails, even if it returned.
+        if ok:
+            op.fail(sqlite3.OperationalError("the operation ended its transaction"))
+        return
+    try:
+        if not ok or op.kind == READ:
+            conn.execute("ROLLBACK TO op")
+        conn.execute("RELEASE op")
+    except sqlite3.Error as exc:
+        # The operation ended the savepoint itself: the group's transaction is no longer what
+        # the others ran in, so it goes, and they run again.
+        op.fail(exc)
+        if conn.in_transaction:
+            _end(conn, "ROLLBACK", ())
+
+
+def _alone(conn: sqlite3.Connection, op: _Op[Any]) -> bool:
+    """Run ``op`` in a transaction of its own; ``True`` if it committed a write."""
+    write = op.kind == WRITE
+    try:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    except sqlite3.Error as exc:  # e.g. another process held the lock past busy_timeout
+        op.fail(exc)
+        return False
+    ok = op.run(conn)
+    if conn.in_transaction:
+        _end(conn, "COMMIT" if ok and write else "ROLLBACK", (op,))
+    return write and op.error is None
+
+
+def _end(conn: sqlite3.Connection, verb: str, ops: Sequence[_Op[Any]]) -> None:
+    """COMMIT or ROLLBACK; a failed COMMIT fails every operation that had succeeded."""
+    try:
+        conn.execute(verb)
+    except sqlite3.Error as exc:
+        for op in ops:
+            if op.error is None:
+                op.fail(exc)
+        # Some errors (a full disk) already rolled the transaction back.
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                # Nothing more can be done here; the next BEGIN reports the broken connection
+                # to its caller.
+                log.exception("rollback after a failed %s failed too", verb)
