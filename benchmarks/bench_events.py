@@ -21,11 +21,13 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from emitflow.dsl.model import Workflow
+from emitflow.engine import Journal, TaskRecord
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import Engine, EngineSettings, RunOutcome, RunPlan, engine_executor
 from emitflow.runtime.executor import EventSink
@@ -87,6 +89,20 @@ class _Timed:
         self._emitted[event.id] = time.perf_counter()
 
 
+class _TimedJournal:
+    """A ``Journal`` noting when each emit task's commit (with its events) returned."""
+
+    def __init__(self, inner: Journal, emitted: dict[str, float]) -> None:
+        self._inner = inner
+        self._emitted = emitted
+
+    async def task_committed(self, record: TaskRecord, events: Sequence[CloudEvent]) -> None:
+        await self._inner.task_committed(record, events)
+        now = time.perf_counter()
+        for event in events:
+            self._emitted[event.id] = now
+
+
 class _Clocked:
     """The real runner, noting when emits committed and when listener runs started."""
 
@@ -102,8 +118,12 @@ class _Clocked:
             times.append(time.perf_counter())
             if len(times) >= self.expected:
                 self.all_started.set()
-        elif options.events is not None:
-            options = replace(options, events=_Timed(options.events, self.emitted))
+        else:
+            # Durable runs commit emit events through the journal; others publish them.
+            if options.journal is not None:
+                options = replace(options, journal=_TimedJournal(options.journal, self.emitted))
+            if options.events is not None:
+                options = replace(options, events=_Timed(options.events, self.emitted))
         return await engine_executor(workflow, input=input, options=options)
 
 
