@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.errors import ConfigurationError, NotFoundError, StoreError
@@ -26,6 +25,7 @@ from emitflow.store.ids import (
     emitter_patterns,
     random_id,
 )
+from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.memory_runs import MemoryRuns, is_due
 from emitflow.store.paging import lease_end
 from emitflow.store.records import (
@@ -38,7 +38,7 @@ from emitflow.store.records import (
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryRuns):
+class MemoryStore(MemoryRuns, OpenCloseContext):
     """A ``Store`` in memory; ``clock`` and ``ids`` are injectable for tests."""
 
     def __init__(self, *, clock: Clock | None = None, ids: IdFactory | None = None) -> None:
@@ -71,18 +71,6 @@ class MemoryStore(MemoryRuns):
     async def close(self) -> None:
         """Refuse further use until opened again."""
         self._is_open = False
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def _check_open(self) -> None:
         if not self._is_open:

@@ -14,8 +14,7 @@ import sqlite3
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote
 
 from emitflow.clock import Clock, SystemClock
@@ -29,6 +28,7 @@ from emitflow.store.ids import (
     emitter_patterns,
     random_id,
 )
+from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
 from emitflow.store.records import NewWorkflow, Schedule, Subscription, WorkflowVersion
 from emitflow.store.sqlite_db import SqliteDatabase
@@ -183,7 +183,7 @@ def _claim_schedules(conn: sqlite3.Connection, until: int, now: int, limit: int)
     return [_schedule(row) for row in rows]
 
 
-class SqliteStore(SqliteRuns, SqliteEvents):
+class SqliteStore(SqliteRuns, SqliteEvents, OpenCloseContext):
     """A ``Store`` in one SQLite file (``:memory:`` for a throwaway one)."""
 
     def __init__(
@@ -217,18 +217,6 @@ class SqliteStore(SqliteRuns, SqliteEvents):
     async def close(self) -> None:
         """Close the connections; safe to call twice."""
         await self._db.close()
-
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # --- workflows -----------------------------------------------------------------------
 
