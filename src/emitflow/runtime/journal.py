@@ -19,6 +19,7 @@ nothing twice: an event is in the outbox exactly when the record that replays it
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -170,8 +171,14 @@ class RunJournal:
             ended_at=self._clock.now(),
         )
         try:
-            for record in records[:-1]:
-                await self._store.commit_transition(Transition(run_id=final.id, task=record))
+            # Issued together so the store's group commit writes them in a few transactions
+            # instead of one round trip per task; the run's end is committed after all of them.
+            await asyncio.gather(
+                *(
+                    self._store.commit_transition(Transition(run_id=final.id, task=record))
+                    for record in records[:-1]
+                )
+            )
             return await self._end(final, records[-1] if records else None)
         except StoreError as exc:
             # A value the runner gave back cannot be stored (not JSON): the run faults instead.
