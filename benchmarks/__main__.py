@@ -7,7 +7,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-SUITES = ("bench_engine", "bench_codesteps", "bench_events", "bench_store")
+SUITES = ("bench_engine", "bench_codesteps", "bench_events", "bench_store", "bench_api")
 
 
 def main(argv: list[str]) -> None:

@@ -15,7 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
+from emitflow.cli_client import register as register_client
 from emitflow.cli_events import events_app, subscriptions_app
+from emitflow.cli_server import register as register_server
 from emitflow.errors import ConfigurationError, DocumentError, EmitflowError
 
 __all__ = ["app", "main"]
@@ -29,6 +31,8 @@ app = typer.Typer(
 )
 app.add_typer(events_app)
 app.add_typer(subscriptions_app)
+register_server(app)
+register_client(app, events_app)
 
 EXIT_FAULTED = 1
 EXIT_INVALID = 2

@@ -1,5 +1,6 @@
 """``emitflow events`` and ``emitflow subscriptions``: the event log and subscriptions of the
-embedded store, read and changed directly (the server comes later).
+embedded store, read and changed directly — or of a server, with ``--server``/``EMITFLOW_SERVER``
+(and ``EMITFLOW_TOKEN``).
 
 Every option also reads ``EMITFLOW_<OPTION>``; the store defaults to
 ``sqlite:///$EMITFLOW_HOME/emitflow.db`` (``EMITFLOW_HOME`` defaults to ``./.emitflow``). Output
@@ -18,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from emitflow.cli_client import ServerClient, ServerOption, remote_events, show_remote_events
 from emitflow.errors import EmitflowError
 from emitflow.runtime.settings import default_store_url
 from emitflow.store import Store, StoredEvent, Subscription, open_store
@@ -89,9 +91,21 @@ def list_events(
         typer.Option("--after", envvar="EMITFLOW_AFTER", help="Newer than this position."),
     ] = None,
     store: StoreOption = None,
+    server: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List stored events, newest first; page with --before/--after (positions)."""
+    if server:
+        params = {"emitter_id": emitter, "event_name": event_name, "limit": limit}
+        params.update(before=before, after=after)
+        page_json = remote_events(
+            ServerClient(server), {k: v for k, v in params.items() if v is not None}
+        )
+        if as_json:
+            _print_json(page_json)
+        else:
+            show_remote_events(page_json)
+        return
     query = EventQuery(emitter_id=emitter, channel=event_name)
 
     async def fetch(opened: Store) -> Page[StoredEvent]:
@@ -101,25 +115,10 @@ def list_events(
     if as_json:
         _print_json(_page_json(page))
         return
-    table = Table(title=f"events ({page.count} of {_total(page)})", expand=False)
-    for column in ("position", "emitter", "channel", "type", "source", "id", "data"):
-        table.add_column(column, overflow="fold")
-    for stored in page.items:
-        event = stored.event
-        data = json.dumps(event.get("data"), ensure_ascii=False)
-        table.add_row(
-            stored.position,
-            stored.emitter_id,
-            stored.channel or "(default)",
-            str(event.get("type", "")),
-            str(event.get("source", "")),
-            str(event.get("id", "")),
-            data if len(data) <= 60 else data[:57] + "...",
-        )
-    console = Console()
-    console.print(table)
-    if page.has_more and page.end_cursor:
-        console.print(f"more: --before {page.end_cursor}")
+    from emitflow.api.views import page_body, stored_view
+
+    rows = page_body(page, stored_view)
+    show_remote_events(rows, title=f"events ({page.count} of {_total(page)})")
 
 
 @subscriptions_app.command("create")
@@ -136,12 +135,19 @@ def create_subscription(
         ),
     ] = None,
     store: StoreOption = None,
+    server: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Subscribe a listener workflow to an emitter's channel (idempotent)."""
     from emitflow.runtime.subscriptions import Subscriptions
 
     filters = _filters(filter or [])
+    if server:
+        triple = {"emitter_id": emitter_id, "listener_id": listener_id, "event_name": event_name}
+        body = {"filters": filters} if filters else None
+        answer = ServerClient(server).call("POST", "/v1/subscriptions", params=triple, json=body)
+        _show_rows([answer["data"]], as_json, single=True)
+        return
 
     async def create(opened: Store) -> Subscription:
         return await Subscriptions(opened).create(emitter_id, listener_id, event_name, filters)
@@ -159,9 +165,16 @@ def list_subscriptions(
         str | None, typer.Option("--listener-id", envvar="EMITFLOW_LISTENER_ID")
     ] = None,
     store: StoreOption = None,
+    server: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List subscriptions in creation order."""
+    if server:
+        wanted = {"emitter_id": emitter_id, "listener_id": listener_id}
+        params = {k: v for k, v in wanted.items() if v}
+        answer = ServerClient(server).call("GET", "/v1/subscriptions", params=params)
+        _show_rows(answer["data"], as_json, single=False)
+        return
 
     async def fetch(opened: Store) -> list[Subscription]:
         return await opened.list_subscriptions(emitter_id=emitter_id, listener_id=listener_id)
@@ -175,6 +188,7 @@ def delete_subscription(
     listener_id: ListenerId,
     event_name: EventName = "",
     store: StoreOption = None,
+    server: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Unsubscribe; deleting a subscription that does not exist is not an error."""
@@ -182,7 +196,10 @@ def delete_subscription(
     async def delete(opened: Store) -> bool:
         return await opened.delete_subscription(emitter_id, listener_id, event_name)
 
-    deleted = _with_store(store, delete, missing=lambda: False)
+    if server:
+        deleted = _delete_remote(server, emitter_id, listener_id, event_name)
+    else:
+        deleted = _with_store(store, delete, missing=lambda: False)
     if as_json:
         _print_json({"data": {"deleted": deleted}})
         return
@@ -287,19 +304,25 @@ def _page_json(page: Page[StoredEvent]) -> dict[str, Any]:
     }
 
 
-def _subscription_json(subscription: Subscription) -> dict[str, Any]:
-    return {
-        "id": subscription.id,
-        "emitter_id": subscription.emitter_id,
-        "listener_id": subscription.listener_id,
-        "event_name": subscription.event_name,
-        "filters": list(subscription.filters),
-        "created_at": subscription.created_at.isoformat(),
-    }
+def _delete_remote(server: str, emitter_id: str, listener_id: str, event_name: str) -> bool:
+    triple = {"emitter_id": emitter_id, "listener_id": listener_id, "event_name": event_name}
+    client = ServerClient(server)
+    existing = client.call("GET", "/v1/subscriptions", params={"emitter_id": emitter_id})
+    if not any(
+        s["listener_id"] == listener_id and s["event_name"] == event_name for s in existing["data"]
+    ):
+        return False
+    client.call("DELETE", "/v1/subscriptions", params=triple)
+    return True
 
 
 def _show_subscriptions(found: list[Subscription], as_json: bool, *, single: bool) -> None:
-    rows = [_subscription_json(s) for s in found]
+    from emitflow.api.views import subscription_view
+
+    _show_rows([subscription_view(s) for s in found], as_json, single=single)
+
+
+def _show_rows(rows: list[dict[str, Any]], as_json: bool, *, single: bool) -> None:
     if as_json:
         _print_json({"data": rows[0] if single else rows})
         return

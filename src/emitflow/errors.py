@@ -12,7 +12,8 @@ EmitflowError
 ├── StoreError              the store failed or refused an operation
 │   └── NotFoundError       a stored thing does not exist
 ├── BrokerError             a broker failed or refused a publish
-└── SandboxError            the code-step sandbox could not run a step
+├── SandboxError            the code-step sandbox could not run a step
+└── RequestError            an API request is refused (carries its HTTP status and code)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "Location",
     "NotFoundError",
     "Problem",
+    "RequestError",
     "SandboxError",
     "StoreError",
     "error_kind",
@@ -211,3 +213,14 @@ class BrokerError(EmitflowError):
 
 class SandboxError(EmitflowError):
     """The code-step sandbox could not run a step."""
+
+
+class RequestError(EmitflowError):
+    """An API request is refused: its HTTP status, a stable ``code`` and optional details."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details

@@ -28,9 +28,11 @@ from emitflow.store import (
     Schedule,
     Store,
     TaskRecord,
+    TokenRecord,
     Transition,
     Wait,
 )
+from emitflow.store.records import Webhook
 from emitflow.store.sqlite import SqliteStore
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -251,6 +253,84 @@ async def test_transitions_update_the_run_and_its_tasks(store: Store, clock: Man
     assert await store.get_run(run.id) == running
     assert await store.list_tasks(run.id) == [done, second]
     assert (await store.list_tasks(run.id))[1].emits == ({"id": "e1"},)
+
+
+async def test_a_whole_task_list_replaces_the_runs_records(
+    store: Store, clock: ManualClock
+) -> None:
+    run = await store.get_run(await new_run(store))
+    await store.commit_transition(Transition(run_id=run.id, task=task(run.id, 7)))
+    shared = {"total": 1}  # one task's output is the next one's input, as in a do list
+    whole = tuple(
+        task(
+            run.id,
+            n,
+            reference="/do/0/loop/do/0/acc" if n > 1 else "/do/0/loop",
+            name="acc" if n > 1 else "loop",
+            status="completed",
+            input=shared if n == 3 else {"n": n},
+            output=shared if n == 2 else {"n": n, "deep": [None, "é", 1.5]},
+            error={"title": "bad"} if n == 4 else None,
+            emits=[{"id": f"e{n}"}] if n == 5 else (),
+            log="printed\n" if n == 5 else None,
+            ended_at=clock.now() + timedelta(microseconds=n),
+        )
+        for n in range(1, 2_503)  # more than one stored batch
+    )
+    done = replace(run, status="completed", ended_at=clock.now())
+    await store.commit_transition(Transition(run_id=run.id, run=done, tasks=whole))
+    assert await store.list_tasks(run.id) == list(whole)  # row 7 replaced, nothing else kept
+    assert await store.get_run(run.id) == done
+    # A record written afterwards replaces the one of its sequence.
+    later = task(run.id, 3, status="faulted")
+    await store.commit_transition(Transition(run_id=run.id, task=later))
+    listed = await store.list_tasks(run.id)
+    assert len(listed) == len(whole) and listed[2] == later and listed[3] == whole[3]
+
+
+async def test_a_task_list_with_a_bad_value_is_refused_whole(store: Store) -> None:
+    run = await store.get_run(await new_run(store))
+    await store.commit_transition(Transition(run_id=run.id, task=task(run.id)))
+    bad = (task(run.id, 1), task(run.id, 2, output={1, 2}))
+    with pytest.raises(StoreError, match="JSON"):
+        await store.commit_transition(
+            Transition(run_id=run.id, run=replace(run, status="completed"), tasks=bad)
+        )
+    assert await store.list_tasks(run.id) == [task(run.id)]
+    assert await store.get_run(run.id) == run
+    with pytest.raises(StoreError, match="carries"):
+        Transition(run_id=run.id, tasks=(task("r_other"),))
+
+
+async def test_transitions_committed_together_are_all_or_nothing(store: Store) -> None:
+    run_id = await new_run(store)
+    wait = Wait(run_id=run_id, reference="/do/1/w", workflow_id="p_w")
+    items = await store.commit_transitions(
+        [
+            (Transition(run_id=run_id, task=task(run_id), wait=wait), [emitted(1)]),
+            (Transition(run_id=run_id, task=task(run_id, 2), clear_wait=wait.reference), []),
+            (Transition(run_id=run_id, task=task(run_id, 3)), [emitted(2), emitted(3)]),
+        ]
+    )
+    assert [[i.event.id for i in step] for step in items] == [["e1"], [], ["e2", "e3"]]
+    assert [t.sequence for t in await store.list_tasks(run_id)] == [1, 2, 3]
+    assert await store.list_waits() == []
+    with pytest.raises(NotFoundError, match="no wait"):
+        await store.commit_transitions(
+            [
+                (Transition(run_id=run_id, task=task(run_id, 4)), [emitted(4)]),
+                (Transition(run_id=run_id, clear_wait=wait.reference), []),
+            ]
+        )
+    with pytest.raises(StoreError, match="JSON"):
+        await store.commit_transitions(
+            [
+                (Transition(run_id=run_id, task=task(run_id, 4)), [emitted(4)]),
+                (Transition(run_id=run_id, task=task(run_id, 5, output={1})), []),
+            ]
+        )
+    assert [t.sequence for t in await store.list_tasks(run_id)] == [1, 2, 3]
+    assert [i.event.id for i in await store.claim_outbox()] == ["e1", "e2", "e3"]
 
 
 async def test_a_run_keeps_its_identity(store: Store, clock: ManualClock) -> None:
@@ -799,3 +879,103 @@ async def test_outbox_claim_arguments_are_checked(store: Store) -> None:
     with pytest.raises(StoreError):
         await store.claim_outbox(lease_seconds=-1)
     assert await store.mark_outbox_done([]) == 0
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+def _token(token_id: str, digest: str, *scopes: str) -> TokenRecord:
+    return TokenRecord(
+        id=token_id, name=f"name of {token_id}", scopes=scopes, digest=digest, created_at=START
+    )
+
+
+async def test_a_token_is_found_by_its_digest_and_revoked(store: Store) -> None:
+    await store.put_token(_token("tok_a", "d" * 64, "read", "ingest"))
+    found = await store.find_token("d" * 64)
+    assert found == _token("tok_a", "d" * 64, "read", "ingest")
+    assert await store.find_token("e" * 64) is None
+    assert [t.id for t in await store.list_tokens()] == ["tok_a"]
+    assert await store.delete_token("tok_a") is True
+    assert await store.delete_token("tok_a") is False
+    assert await store.find_token("d" * 64) is None
+
+
+async def test_a_token_id_or_digest_cannot_be_taken_twice(store: Store) -> None:
+    await store.put_token(_token("tok_a", "d" * 64, "admin"))
+    with pytest.raises(StoreError):
+        await store.put_token(_token("tok_b", "d" * 64, "read"))
+    with pytest.raises(StoreError):
+        await store.put_token(_token("tok_a", "f" * 64, "read"))
+    assert [t.id for t in await store.list_tokens()] == ["tok_a"]
+
+
+async def test_tokens_survive_reopening(make_store: Callable[[], Store]) -> None:
+    async with make_store() as store:
+        await store.put_token(_token("tok_a", "d" * 64, "hooks"))
+    async with make_store() as store:
+        if isinstance(store, MemoryStore):
+            pytest.skip("a memory store starts empty")
+        assert (await store.find_token("d" * 64)) == _token("tok_a", "d" * 64, "hooks")
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+def _webhook(webhook_id: str = "wh_a", **changes: Any) -> Webhook:
+    fields: dict[str, Any] = {
+        "id": webhook_id,
+        "url": "http://127.0.0.1:9/hook",
+        "name": "a",
+        "created_at": START,
+        "updated_at": START,
+    }
+    return Webhook(**{**fields, **changes})
+
+
+async def test_webhooks_are_stored_replaced_and_deleted(store: Store) -> None:
+    await store.put_webhook(_webhook())
+    await store.put_webhook(_webhook(state="backing_off", failures=2, last_error="500"))
+    assert await store.get_webhook("wh_a") == _webhook(
+        state="backing_off", failures=2, last_error="500"
+    )
+    assert [w.id for w in await store.list_webhooks()] == ["wh_a"]
+    await store.add_deliveries(["wh_a"], "1-0", event(1).to_dict())
+    assert await store.delete_webhook("wh_a") is True
+    assert await store.delete_webhook("wh_a") is False
+    assert await store.list_deliveries("wh_a") == []
+    with pytest.raises(NotFoundError):
+        await store.get_webhook("wh_a")
+
+
+async def test_deliveries_are_queued_once_claimed_and_finished(
+    store: Store, clock: ManualClock
+) -> None:
+    await store.put_webhook(_webhook("wh_a"))
+    await store.put_webhook(_webhook("wh_b"))
+    assert await store.add_deliveries(["wh_a", "wh_b"], "1-0", event(1).to_dict()) == 2
+    assert await store.add_deliveries(["wh_a"], "1-0", event(1).to_dict()) == 0
+    claimed = await store.claim_due_deliveries(limit=10, lease_seconds=30)
+    assert sorted(d.webhook_id for d in claimed) == ["wh_a", "wh_b"]
+    assert await store.claim_due_deliveries(limit=10) == []  # leased
+    first = claimed[0]
+    assert first.event["id"] == event(1).id and first.attempts == 0
+    retry_at = clock.now() + timedelta(seconds=5)
+    await store.finish_delivery(
+        replace(first, attempts=1, next_attempt_at=retry_at, last_error="HTTP 500")
+    )
+    await store.finish_delivery(replace(claimed[1], status="delivered", attempts=1))
+    clock.advance(5)
+    (again,) = await store.claim_due_deliveries(limit=10)
+    assert (again.id, again.attempts, again.last_error) == (first.id, 1, "HTTP 500")
+    await store.finish_delivery(replace(again, status="dead", attempts=2))
+    assert [d.status for d in await store.list_deliveries(first.webhook_id)] == ["dead"]
+    assert await store.list_deliveries(first.webhook_id, status="pending") == []
+
+
+async def test_deliveries_come_back_when_their_lease_ends(store: Store, clock: ManualClock) -> None:
+    await store.put_webhook(_webhook())
+    await store.add_deliveries(["wh_a"], "1-0", event(1).to_dict())
+    assert len(await store.claim_due_deliveries(lease_seconds=10)) == 1
+    clock.advance(11)
+    assert len(await store.claim_due_deliveries(lease_seconds=10)) == 1

@@ -13,7 +13,7 @@ The pool is started on the first step, so a run without code steps never pays fo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -39,6 +39,9 @@ class PoolStepRunner:
         self._secrets = dict(secrets or {})
         self._pool: CodeStepPool | None = None
         self._lock = asyncio.Lock()
+        #: Told ``(run id, response)`` when a step calls ``pd.respond(...)`` (an HTTP hook
+        #: waiting to answer); ``None``: responses are dropped.
+        self.responder: Callable[[str, Any], None] | None = None
 
     async def __aenter__(self) -> PoolStepRunner:
         return self
@@ -84,6 +87,8 @@ class PoolStepRunner:
                     instance=step.reference,
                 )
             raise CodeStepFaultError(problem, _events(step, exc.result), exc.result.logs) from exc
+        if result.respond is not None and self.responder is not None:
+            self.responder(step.run_id, result.respond)
         return CodeStepOutcome(
             output=result.output,
             emits=_events(step, result),

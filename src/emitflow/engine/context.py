@@ -119,6 +119,9 @@ class Run:
         self.records: list[Entry] = []
         self.emitted: list[CloudEvent] = []
         self.held: list[CloudEvent] = []
+        #: Queues of this run's ``listen`` tasks when no ``RunOptions.listen`` port is given:
+        #: they hear the events the run itself emits.
+        self.inboxes: list[asyncio.Queue[dict[str, Any]]] = []
         self.lifecycle: Lifecycle | None = None
         self.started_at = self.clock.now()
         self.input: Any = None

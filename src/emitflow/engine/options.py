@@ -13,7 +13,7 @@ from typing import Any, Literal
 import httpx
 
 from emitflow.clock import Clock, SystemClock
-from emitflow.engine.ports import CodeStepRunner, EventSink, Journal
+from emitflow.engine.ports import CodeStepRunner, EventSink, Journal, ListenPort
 from emitflow.errors import ConfigurationError, Problem
 from emitflow.events.cloudevent import CONTEXT_ATTRIBUTES, CloudEvent
 
@@ -56,6 +56,9 @@ class RunOptions:
     task whose (reference, occurrence) has a completed record takes that record's output
     instead of running again (the n-th time a task is reached matches its n-th record, so loop
     iterations stay distinct); pure tasks are recomputed.
+
+    ``listen`` gives ``listen`` tasks their events; ``None``: a run listens only to the events
+    it emits itself (e.g. one ``fork`` branch emits what another waits for).
     """
 
     context: Any = None
@@ -72,6 +75,7 @@ class RunOptions:
     trigger: Mapping[str, Any] | None = None
     journal: Journal | None = None
     resume: Sequence[TaskRecord] = ()
+    listen: ListenPort | None = None
 
     def __post_init__(self) -> None:
         for name, value in self.event_extensions.items():

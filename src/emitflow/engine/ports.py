@@ -22,8 +22,10 @@ __all__ = [
     "CodeStepFaultError",
     "CodeStepOutcome",
     "CodeStepRunner",
+    "EventInbox",
     "EventSink",
     "Journal",
+    "ListenPort",
     "MemorySink",
 ]
 
@@ -60,6 +62,38 @@ class CodeStep:
     environment: Mapping[str, str] = field(default_factory=dict)
     #: The secrets the workflow's ``use.secrets`` lists and the run was given (``pd.secrets``).
     secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+class EventInbox(Protocol):
+    """The events offered to one waiting ``listen`` task, and where its progress is kept."""
+
+    async def next(self) -> Mapping[str, Any]:
+        """The next event (structured JSON) that arrived since the listen began."""
+        ...
+
+    def saved(self) -> Mapping[str, Any] | None:
+        """The progress saved before a restart, if any."""
+        ...
+
+    async def save(self, state: Mapping[str, Any]) -> None:
+        """Keep the listen's progress (consumed events, correlation keys) durably."""
+        ...
+
+    async def close(self) -> None:
+        """The listen is over: stop receiving events and forget its progress."""
+        ...
+
+    def detach(self) -> None:
+        """Stop receiving events, keeping the progress (the run was interrupted)."""
+        ...
+
+
+class ListenPort(Protocol):
+    """Where ``listen`` tasks get their events (``RunOptions.listen``)."""
+
+    async def open(self, run_id: str, reference: str) -> EventInbox:
+        """Start receiving every event that arrives from now on for this run's task."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -183,5 +183,7 @@ async def _commit(run: Run, entry: Entry, events: list[CloudEvent]) -> None:
     entry.emits = [event.to_dict() for event in events]
     for event in events:
         run.emitted.append(event)
+        for inbox in run.inboxes:
+            inbox.put_nowait(event.to_dict())
         if sink is not None:
             await sink.publish(event)

@@ -18,8 +18,10 @@ import contextlib
 import logging
 from typing import Protocol
 
+from emitflow.runtime.feed import EventFeed
 from emitflow.runtime.router import Delivery, Router
 from emitflow.runtime.settings import EngineSettings
+from emitflow.runtime.waits import ListenHub
 from emitflow.store.base import EventLog, Outbox
 from emitflow.store.records import NewEvent
 
@@ -48,6 +50,10 @@ class Dispatcher:
         self._writes = 0
         self._idle_at = -1
         self._idle = asyncio.Event()
+        #: Live readers of the log (the API's event stream); ``None``: nobody to tell.
+        self.feed: EventFeed | None = None
+        #: Runs waiting in ``listen`` tasks.
+        self.listens: ListenHub | None = None
 
     def wake(self) -> None:
         """Rows were written (or a gate has room): run a pass soon."""
@@ -130,6 +136,10 @@ class Dispatcher:
         )
         for delivery, event in zip(deliveries, stored, strict=True):
             delivery.stored = event
+        if self.feed is not None:
+            self.feed.publish(stored)
+        if self.listens is not None:
+            self.listens.offer(stored)
 
     async def _route(self, delivery: Delivery) -> bool:
         item = delivery.item

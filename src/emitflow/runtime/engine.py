@@ -24,12 +24,15 @@ from typing import TYPE_CHECKING, Any, Self
 from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime.dispatcher import Dispatcher
+from emitflow.runtime.feed import EventFeed
 from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.schedules import Timers, schedule_specs
 from emitflow.runtime.settings import EngineSettings, default_store_url
 from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
 from emitflow.runtime.triggers import EventStarts
+from emitflow.runtime.waits import ListenHub
+from emitflow.runtime.webhooks import Webhooks
 from emitflow.runtime.workflows import DeploySource, Workflows
 from emitflow.store.base import Store
 from emitflow.store.factory import open_store
@@ -44,6 +47,8 @@ from emitflow.store.records import (
     StoredEvent,
     Subscription,
     TaskRecord,
+    Webhook,
+    WebhookDelivery,
     WorkflowVersion,
 )
 
@@ -78,7 +83,20 @@ class Engine:
         self._timers = Timers(store, self._runs, self._workflows, settings)
         self._runs.end_hooks.append(self._timers.on_run_end)
         self._subscriptions = Subscriptions(store)
+        self._webhooks = Webhooks(store, settings.clock, settings.webhooks, settings.http)
+        self._router.webhooks_queued = self._webhooks.wake
+        self._listens = ListenHub(store)
+        self._dispatcher.listens = self._listens
+        self._runs.listens = self._listens
+        self._runs.end_hooks.append(self._listens.run_ended)
+        self._listens.changed = self._runs.recheck_idle
         self._background: list[asyncio.Task[None]] = []
+        #: Every event appended to the log, for live readers (``GET /v1/events/stream``).
+        self.feed = EventFeed()
+        self._dispatcher.feed = self.feed
+        self._responses: dict[str, asyncio.Future[Any]] = {}
+        if self._code_steps is not None:
+            self._code_steps.responder = self._responded
 
     @classmethod
     def open(
@@ -111,6 +129,8 @@ class Engine:
             self._background.append(loop.create_task(self._dispatcher.run()))
             if self._settings.timers:
                 self._background.append(loop.create_task(self._timers.run()))
+            rescan = self._settings.rescan_seconds
+            self._background.append(loop.create_task(self._webhooks.run(rescan)))
             await self._runs.recover()
         except BaseException:
             await self.close()
@@ -197,13 +217,56 @@ class Engine:
         """Subscriptions in creation order, optionally of one emitter or listener."""
         return await self._subscriptions.list(emitter_id=emitter_id, listener_id=listener_id)
 
+    # --- webhook listeners -----------------------------------------------------------------
+
+    async def create_webhook(self, url: str, *, name: str = "", mode: str = "binary") -> Webhook:
+        """A webhook listener ``wh_…`` that receives events as CloudEvents over HTTP POST
+        (``mode`` ``binary`` or ``structured``); subscribe it like a workflow."""
+        return await self._webhooks.create(url, name=name, mode=mode)
+
+    async def webhooks(self) -> list[Webhook]:
+        """Every webhook listener with its health, oldest first."""
+        return await self._store.list_webhooks()
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        """A webhook listener with its health."""
+        return await self._store.get_webhook(webhook_id)
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        """Remove a webhook listener, its subscriptions and deliveries."""
+        return await self._store.delete_webhook(webhook_id)
+
+    async def enable_webhook(self, webhook_id: str) -> Webhook:
+        """Make a disabled webhook healthy again (its dead letters stay)."""
+        return await self._webhooks.enable(webhook_id)
+
+    async def webhook_deliveries(
+        self, webhook_id: str, *, status: str | None = None, limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """A webhook's deliveries newest first; ``status="dead"`` lists its dead letters."""
+        await self._store.get_webhook(webhook_id)
+        return await self._store.list_deliveries(webhook_id, status=status, limit=limit)
+
+    async def deliver_webhooks(self) -> int:
+        """Attempt every webhook delivery due now on the engine's clock; how many."""
+        return await self._webhooks.deliver_due()
+
     # --- runs ----------------------------------------------------------------------------
 
     async def start(
-        self, workflow_id: str, *, input: Any = None, context: Any = None, wait: bool = True
+        self,
+        workflow_id: str,
+        *,
+        input: Any = None,
+        context: Any = None,
+        wait: bool = True,
+        trigger: Mapping[str, Any] | None = None,
+        response: asyncio.Future[Any] | None = None,
     ) -> RunRecord:
         """Start a run of a workflow's latest version: the run once it has ended, or at once
-        (status ``pending``) with ``wait=False``."""
+        (status ``pending``) with ``wait=False``. ``trigger`` is what started it (code steps
+        read ``trigger["event"]``/``["context"]`` as ``pd.steps["trigger"]``); ``response`` gets
+        the first ``pd.respond(...)`` of the run's code steps."""
         version = await self._workflows.latest(workflow_id)
         run, _ = await self._runs.create(
             NewRun(
@@ -211,9 +274,12 @@ class Engine:
                 workflow_revision=version.revision,
                 input={} if input is None else input,
                 context=context,
-                trigger={"kind": "manual"},
+                trigger=dict(trigger) if trigger is not None else {"kind": "manual"},
             )
         )
+        if response is not None:
+            self._responses[run.id] = response
+            response.add_done_callback(lambda _: self._responses.pop(run.id, None))
         await self._runs.submit(run)
         if not wait:
             return run
@@ -241,20 +307,17 @@ class Engine:
     ) -> OutboxItem:
         """Accept an external CloudEvent: stored and delivered from its source's emitter id
         (``dc_…``, the same for every event of one ``source``) unless ``emitter_id`` is given."""
-        if not isinstance(event, CloudEvent):
-            if not isinstance(event, Mapping):
-                raise EventError(f"a CloudEvent must be a JSON object, not {type(event).__name__}")
-            event = CloudEvent.from_dict(event)
-        emitter = emitter_id or source_emitter_id(event.source)
-        if not emitter.startswith("dc_") or emitter.endswith("_*") or len(emitter) < 4:
-            raise ConfigurationError(
-                f"emitter_id {emitter!r}: ingested events come from an event source 'dc_…'"
-            )
-        (item,) = await self._store.enqueue_events(
-            [NewEvent(emitter_id=emitter, event=event, metadata={"emit_id": event.id})]
-        )
-        self._wake()
+        (item,) = await self.ingest_many([event], emitter_id=emitter_id)
         return item
+
+    async def ingest_many(
+        self, events: Sequence[CloudEvent | Mapping[str, Any]], *, emitter_id: str | None = None
+    ) -> list[OutboxItem]:
+        """Accept several external CloudEvents in one transaction: all of them or none."""
+        new = [_ingested(event, emitter_id) for event in events]
+        items = await self._store.enqueue_events(new)
+        self._wake()
+        return items
 
     async def events(
         self,
@@ -279,7 +342,7 @@ class Engine:
     async def drain(self, *, within: float = 30.0) -> None:
         """Wait until the outbox is empty and no run is in flight (``TimeoutError`` past
         ``within`` seconds). Due schedules fire first; ``schedule.on`` collections that are
-        still waiting for events do not count as in flight."""
+        still waiting for events, and runs blocked in ``listen``, do not count as in flight."""
         async with asyncio.timeout(within):
             while True:
                 if self._settings.timers:
@@ -287,11 +350,29 @@ class Engine:
                 self._wake()
                 await self._dispatcher.wait_quiet()
                 await self._runs.wait_idle()
-                if self._dispatcher.quiet and self._runs.active == 0:
+                if self._dispatcher.quiet and self._runs.active <= self._listens.waiting:
                     return
 
     def _wake(self) -> None:
         self._dispatcher.wake()
+
+    def _responded(self, run_id: str, response: Any) -> None:
+        future = self._responses.pop(run_id, None)
+        if future is not None and not future.done():
+            future.set_result(response)
+
+
+def _ingested(event: CloudEvent | Mapping[str, Any], emitter_id: str | None) -> NewEvent:
+    if not isinstance(event, CloudEvent):
+        if not isinstance(event, Mapping):
+            raise EventError(f"a CloudEvent must be a JSON object, not {type(event).__name__}")
+        event = CloudEvent.from_dict(event)
+    emitter = emitter_id or source_emitter_id(event.source)
+    if not emitter.startswith("dc_") or emitter.endswith("_*") or len(emitter) < 4:
+        raise ConfigurationError(
+            f"emitter_id {emitter!r}: ingested events come from an event source 'dc_…'"
+        )
+    return NewEvent(emitter_id=emitter, event=event, metadata={"emit_id": event.id})
 
 
 def _step_runner() -> PoolStepRunner:

@@ -54,6 +54,8 @@ class RunPlan:
     journal: Any = None
     #: The stored task records of an interrupted run, to resume it from.
     resume: Sequence[Any] = ()
+    #: Where ``listen`` tasks get their events (``emitflow.engine.ListenPort``).
+    listen: Any = None
 
 
 class TaskOutcome(Protocol):
@@ -120,6 +122,7 @@ async def engine_executor(workflow: Workflow, *, input: Any, options: RunPlan) -
         trigger=options.trigger,
         journal=options.journal,
         resume=tuple(_resumed(record) for record in options.resume),
+        listen=options.listen,
     )
     return await execute(workflow, input=input, options=run_options)
 

@@ -15,6 +15,16 @@ in one transaction, and that is what a resumed run replays. Events that still co
 ``publish`` (held code-step emits at the run's end, a subflow's emits) are then kept for the
 next commit: the task that made them, or the run's end. So a run resumed after a crash emits
 nothing twice: an event is in the outbox exactly when the record that replays it is stored.
+
+Durable commits are pipelined: ``task_committed`` hands the task over and returns, and the
+runner goes on while it is written. What is handed over while a commit is being written goes
+in the next one, all of it in ONE transaction (``commit_transitions``), so a loop of emits
+writes a batch per commit instead of waiting for a commit per emit (the SQLite writer measured
+~5x the events/s). Commits are written in order, one at a time, and a failed one stops the
+later ones, so the committed records are always a prefix of the run: a crash loses only tasks
+not yet committed, which a resumed run does again, exactly as when it crashed between a task's
+effect and its commit. The runner waits when ``PIPELINE_LIMIT`` tasks are pending, a failure
+faults the run at its next effectful task or its end, and the run's end is committed after all.
 """
 
 from __future__ import annotations
@@ -43,10 +53,12 @@ from emitflow.store.records import (
     Transition,
 )
 
-__all__ = ["RunJournal"]
+__all__ = ["PIPELINE_LIMIT", "RunJournal"]
 
 logger = logging.getLogger(__name__)
 
+#: Commits a durable run may have handed over and not yet written before its runner waits.
+PIPELINE_LIMIT = 256
 _TASK_CREATED = "io.serverlessworkflow.task.created.v1"
 _WORKFLOW_ENDS = frozenset(
     f"io.serverlessworkflow.workflow.{verb}.v1" for verb in ("completed", "faulted", "cancelled")
@@ -88,6 +100,9 @@ class RunJournal:
         self.start_pending = False
         #: The runner commits tasks through ``task_committed``; ``publish`` only holds events.
         self.durable = False
+        self._queue: list[tuple[Transition, list[NewEvent]]] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._failure: Exception | None = None
 
     @property
     def run(self) -> RunRecord:
@@ -121,7 +136,43 @@ class RunJournal:
             ended_at=record.ended_at,
         )
         new = [self._new_event(event, channel_of(event)) for event in events]
-        await self._commit(task, [*new, *self._take_held()])
+        self._raise_failure()
+        run = self._run if self.start_pending else None
+        self.start_pending = False
+        self._queue.append(
+            (Transition(run_id=self._run.id, run=run, task=task), new + self._take_held())
+        )
+        if self._writing is None:
+            self._writing = asyncio.get_running_loop().create_task(self._write())
+        if len(self._queue) >= PIPELINE_LIMIT:
+            await self.flush()
+
+    async def _write(self) -> None:
+        """Commit what queued up, one batch (one transaction) at a time, in order."""
+        try:
+            while self._queue:
+                steps, self._queue = self._queue, []
+                await self._store.commit_transitions(steps)
+                if any(events for _, events in steps):
+                    self._committed()
+        except Exception as exc:
+            # Nothing after a failed batch is committed, so the committed records stay a
+            # prefix of the run (what a resumed run replays); the run faults at its next step.
+            logger.warning("run commit failed", extra={"run_id": self._run.id, "error": repr(exc)})
+            self._failure, self._queue = exc, []
+        finally:
+            self._writing = None
+
+    async def flush(self) -> None:
+        """Wait until every task handed to ``task_committed`` so far is committed."""
+        writing = self._writing
+        if writing is not None:
+            await asyncio.shield(writing)
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise StoreError(f"an earlier commit of run {self._run.id!r} failed: {self._failure}")
 
     async def publish(self, event: CloudEvent) -> None:
         """Commit an emitted event with its run's transition (the outbox rule); a durable
@@ -157,7 +208,7 @@ class RunJournal:
             self._committed()
 
     async def finish(self, outcome: RunOutcome) -> RunRecord:
-        """Commit every task record and the run's end (with its ``$errors`` report)."""
+        """Commit the run's whole task list and its end (with its ``$errors`` report)."""
         status = outcome.status if outcome.status in RUN_STATUSES else "faulted"
         error = None if outcome.error is None else outcome.error.to_dict()
         if status == "faulted" and error is None:
@@ -171,15 +222,11 @@ class RunJournal:
             ended_at=self._clock.now(),
         )
         try:
-            # Issued together so the store's group commit writes them in a few transactions
-            # instead of one round trip per task; the run's end is committed after all of them.
-            await asyncio.gather(
-                *(
-                    self._store.commit_transition(Transition(run_id=final.id, task=record))
-                    for record in records[:-1]
-                )
-            )
-            return await self._end(final, records[-1] if records else None)
+            await self.flush()
+            # One transaction for the run's end and its whole task list, which the store keeps
+            # compactly: a loop of pure tasks leaves thousands of records, and one write each
+            # cost ten times what running them did.
+            return await self._end(final, records)
         except StoreError as exc:
             # A value the runner gave back cannot be stored (not JSON): the run faults instead.
             logger.warning("run result cannot be stored", extra={"run_id": final.id})
@@ -190,14 +237,16 @@ class RunJournal:
         final = replace(
             self._run, status="faulted", output=None, error=dict(error), ended_at=self._clock.now()
         )
-        return await self._end(final, None)
+        return await self._end(final, ())
 
-    async def _end(self, final: RunRecord, last: TaskRecord | None) -> RunRecord:
+    async def _end(self, final: RunRecord, tasks: Sequence[TaskRecord]) -> RunRecord:
+        if self._writing is not None:  # the end comes after every earlier commit
+            await asyncio.shield(self._writing)
         events = self._take_held()
         if final.status == "faulted" and final.error is not None:
             events.append(fault_report(final, final.error, self._clock.now()))
         await self._store.commit_transition(
-            Transition(run_id=final.id, run=final, task=last), events
+            Transition(run_id=final.id, run=final, tasks=tuple(tasks)), events
         )
         self._run = final
         if events:

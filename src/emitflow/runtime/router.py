@@ -17,7 +17,7 @@ is dropped, and a workflow's events are let in in outbox order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,7 +28,7 @@ from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings
 from emitflow.runtime.triggers import EventStarts
 from emitflow.runtime.workflows import Workflows
-from emitflow.store.base import EventLog, SubscriptionStore
+from emitflow.store.base import EventLog, SubscriptionStore, WebhookStore
 from emitflow.store.records import (
     RESERVED_CHANNELS,
     NewRun,
@@ -48,6 +48,8 @@ class Target:
 
     workflow_id: str
     subscription: Subscription | None = None
+    #: A webhook listener ``wh_…`` (``workflow_id`` holds its id): queued, not gated.
+    webhook: bool = False
 
 
 @dataclass(slots=True, kw_only=True)
@@ -60,7 +62,7 @@ class Delivery:
     failures: int = field(default=0)
 
 
-class _Store(EventLog, SubscriptionStore, Protocol):
+class _Store(EventLog, SubscriptionStore, WebhookStore, Protocol):
     """What routing needs of the store."""
 
 
@@ -82,6 +84,8 @@ class Router:
         self._settings = settings
         self._filters: dict[str, tuple[tuple[Any, ...], Predicate | None]] = {}
         self._matches: dict[tuple[str, str], list[Subscription]] = {}
+        #: Called when webhook deliveries were queued (the engine wakes its webhook worker).
+        self.webhooks_queued: Callable[[], None] = _nothing
 
     def begin_batch(self) -> None:
         """A new batch: subscriptions are read again (they may have changed)."""
@@ -98,6 +102,11 @@ class Router:
             if delivery.targets and hops >= self._settings.max_hops:
                 await self._stop(stored, hops, len(delivery.targets))
                 delivery.targets = []
+            hooks = [t.workflow_id for t in delivery.targets if t.webhook]
+            if hooks:
+                await self._store.add_deliveries(hooks, stored.position, dict(stored.event))
+                self.webhooks_queued()
+                delivery.targets = [t for t in delivery.targets if not t.webhook]
         waiting: list[Target] = []
         for target in delivery.targets:
             gate = await self._runs.gate(target.workflow_id)
@@ -124,9 +133,13 @@ class Router:
             listener = sub.listener_id
             if listener in seen or not self._passes(sub, item.event.attributes):
                 continue
+            if listener.startswith("wh_"):
+                seen.add(listener)
+                targets.append(Target(workflow_id=listener, subscription=sub, webhook=True))
+                continue
             if not listener.startswith("p_"):
                 logger.warning(
-                    "listener kind not supported yet; event not delivered to it",
+                    "listener kind unknown; event not delivered to it",
                     extra={"subscription_id": sub.id, "listener_id": listener},
                 )
                 continue
@@ -200,6 +213,10 @@ class Router:
             "loop guard stopped an event",
             extra={"emitter_id": stored.emitter_id, "position": stored.position, "hops": hops},
         )
+
+
+def _nothing() -> None:
+    return None
 
 
 def _never(_attributes: Mapping[str, Any]) -> bool:

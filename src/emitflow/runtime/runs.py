@@ -73,6 +73,8 @@ class Runs:
         self._idle.set()
         self._lifecycle: dict[str, tuple[float, bool]] = {}
         self.executing: dict[str, RunRecord] = {}
+        #: Where the runs' ``listen`` tasks get their events (set by the engine).
+        self.listens: Any = None
         self._resume: dict[str, list[TaskRecord]] = {}
         self.end_hooks: list[EndHook] = []
 
@@ -82,8 +84,17 @@ class Runs:
         return self._active
 
     async def wait_idle(self) -> None:
-        """Return once no run is executing or queued."""
+        """Return once no run is executing or queued (runs blocked in ``listen`` do not count:
+        they wait for events, which may never come)."""
         await self._idle.wait()
+
+    def recheck_idle(self) -> None:
+        """Runs started or stopped waiting in ``listen``: idle is when all others ended."""
+        listening = self.listens.waiting if self.listens is not None else 0
+        if self._active - listening <= 0:
+            self._idle.set()
+        else:
+            self._idle.clear()
 
     # --- gates ---------------------------------------------------------------------------
 
@@ -177,8 +188,7 @@ class Runs:
             outcome = exc
         finally:
             self._active -= 1
-            if self._active == 0:
-                self._idle.set()
+            self.recheck_idle()
         self._resolve(run.id, outcome)
         if isinstance(outcome, RunRecord):
             await self._ended(outcome)
@@ -208,6 +218,7 @@ class Runs:
             trigger=_code_step_trigger(run.trigger),
             journal=journal,
             resume=self._resume.pop(run.id, ()),
+            listen=self.listens,
             # The runner stamps the loop guard's hop count on every event the run emits, so
             # emit outputs show it too; the journal stamps any event that still lacks it.
             event_extensions={HOPS_EXTENSION: run.hops},

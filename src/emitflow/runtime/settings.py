@@ -16,11 +16,18 @@ if TYPE_CHECKING:
     import httpx
 
     from emitflow.runtime.executor import Executor
+    from emitflow.runtime.webhooks import WebhookSettings
 
 __all__ = ["DEFAULT_MAX_HOPS", "DEFAULT_QUEUE_SIZE", "EngineSettings", "default_store_url"]
 
 DEFAULT_MAX_HOPS = 16
 DEFAULT_QUEUE_SIZE = 100
+
+
+def _webhook_settings() -> WebhookSettings:
+    from emitflow.runtime.webhooks import WebhookSettings
+
+    return WebhookSettings()
 
 
 def default_store_url() -> str:
@@ -54,6 +61,7 @@ class EngineSettings:
     - ``executor``: what runs a workflow (``None`` = ``emitflow.engine.execute``).
     - ``timers``: run ``every``/``cron``/``after`` schedules while open.
     - ``close_grace_seconds``: how long closing waits for runs in flight before cancelling them.
+    - ``webhooks``: retries, backoff and health of webhook deliveries (``WebhookSettings``).
     """
 
     clock: Clock = field(default_factory=SystemClock)
@@ -73,6 +81,7 @@ class EngineSettings:
     executor: Executor | None = None
     timers: bool = True
     close_grace_seconds: float = 10.0
+    webhooks: WebhookSettings = field(default_factory=lambda: _webhook_settings())
 
     def __post_init__(self) -> None:
         _positive_int("max_hops", self.max_hops)

@@ -3,8 +3,8 @@
 A subscription is the Pipedream triple (``emitter_id``, ``listener_id``, ``event_name``) plus
 optional filters in the CloudEvents Subscriptions API dialects. Emitters are workflows ``p_…``
 (which must exist), event sources ``dc_…`` (one per CloudEvent ``source``, see
-``source_emitter_id``) and the globs ``p_*``/``dc_*``. Listeners are workflows ``p_…``; webhook
-listeners ``wh_…`` come in a later version. Filters are compiled here, so a malformed one is
+``source_emitter_id``) and the globs ``p_*``/``dc_*``. Listeners are workflows ``p_…`` and
+webhooks ``wh_…`` (which must exist). Filters are compiled here, so a malformed one is
 refused when the subscription is created (``FilterError`` naming its place).
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from emitflow.errors import ConfigurationError, NotFoundError
 from emitflow.events.filters import compile_filters
-from emitflow.store.base import SubscriptionStore, WorkflowStore
+from emitflow.store.base import SubscriptionStore, WebhookStore, WorkflowStore
 from emitflow.store.records import Subscription
 
 __all__ = ["EMITTER_GLOBS", "Subscriptions", "source_emitter_id"]
@@ -25,7 +25,7 @@ EMITTER_GLOBS = ("p_*", "dc_*")
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-class _Store(WorkflowStore, SubscriptionStore, Protocol):
+class _Store(WorkflowStore, SubscriptionStore, WebhookStore, Protocol):
     """What subscriptions need of the store."""
 
 
@@ -91,13 +91,18 @@ class Subscriptions:
         if not isinstance(listener_id, str) or not listener_id:
             raise ConfigurationError(f"listener_id must be a non-empty string, not {listener_id!r}")
         if listener_id.startswith("wh_"):
-            raise ConfigurationError(
-                f"listener_id {listener_id!r}: webhook listeners (wh_…) are not supported yet; "
-                "subscribe a workflow 'p_…'"
-            )
+            try:
+                await self._store.get_webhook(listener_id)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"listener webhook {listener_id!r} does not exist: create it first "
+                    "(POST /v1/webhooks?url=…, or Engine.create_webhook)"
+                ) from None
+            return
         if not listener_id.startswith("p_") or listener_id.endswith("_*"):
             raise ConfigurationError(
-                f"listener_id {listener_id!r} is not a listener: use a deployed workflow id 'p_…'"
+                f"listener_id {listener_id!r} is not a listener: use a deployed workflow id "
+                "'p_…' or a webhook id 'wh_…'"
             )
         await self._workflow(listener_id, "listener")
 

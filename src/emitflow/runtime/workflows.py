@@ -7,6 +7,7 @@ the same document again stores nothing new. Parsed documents are cached per (id,
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections import OrderedDict
@@ -51,7 +52,8 @@ class Workflows:
             raise ConfigurationError(
                 f"workflow id {id!r} is invalid: use 'p_' then letters, digits, '_' or '-'"
             )
-        workflow, text, media_type = _prepare(source)
+        # Parsing a large document takes seconds: off the event loop.
+        workflow, text, media_type = await asyncio.to_thread(_prepare, source)
         if check is not None:
             check(workflow)
         document = workflow.document

@@ -49,8 +49,11 @@ from emitflow.store.records import (
     StoredEvent,
     Subscription,
     TaskRecord,
+    TokenRecord,
     Transition,
     Wait,
+    Webhook,
+    WebhookDelivery,
     WorkflowVersion,
 )
 
@@ -62,7 +65,9 @@ __all__ = [
     "Store",
     "StoreClass",
     "SubscriptionStore",
+    "TokenStore",
     "WaitStore",
+    "WebhookStore",
     "WorkflowStore",
 ]
 
@@ -129,6 +134,13 @@ class RunStore(Protocol):
         self, transition: Transition, events: Sequence[NewEvent] = ()
     ) -> list[OutboxItem]:
         """Apply a transition and put the events it emitted in the outbox, in one transaction."""
+        ...
+
+    async def commit_transitions(
+        self, steps: Sequence[tuple[Transition, Sequence[NewEvent]]]
+    ) -> list[list[OutboxItem]]:
+        """``commit_transition`` for each step, in order, all in ONE transaction: all of them
+        or none (a run's journal commits what queued up while its last commit was written)."""
         ...
 
 
@@ -260,8 +272,79 @@ class ScheduleStore(Protocol):
         ...
 
 
+class TokenStore(Protocol):
+    """API tokens, found by the digest of their secret."""
+
+    async def put_token(self, token: TokenRecord) -> None:
+        """Store a new token (``StoreError`` if its id or digest is taken)."""
+        ...
+
+    async def find_token(self, digest: str) -> TokenRecord | None:
+        """The token whose secret has this digest, or None."""
+        ...
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        """Every token, oldest first."""
+        ...
+
+    async def delete_token(self, token_id: str) -> bool:
+        """Revoke a token."""
+        ...
+
+
+class WebhookStore(Protocol):
+    """Webhook listeners and the deliveries of events to them."""
+
+    async def put_webhook(self, webhook: Webhook) -> None:
+        """Store a webhook, or replace it (its health changed)."""
+        ...
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        """A webhook by id."""
+        ...
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """Every webhook, oldest first."""
+        ...
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        """Remove a webhook with its subscriptions and deliveries."""
+        ...
+
+    async def add_deliveries(self, webhook_ids: Sequence[str], position: str, event: Any) -> int:
+        """Queue one event (structured JSON, at ``position``) for each webhook, due now; an
+        event already queued for a webhook (same CloudEvent ``source`` and ``id``) is not
+        queued again. How many were queued."""
+        ...
+
+    async def claim_due_deliveries(
+        self, *, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[WebhookDelivery]:
+        """Lease pending deliveries that are due (by ``next_attempt_at``), oldest first."""
+        ...
+
+    async def finish_delivery(self, delivery: WebhookDelivery) -> None:
+        """Record an attempt's outcome: the delivery as it now stands."""
+        ...
+
+    async def list_deliveries(
+        self, webhook_id: str, *, status: str | None = None, limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """A webhook's deliveries, newest first, optionally of one status."""
+        ...
+
+
 class Store(
-    WorkflowStore, RunStore, EventLog, Outbox, SubscriptionStore, WaitStore, ScheduleStore, Protocol
+    WorkflowStore,
+    RunStore,
+    EventLog,
+    Outbox,
+    SubscriptionStore,
+    WaitStore,
+    ScheduleStore,
+    TokenStore,
+    WebhookStore,
+    Protocol,
 ):
     """The whole store, used as ``async with open_store(url) as store:``."""
 

@@ -70,10 +70,16 @@ def next_position(last: int, now_ms: int) -> int:
 def position_bounds(
     since: datetime | None, until: datetime | None
 ) -> tuple[int | None, int | None]:
-    """Exclusive position bounds of indexed times ``since <= t < until``."""
-    lower = None if since is None else (epoch_ms(since) << SEQ_BITS) - 1
-    upper = None if until is None else epoch_ms(until) << SEQ_BITS
+    """Exclusive position bounds of indexed times ``since <= t < until``, clamped to what a
+    position can hold (times before 1970 or far in the future bound nothing more)."""
+    lower = None if since is None else (_clamp_ms(epoch_ms(since)) << SEQ_BITS) - 1
+    upper = None if until is None else _clamp_ms(epoch_ms(until)) << SEQ_BITS
     return lower, upper
+
+
+def _clamp_ms(millis: int) -> int:
+    # Positions are signed 64-bit integers: epoch milliseconds shifted left by SEQ_BITS.
+    return min(max(millis, 0), (1 << (63 - SEQ_BITS)) - 1)
 
 
 def dumps(value: Any) -> str:
@@ -96,7 +102,8 @@ def json_copy(value: Any) -> Any:
 
 def to_micros(moment: datetime) -> int:
     """Microseconds since the epoch; exact (no float), and refusing naive datetimes."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    zone = moment.tzinfo
+    if zone is not UTC and (zone is None or moment.utcoffset() is None):
         raise StoreError(f"timestamp {moment.isoformat()} has no timezone; use aware UTC times")
     return (moment - _EPOCH) // _MICRO
 

@@ -27,6 +27,8 @@ from emitflow.store.ids import (
 )
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.memory_runs import MemoryRuns, is_due
+from emitflow.store.memory_tokens import MemoryTokens
+from emitflow.store.memory_webhooks import MemoryWebhooks
 from emitflow.store.paging import lease_end
 from emitflow.store.records import (
     NewWorkflow,
@@ -38,7 +40,7 @@ from emitflow.store.records import (
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryRuns, OpenCloseContext):
+class MemoryStore(MemoryRuns, MemoryTokens, MemoryWebhooks, OpenCloseContext):
     """A ``Store`` in memory; ``clock`` and ``ids`` are injectable for tests."""
 
     def __init__(self, *, clock: Clock | None = None, ids: IdFactory | None = None) -> None:
@@ -50,6 +52,10 @@ class MemoryStore(MemoryRuns, OpenCloseContext):
         self._subscriptions: dict[tuple[str, str, str], Subscription] = {}
         self._schedules: dict[tuple[str, str], Schedule] = {}
         self._schedule_leases: dict[tuple[str, str], datetime] = {}
+        self._tokens = {}
+        self._webhooks = {}
+        self._deliveries = {}
+        self._delivery_keys = {}
 
     @classmethod
     def from_url(

@@ -57,6 +57,19 @@ def _wait_copy(wait: Wait) -> Wait:
     return replace(wait, state=state, expires_at=codec.utc_or_none(wait.expires_at))
 
 
+def _check_encodable(transition: Transition, events: Sequence[NewEvent]) -> None:
+    """Raise the ``StoreError`` that storing the transition's values would raise."""
+    for part in (transition.run, transition.wait):
+        if part is not None:
+            _wait_copy(part) if isinstance(part, Wait) else _run_copy(part)
+    for task in (transition.task, *transition.tasks):
+        if task is not None:
+            _task_copy(task)
+    for new in events:
+        codec.json_copy(new.event.to_dict())
+        codec.json_copy(dict(new.metadata))
+
+
 def is_due(moment: datetime | None, lease: datetime | None, now: datetime) -> bool:
     """True when ``moment`` has passed and no unexpired lease holds the row."""
     return moment is not None and moment <= now and (lease is None or lease <= now)
@@ -176,6 +189,7 @@ class MemoryRuns(MemoryEvents):
         run = None if transition.run is None else _run_copy(_keep_identity(transition.run, current))
         task = None if transition.task is None else _task_copy(transition.task)
         wait = None if transition.wait is None else _wait_copy(transition.wait)
+        whole = {record.sequence: _task_copy(record) for record in transition.tasks}
         items = self._prepare_outbox(events)
         # Everything is checked and encoded: from here on nothing can fail.
         if transition.clear_wait is not None:
@@ -183,12 +197,35 @@ class MemoryRuns(MemoryEvents):
             self._wait_leases.pop(wait_key, None)
         if run is not None:
             self._runs[run.id] = run
+        if whole:
+            self._tasks[transition.run_id] = whole
         if task is not None:
             self._tasks[task.run_id][task.sequence] = task
         if wait is not None:
             self._store_wait(wait)
         self._push_outbox(items)
         return items
+
+    async def commit_transitions(
+        self, steps: Sequence[tuple[Transition, Sequence[NewEvent]]]
+    ) -> list[list[OutboxItem]]:
+        """``commit_transition`` for each step, in order: all of them or none."""
+        self._check_open()
+        waits = set(self._waits)
+        for transition, events in steps:  # everything that could fail, checked first
+            self._run(transition.run_id)
+            if transition.clear_wait is not None:
+                key = (transition.run_id, transition.clear_wait)
+                if key not in waits:
+                    raise NotFoundError(
+                        f"run {transition.run_id!r} has no wait at {transition.clear_wait!r} "
+                        "to clear"
+                    )
+                waits.discard(key)
+            if transition.wait is not None:
+                waits.add((transition.run_id, transition.wait.reference))
+            _check_encodable(transition, events)
+        return [await self.commit_transition(transition, events) for transition, events in steps]
 
     # --- waits ---------------------------------------------------------------------------
 

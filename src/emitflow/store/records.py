@@ -18,6 +18,7 @@ from emitflow.store import codec
 
 __all__ = [
     "DEFAULT_CHANNEL",
+    "DELIVERY_STATUSES",
     "ERRORS_CHANNEL",
     "IN_FLIGHT_STATUSES",
     "LIFECYCLE_CHANNEL",
@@ -25,6 +26,8 @@ __all__ = [
     "RUN_STATUSES",
     "TASK_STATUSES",
     "TERMINAL_STATUSES",
+    "WEBHOOK_MODES",
+    "WEBHOOK_STATES",
     "EventQuery",
     "NewEvent",
     "NewRun",
@@ -39,8 +42,11 @@ __all__ = [
     "Subscription",
     "TaskRecord",
     "TaskStatus",
+    "TokenRecord",
     "Transition",
     "Wait",
+    "Webhook",
+    "WebhookDelivery",
     "WorkflowVersion",
 ]
 
@@ -208,6 +214,11 @@ class Transition:
     registers a wait; ``clear_wait`` removes this run's wait at that reference first, and the
     whole transition fails with ``NotFoundError`` if it is gone (so two resumers cannot both win).
     A run's ``id``, ``workflow_id``, ``workflow_revision`` and ``created_at`` never change.
+
+    ``tasks``, when not empty, is the run's whole task list (a run's end stores every record at
+    once): it replaces every task record stored for the run, and is applied before ``task``.
+    Backends may store it compactly (SQLite keeps a thousand records to a row); ``list_tasks``
+    gives the records back the same either way.
     """
 
     run_id: str
@@ -215,6 +226,7 @@ class Transition:
     task: TaskRecord | None = None
     wait: Wait | None = None
     clear_wait: str | None = None
+    tasks: tuple[TaskRecord, ...] = ()
 
     def __post_init__(self) -> None:
         parts: list[RunRecord | TaskRecord | Wait] = [
@@ -226,6 +238,13 @@ class Transition:
                 raise StoreError(
                     f"transition of run {self.run_id!r} carries a {type(part).__name__} "
                     f"of run {owner!r}"
+                )
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        for record in self.tasks:
+            if record.run_id != self.run_id:
+                raise StoreError(
+                    f"transition of run {self.run_id!r} carries a TaskRecord of run "
+                    f"{record.run_id!r}"
                 )
 
 
@@ -339,6 +358,82 @@ class Schedule:
     kind: str
     spec: Any = None
     next_due_at: datetime | None = None
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRecord:
+    """An API token: its id, name, scopes and the SHA-256 ``digest`` of its secret (never the
+    secret itself)."""
+
+    id: str
+    name: str
+    scopes: tuple[str, ...]
+    digest: str
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        _check_text(self.id, "token id")
+        _check_text(self.digest, "token digest")
+        object.__setattr__(self, "scopes", tuple(self.scopes))
+
+
+# --- webhook listeners ---------------------------------------------------------------------
+
+WEBHOOK_MODES: frozenset[str] = frozenset({"binary", "structured"})
+WEBHOOK_STATES: frozenset[str] = frozenset({"healthy", "backing_off", "disabled"})
+DELIVERY_STATUSES: frozenset[str] = frozenset({"pending", "delivered", "dead"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Webhook:
+    """A webhook listener ``wh_…``: where events are POSTed, how, and how it is doing.
+
+    ``state`` is ``healthy``, ``backing_off`` (the last attempt failed) or ``disabled`` (after
+    too many failures in a row); ``failures`` counts them; ``last_error`` says the last one.
+    """
+
+    id: str
+    url: str
+    name: str = ""
+    mode: str = "binary"
+    state: str = "healthy"
+    failures: int = 0
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        _check_text(self.id, "webhook id")
+        _check_text(self.url, "webhook url")
+        if self.mode not in WEBHOOK_MODES:
+            raise StoreError(f"webhook mode {self.mode!r} is not binary or structured")
+        if self.state not in WEBHOOK_STATES:
+            raise StoreError(f"webhook state {self.state!r} is not one of {sorted(WEBHOOK_STATES)}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookDelivery:
+    """One event on its way to one webhook; ``next_attempt_at`` is also its lease.
+
+    A delivery is ``pending`` until a POST succeeds (``delivered``) or the last attempt fails
+    (``dead``: the dead-letter record, with ``last_error``).
+    """
+
+    id: int
+    webhook_id: str
+    position: str
+    event: Mapping[str, Any]
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in DELIVERY_STATUSES:
+            raise StoreError(f"delivery status {self.status!r} is not one of {DELIVERY_STATUSES}")
 
 
 # --- pages ---------------------------------------------------------------------------------

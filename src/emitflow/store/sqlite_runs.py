@@ -29,6 +29,7 @@ from emitflow.store.records import (
 )
 from emitflow.store.sqlite_db import SqliteDatabase
 from emitflow.store.sqlite_events import Encoded, encode_events, insert_outbox, outbox_items
+from emitflow.store.task_batches import pack_tasks, unpack_tasks
 
 __all__ = ["SqliteRuns"]
 
@@ -199,8 +200,19 @@ def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
 
 def _tasks(conn: sqlite3.Connection, run_id: str) -> list[TaskRecord]:
     _require_run(conn, run_id)
+    batches = conn.execute(
+        "SELECT records FROM task_batches WHERE run_id = ? ORDER BY first_sequence", (run_id,)
+    ).fetchall()
     rows = conn.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY sequence", (run_id,))
-    return [_task(row) for row in rows]
+    if not batches:
+        return [_task(row) for row in rows]
+    # A row was written after the batches (storing a whole list deletes the rows): it wins.
+    by_sequence = {
+        task.sequence: task for (text,) in batches for task in unpack_tasks(run_id, text)
+    }
+    for row in rows:
+        by_sequence[row["sequence"]] = _task(row)
+    return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
 
 def _cursor(conn: sqlite3.Connection, run_id: str | None) -> int | None:
@@ -245,10 +257,21 @@ def _in_flight(conn: sqlite3.Connection) -> list[RunRecord]:
     return [_run(row) for row in conn.execute(sql)]
 
 
+def _put_batches(conn: sqlite3.Connection, run_id: str, batches: list[tuple[int, str]]) -> None:
+    """Replace every task record of the run with these batches."""
+    conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
+    conn.execute("DELETE FROM task_batches WHERE run_id = ?", (run_id,))
+    conn.executemany(
+        "INSERT INTO task_batches (run_id, first_sequence, records) VALUES (?, ?, ?)",
+        [(run_id, first, text) for first, text in batches],
+    )
+
+
 def _commit(
     conn: sqlite3.Connection,
     transition: Transition,
     parts: tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None],
+    batches: list[tuple[int, str]],
     encoded: Encoded,
     now_us: int,
 ) -> range:
@@ -263,11 +286,39 @@ def _commit(
         sql = "DELETE FROM waits WHERE run_id = ? AND reference = ?"
         if not conn.execute(sql, (run_id, transition.clear_wait)).rowcount:
             raise NotFoundError(f"run {run_id!r} has no wait at {transition.clear_wait!r} to clear")
+    if batches:
+        _put_batches(conn, run_id, batches)
     if task_params is not None:
         conn.execute(_UPSERT_TASK, task_params)
     if wait_params is not None:
         conn.execute(_UPSERT_WAIT, wait_params)
     return insert_outbox(conn, encoded, now_us)
+
+
+_Prepared = tuple[
+    Transition,
+    tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None],
+    list[tuple[int, str]],
+    Encoded,
+]
+
+
+def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
+    """A transition's parameters, encoded on the event loop (a bad value fails here)."""
+    parts = (
+        None if transition.run is None else _run_params(transition.run),
+        None if transition.task is None else _task_params(transition.task),
+        None if transition.wait is None else _wait_params(transition.wait),
+    )
+    batches = pack_tasks(transition.tasks) if transition.tasks else []
+    return transition, parts, batches, encode_events(events)
+
+
+def _commit_all(conn: sqlite3.Connection, prepared: list[_Prepared], now_us: int) -> list[range]:
+    return [
+        _commit(conn, transition, parts, batches, encoded, now_us)
+        for transition, parts, batches, encoded in prepared
+    ]
 
 
 def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...]) -> None:
@@ -357,17 +408,21 @@ class SqliteRuns:
         self, transition: Transition, events: Sequence[NewEvent] = ()
     ) -> list[OutboxItem]:
         """Apply a transition and put the events it emitted in the outbox, in one transaction."""
+        (items,) = await self.commit_transitions([(transition, events)])
+        return items
+
+    async def commit_transitions(
+        self, steps: Sequence[tuple[Transition, Sequence[NewEvent]]]
+    ) -> list[list[OutboxItem]]:
+        """``commit_transition`` for each step, in order, all in one transaction."""
         # Everything is encoded before the transaction, so a bad value fails before it starts.
-        parts = (
-            None if transition.run is None else _run_params(transition.run),
-            None if transition.task is None else _task_params(transition.task),
-            None if transition.wait is None else _wait_params(transition.wait),
-        )
-        encoded, now_us = encode_events(events), codec.to_micros(self._clock.now())
-        ids = await self._db.write(
-            partial(_commit, transition=transition, parts=parts, encoded=encoded, now_us=now_us)
-        )
-        return outbox_items(encoded, ids, now_us)
+        now_us = codec.to_micros(self._clock.now())
+        prepared = [_prepare(transition, events) for transition, events in steps]
+        ranges = await self._db.write(partial(_commit_all, prepared=prepared, now_us=now_us))
+        return [
+            outbox_items(encoded, ids, now_us)
+            for (_, _, _, encoded), ids in zip(prepared, ranges, strict=True)
+        ]
 
     # --- waits ---------------------------------------------------------------------------
 

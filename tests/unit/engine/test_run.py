@@ -186,9 +186,11 @@ async def test_container_without_a_runtime(monkeypatch: pytest.MonkeyPatch) -> N
     assert result.error.detail is not None and "docker or podman" in result.error.detail
 
 
-async def test_listen_says_it_is_not_supported() -> None:
-    result = await run("do:\n  - l: {listen: {to: {one: {with: {type: x}}}}}")
+async def test_a_listen_nothing_satisfies_ends_at_its_timeout() -> None:
+    result = await run(
+        "do:\n  - l:\n      timeout: {after: {milliseconds: 50}}\n"
+        "      listen: {to: {one: {with: {type: x}}}}"
+    )
     assert result.error is not None
-    assert result.error.type.endswith("/errors/configuration")
-    assert result.error.detail is not None
-    assert result.error.detail.startswith("listen is not supported by `emitflow run` yet")
+    assert result.error.type.endswith("/errors/timeout")
+    assert result.error.instance == "/do/0/l"

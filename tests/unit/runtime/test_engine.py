@@ -117,7 +117,7 @@ async def test_subscribe_refuses_what_cannot_work(open_engine: OpenEngine) -> No
             await engine.subscribe(emitter_id=emitter.id, listener_id="p_nope")
         with pytest.raises(NotFoundError, match="emitter workflow"):
             await engine.subscribe(emitter_id="p_gone", listener_id=listener.id)
-        with pytest.raises(ConfigurationError, match="webhook"):
+        with pytest.raises(NotFoundError, match="webhook 'wh_abc' does not exist"):
             await engine.subscribe(emitter_id=emitter.id, listener_id="wh_abc")
         with pytest.raises(ConfigurationError, match="not an emitter"):
             await engine.subscribe(emitter_id="x_1", listener_id=listener.id)

@@ -1,0 +1,57 @@
+"""``create_app``: the REST API of an open ``Engine`` as an ASGI app (FastAPI).
+
+The app does not own the engine: whoever opens the engine (``emitflow serve``, a test) closes it.
+Every route module is one resource with its own ``router``; ``/openapi.json`` describes them all.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from emitflow import __version__
+from emitflow.api import (
+    events,
+    hooks,
+    runs,
+    stream,
+    subscriptions,
+    summaries,
+    tokens,
+    webhooks,
+    workflows,
+)
+from emitflow.api.auth import TokenVerifier
+from emitflow.api.credentials import StoreTokenVerifier
+from emitflow.api.errors import install_error_handlers
+from emitflow.api.limits import BodyLimit
+from emitflow.api.openapi import install_openapi
+from emitflow.api.settings import ApiSettings
+from emitflow.runtime.engine import Engine
+
+__all__ = ["create_app"]
+
+_ROUTERS = (workflows, runs, subscriptions, summaries, events, stream, hooks, webhooks, tokens)
+
+
+def create_app(
+    engine: Engine, settings: ApiSettings | None = None, *, tokens: TokenVerifier | None = None
+) -> FastAPI:
+    """The API serving ``engine`` (already open) with ``settings``."""
+    settings = settings or ApiSettings()
+    app = FastAPI(
+        title="emitflow",
+        version=__version__,
+        summary="Event-driven workflows: deploy, run, subscribe, and read their CloudEvents.",
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.tokens = tokens or StoreTokenVerifier(engine.store, settings.admin_token)
+    install_error_handlers(app)
+    install_openapi(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in _ROUTERS:
+        app.include_router(module.router)
+    return app

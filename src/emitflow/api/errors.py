@@ -1,0 +1,127 @@
+"""The API's one error shape, ``{"error": {"code", "message", "details"}}``, for every failure.
+
+Library errors map to statuses here, once: a missing thing is 404, an invalid document 422, a
+bad event, filter or argument 400, a refused request its own status. Anything unexpected is a
+500 whose answer names a request id and nothing else; the traceback goes to the server log.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from emitflow.errors import (
+    CesqlError,
+    ConfigurationError,
+    DocumentError,
+    EmitflowError,
+    EventError,
+    ExpressionError,
+    NotFoundError,
+    RequestError,
+)
+
+__all__ = ["error_response", "install_error_handlers"]
+
+logger = logging.getLogger(__name__)
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """A JSON error answer in the API's shape."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _library_error(exc: EmitflowError) -> tuple[int, str, Any]:
+    if isinstance(exc, RequestError):
+        return exc.status, exc.code, exc.details
+    if isinstance(exc, NotFoundError):
+        return 404, "not_found", None
+    if isinstance(exc, DocumentError):
+        details = [{"path": str(where), "message": what} for where, what in exc.problems]
+        return 422, "invalid_document", details
+    if isinstance(exc, EventError):
+        return 400, "invalid_event", None
+    if isinstance(exc, CesqlError | ExpressionError | ConfigurationError):
+        return 400, "bad_request", None
+    return 500, "internal", None
+
+
+async def _on_library_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, EmitflowError):
+        return await _on_unexpected(request, exc)
+    status, code, details = _library_error(exc)
+    if status >= 500:
+        return await _on_unexpected(request, exc)
+    message = exc.message if isinstance(exc, RequestError) else str(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, code, message, details, headers)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, StarletteHTTPException):
+        return await _on_unexpected(request, exc)
+    code = _CODES_BY_STATUS.get(exc.status_code, "error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, RequestValidationError):
+        return await _on_unexpected(request, exc)
+    # Only where and what: the offending input itself may hold a secret.
+    details = [
+        {"path": ".".join(str(part) for part in error.get("loc", ())), "message": error["msg"]}
+        for error in exc.errors()
+    ]
+    first = details[0] if details else {"path": "", "message": "invalid request"}
+    message = f"{first['path']}: {first['message']}" if first["path"] else first["message"]
+    return error_response(422, "invalid_request", message, details)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    request_id = uuid.uuid4().hex[:12]
+    logger.error(
+        "request failed",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"request_id": request_id, "path": request.url.path},
+    )
+    return error_response(
+        500, "internal", f"internal error (request id {request_id}); the server log has it"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error, expected or not, in the API's shape."""
+    app.add_exception_handler(EmitflowError, _on_library_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected)

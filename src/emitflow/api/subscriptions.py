@@ -1,0 +1,95 @@
+"""Routes: subscriptions, the Pipedream triple in the query string (filters in a JSON body)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from emitflow.api.auth import Scope, require
+from emitflow.api.deps import EngineDep
+from emitflow.api.openapi import body
+from emitflow.api.views import subscription_view
+from emitflow.errors import RequestError
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["subscriptions"])
+_admin = [Depends(require(Scope.ADMIN))]
+
+EmitterId = Annotated[str, Query(min_length=1, description="p_…, dc_…, or the globs p_*, dc_*")]
+ListenerId = Annotated[str, Query(min_length=1, description="p_… workflow or wh_… webhook")]
+EventName = Annotated[str, Query(description="The channel; empty for the default one.")]
+
+
+async def _filters(request: Request) -> list[Any] | None:
+    body = await request.body()
+    if not body.strip():
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise RequestError(400, "bad_request", f"the JSON body does not parse: {exc}") from exc
+    if isinstance(value, dict) and set(value) <= {"filters"}:
+        filters = value.get("filters")
+        if filters is None or isinstance(filters, list):
+            return filters
+    raise RequestError(
+        400,
+        "bad_request",
+        'the body, when given, is {"filters": [...]} in the CloudEvents Subscriptions API '
+        "dialects (exact, prefix, suffix, all, any, not, sql)",
+    )
+
+
+@router.post(
+    "/v1/subscriptions",
+    dependencies=_admin,
+    openapi_extra=body(
+        {"application/json": {"type": "object", "properties": {"filters": {"type": "array"}}}},
+        required=False,
+    ),
+)
+async def create_subscription(
+    request: Request,
+    engine: EngineDep,
+    emitter_id: EmitterId,
+    listener_id: ListenerId,
+    event_name: EventName = "",
+) -> dict[str, Any]:
+    """Subscribe a listener to an emitter's channel (the same triple again: the same id)."""
+    filters = await _filters(request)
+    subscription = await engine.subscribe(
+        emitter_id=emitter_id, listener_id=listener_id, event_name=event_name, filters=filters
+    )
+    return {"data": subscription_view(subscription)}
+
+
+@router.delete("/v1/subscriptions", dependencies=_admin)
+async def delete_subscription(
+    engine: EngineDep,
+    emitter_id: EmitterId,
+    listener_id: ListenerId,
+    event_name: EventName = "",
+) -> dict[str, Any]:
+    """Unsubscribe the triple."""
+    removed = await engine.unsubscribe(
+        emitter_id=emitter_id, listener_id=listener_id, event_name=event_name
+    )
+    if not removed:
+        raise RequestError(
+            404,
+            "not_found",
+            f"no subscription of {listener_id!r} to {emitter_id!r} on channel {event_name!r}",
+        )
+    return {"data": {"emitter_id": emitter_id, "listener_id": listener_id, "deleted": True}}
+
+
+@router.get("/v1/subscriptions", dependencies=[Depends(require(Scope.READ))])
+async def list_subscriptions(
+    engine: EngineDep, emitter_id: str | None = None, listener_id: str | None = None
+) -> dict[str, Any]:
+    """Subscriptions in creation order, optionally of one emitter or listener."""
+    found = await engine.subscriptions(emitter_id=emitter_id, listener_id=listener_id)
+    return {"data": [subscription_view(subscription) for subscription in found]}

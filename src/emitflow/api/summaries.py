@@ -1,0 +1,126 @@
+"""Routes: ``event_summaries`` of a workflow or a source, and deleting a source's events.
+
+Pages are newest first; ``before``/``after`` are positions (``<epoch_ms>-<seq>``), the cursors
+of ``page_info``. ``event_name`` picks a channel (default ``""``; ``$errors`` for faults).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from emitflow.api.auth import Scope, require
+from emitflow.api.deps import EngineDep, PageLimit
+from emitflow.api.views import event_summary, page_body
+from emitflow.errors import RequestError
+from emitflow.store.records import EventQuery, StoredEvent
+
+__all__ = ["POSITION", "check_position", "router"]
+
+router = APIRouter(tags=["events"])
+_read = [Depends(require(Scope.READ))]
+
+POSITION = re.compile(r"^\d{1,15}-\d{1,15}$")
+
+Cursor = Annotated[str | None, Query(description="A position <epoch_ms>-<seq>.")]
+Expand = Annotated[str | None, Query(description="'event' for whole payloads.")]
+
+
+def check_position(value: str | None, name: str) -> str | None:
+    """A cursor as given, or a 400 naming the parameter and the form it takes."""
+    if value is not None and not POSITION.match(value):
+        raise RequestError(
+            400, "bad_request", f"{name}={value!r} is not a position like '1606511826306-0'"
+        )
+    return value
+
+
+async def _summaries(
+    engine: EngineDep,
+    emitter_id: str,
+    *,
+    limit: int,
+    before: str | None,
+    after: str | None,
+    expand: str | None,
+    event_name: str,
+) -> dict[str, Any]:
+    if expand not in (None, "", "event"):
+        raise RequestError(400, "bad_request", f"expand={expand!r}: the only expansion is 'event'")
+    page = await engine.store.list_events(
+        EventQuery(emitter_id=emitter_id, channel=event_name),
+        limit=limit,
+        before=check_position(before, "before"),
+        after=check_position(after, "after"),
+    )
+    wide = expand == "event"
+
+    def view(stored: StoredEvent) -> dict[str, Any]:
+        return event_summary(stored, expand=wide)
+
+    return page_body(page, view)
+
+
+@router.get("/v1/workflows/{workflow_id}/event_summaries", dependencies=_read)
+async def workflow_event_summaries(
+    workflow_id: str,
+    engine: EngineDep,
+    limit: PageLimit,
+    before: Cursor = None,
+    after: Cursor = None,
+    expand: Expand = None,
+    event_name: str = "",
+) -> dict[str, Any]:
+    """The events a workflow emitted, newest first."""
+    await engine.store.get_workflow(workflow_id)
+    return await _summaries(
+        engine,
+        workflow_id,
+        limit=limit,
+        before=before,
+        after=after,
+        expand=expand,
+        event_name=event_name,
+    )
+
+
+@router.get("/v1/sources/{source_id}/event_summaries", dependencies=_read)
+async def source_event_summaries(
+    source_id: str,
+    engine: EngineDep,
+    limit: PageLimit,
+    before: Cursor = None,
+    after: Cursor = None,
+    expand: Expand = None,
+    event_name: str = "",
+) -> dict[str, Any]:
+    """The events of a source (``dc_…``: ingested CloudEvents of one ``source``), newest first."""
+    return await _summaries(
+        engine,
+        source_id,
+        limit=limit,
+        before=before,
+        after=after,
+        expand=expand,
+        event_name=event_name,
+    )
+
+
+@router.delete("/v1/sources/{source_id}/events", dependencies=[Depends(require(Scope.ADMIN))])
+async def delete_source_events(
+    source_id: str,
+    engine: EngineDep,
+    start_id: Cursor = None,
+    end_id: Cursor = None,
+    event_name: str | None = None,
+) -> dict[str, Any]:
+    """Delete a source's events from ``start_id`` to ``end_id`` (inclusive; open ends)."""
+    deleted = await engine.store.delete_events(
+        source_id,
+        start=check_position(start_id, "start_id"),
+        end=check_position(end_id, "end_id"),
+        channel=event_name,
+    )
+    return {"data": {"deleted": deleted}}

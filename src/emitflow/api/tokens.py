@@ -1,0 +1,59 @@
+"""Routes: API tokens — made (the secret shown once), listed (never the secret), revoked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from emitflow.api.auth import Scope, require
+from emitflow.api.credentials import make_token
+from emitflow.api.deps import EngineDep
+from emitflow.api.views import time_text
+from emitflow.errors import RequestError
+from emitflow.store.records import TokenRecord
+
+__all__ = ["router", "token_view"]
+
+router = APIRouter(tags=["tokens"], dependencies=[Depends(require(Scope.ADMIN))])
+
+
+class NewToken(BaseModel):
+    """What a new token is called and may do."""
+
+    name: str = Field(default="api", max_length=200)
+    scopes: list[str] = Field(default_factory=lambda: ["read"])
+
+
+def token_view(record: TokenRecord) -> dict[str, Any]:
+    """A token without its secret."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "scopes": list(record.scopes),
+        "created_at": time_text(record.created_at),
+    }
+
+
+@router.post("/v1/tokens", status_code=201)
+async def create_token(new: NewToken, engine: EngineDep) -> dict[str, Any]:
+    """Make a token; the answer holds its secret, which is never shown again."""
+    record, secret = await make_token(
+        engine.store, name=new.name, scopes=new.scopes, now=engine.settings.clock.now()
+    )
+    return {"data": {**token_view(record), "token": secret}}
+
+
+@router.get("/v1/tokens")
+async def list_tokens(engine: EngineDep) -> dict[str, Any]:
+    """Every token, oldest first, without secrets."""
+    return {"data": [token_view(record) for record in await engine.store.list_tokens()]}
+
+
+@router.delete("/v1/tokens/{token_id}")
+async def delete_token(token_id: str, engine: EngineDep) -> dict[str, Any]:
+    """Revoke a token."""
+    if not await engine.store.delete_token(token_id):
+        raise RequestError(404, "not_found", f"no token {token_id!r}")
+    return {"data": {"id": token_id, "deleted": True}}

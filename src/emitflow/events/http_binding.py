@@ -1,0 +1,93 @@
+"""The CloudEvents HTTP protocol binding, receiving side: binary, structured and batch modes.
+
+- binary: attributes in ``ce-*`` headers (percent-encoded values), ``Content-Type`` is
+  ``datacontenttype``, the body is ``data`` — parsed as JSON when the type is JSON (``*/json``
+  or ``*+json``), else kept as UTF-8 text (binary data is refused: send JSON or text);
+- structured: ``application/cloudevents+json``, one event as a JSON object;
+- batch: ``application/cloudevents-batch+json``, a JSON array of such objects.
+A JSON body sent as plain ``application/json`` without ``ce-`` headers is read as structured
+(an object) or batch (an array) when it carries ``specversion``, a common client shortcut.
+Every problem names the event (its index in a batch) and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from emitflow.errors import EventError
+from emitflow.events.cloudevent import CloudEvent
+
+__all__ = ["BATCH", "STRUCTURED", "parse_http"]
+
+STRUCTURED = "application/cloudevents+json"
+BATCH = "application/cloudevents-batch+json"
+
+
+def parse_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
+    """The CloudEvents an HTTP request carries (``headers`` with lower-case names)."""
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == STRUCTURED:
+        return [_structured(_json(body), None)]
+    if media == BATCH:
+        return _batch(_json(body))
+    if any(name.startswith("ce-") for name in headers):
+        return [_binary(headers, body, media)]
+    if media in ("application/json", ""):
+        value = _json(body)
+        if isinstance(value, list):
+            return _batch(value)
+        if isinstance(value, dict) and "specversion" in value:
+            return [_structured(value, None)]
+    raise EventError(
+        "the request carries no CloudEvent: send 'ce-id', 'ce-source', 'ce-type' and "
+        f"'ce-specversion' headers (binary mode), or Content-Type {STRUCTURED} or {BATCH}"
+    )
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EventError(f"the body is not JSON: {exc}") from exc
+
+
+def _structured(value: Any, index: int | None) -> CloudEvent:
+    try:
+        return CloudEvent.from_dict(value)
+    except EventError as exc:
+        if index is None:
+            raise
+        raise EventError(f"event #{index} of the batch: {exc}") from exc
+
+
+def _batch(value: Any) -> list[CloudEvent]:
+    if not isinstance(value, list):
+        raise EventError(f"a batch ({BATCH}) is a JSON array of events")
+    if not value:
+        raise EventError("the batch is empty: send at least one event")
+    return [_structured(item, index) for index, item in enumerate(value)]
+
+
+def _binary(headers: Mapping[str, str], body: bytes, media: str) -> CloudEvent:
+    attributes: dict[str, Any] = {
+        name[3:]: unquote(value) for name, value in headers.items() if name.startswith("ce-")
+    }
+    if "datacontenttype" in attributes:
+        raise EventError("binary mode: the data's type is the Content-Type header, not a header")
+    if not body:
+        return CloudEvent(attributes=attributes, data=None, has_data=False)
+    if media:
+        attributes["datacontenttype"] = headers["content-type"]
+    if media.endswith("/json") or media.endswith("+json") or not media:
+        return CloudEvent(attributes=attributes, data=_json(body))
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EventError(
+            f"binary mode: the {media} body is not UTF-8 text; emitflow keeps data as JSON or "
+            "text, so send JSON or text"
+        ) from exc
+    return CloudEvent(attributes=attributes, data=text)

@@ -1,0 +1,75 @@
+"""``SqliteTokens``: the API tokens of a ``SqliteStore`` (table ``tokens``, migration 0003)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from functools import partial
+
+from emitflow.errors import StoreError
+from emitflow.store import codec
+from emitflow.store.records import TokenRecord
+from emitflow.store.sqlite_db import SqliteDatabase
+
+__all__ = ["SqliteTokens"]
+
+
+def _token(row: sqlite3.Row) -> TokenRecord:
+    return TokenRecord(
+        id=row["id"],
+        name=row["name"],
+        scopes=tuple(json.loads(row["scopes"])),
+        digest=row["digest"],
+        created_at=codec.from_micros(row["created_at"]),
+    )
+
+
+def _insert(conn: sqlite3.Connection, token: TokenRecord) -> None:
+    try:
+        conn.execute(
+            "INSERT INTO tokens (id, name, scopes, digest, created_at) VALUES (?, ?, ?, ?, ?)",
+            (
+                token.id,
+                token.name,
+                json.dumps(list(token.scopes)),
+                token.digest,
+                codec.to_micros(token.created_at),
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise StoreError(f"token {token.id!r} or its secret already exists") from exc
+
+
+def _find(conn: sqlite3.Connection, digest: str) -> TokenRecord | None:
+    row = conn.execute("SELECT * FROM tokens WHERE digest = ?", (digest,)).fetchone()
+    return None if row is None else _token(row)
+
+
+def _all(conn: sqlite3.Connection) -> list[TokenRecord]:
+    return [_token(row) for row in conn.execute("SELECT * FROM tokens ORDER BY created_at, id")]
+
+
+def _delete(conn: sqlite3.Connection, token_id: str) -> bool:
+    return conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount > 0
+
+
+class SqliteTokens:
+    """API tokens in the ``tokens`` table."""
+
+    _db: SqliteDatabase
+
+    async def put_token(self, token: TokenRecord) -> None:
+        """Store a new token (``StoreError`` if its id or digest is taken)."""
+        await self._db.write(partial(_insert, token=token))
+
+    async def find_token(self, digest: str) -> TokenRecord | None:
+        """The token whose secret has this digest, or None."""
+        return await self._db.read(partial(_find, digest=digest))
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        """Every token, oldest first."""
+        return await self._db.read(_all)
+
+    async def delete_token(self, token_id: str) -> bool:
+        """Revoke a token."""
+        return await self._db.write(partial(_delete, token_id=token_id))

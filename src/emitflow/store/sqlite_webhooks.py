@@ -1,0 +1,201 @@
+"""``SqliteWebhooks``: webhook listeners and deliveries in SQLite (migration 0004)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
+
+from emitflow.errors import NotFoundError
+from emitflow.store import codec
+from emitflow.store.paging import lease_end
+from emitflow.store.records import Webhook, WebhookDelivery
+from emitflow.store.sqlite_db import SqliteDatabase
+
+__all__ = ["SqliteWebhooks"]
+
+_PUT = """
+INSERT INTO webhooks (id, url, name, mode, state, failures, last_error, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET url = excluded.url, name = excluded.name, mode = excluded.mode,
+    state = excluded.state, failures = excluded.failures, last_error = excluded.last_error,
+    updated_at = excluded.updated_at
+"""
+_ADD = """
+INSERT OR IGNORE INTO webhook_deliveries
+    (webhook_id, event_source, event_id, position, event, status, attempts, next_attempt_at)
+VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)
+"""
+_CLAIM = """
+SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+ORDER BY next_attempt_at, id LIMIT ?
+"""
+
+
+def _webhook(row: sqlite3.Row) -> Webhook:
+    return Webhook(
+        id=row["id"],
+        url=row["url"],
+        name=row["name"],
+        mode=row["mode"],
+        state=row["state"],
+        failures=row["failures"],
+        last_error=row["last_error"],
+        created_at=codec.from_micros(row["created_at"]),
+        updated_at=codec.from_micros(row["updated_at"]),
+    )
+
+
+def _delivery(row: sqlite3.Row) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        position=row["position"],
+        event=codec.loads(row["event"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_at=codec.from_micros(row["next_attempt_at"]),
+        last_error=row["last_error"],
+    )
+
+
+def _put(conn: sqlite3.Connection, webhook: Webhook) -> None:
+    conn.execute(
+        _PUT,
+        (
+            webhook.id,
+            webhook.url,
+            webhook.name,
+            webhook.mode,
+            webhook.state,
+            webhook.failures,
+            webhook.last_error,
+            codec.to_micros(webhook.created_at),
+            codec.to_micros(webhook.updated_at),
+        ),
+    )
+
+
+def _get(conn: sqlite3.Connection, webhook_id: str) -> Webhook:
+    row = conn.execute("SELECT * FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no webhook {webhook_id!r}")
+    return _webhook(row)
+
+
+def _all(conn: sqlite3.Connection) -> list[Webhook]:
+    rows = conn.execute("SELECT * FROM webhooks ORDER BY created_at, id").fetchall()
+    return [_webhook(row) for row in rows]
+
+
+def _delete(conn: sqlite3.Connection, webhook_id: str) -> bool:
+    gone = conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,)).rowcount > 0
+    if gone:
+        conn.execute("DELETE FROM subscriptions WHERE listener_id = ?", (webhook_id,))
+        conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,))
+    return gone
+
+
+def _add(
+    conn: sqlite3.Connection, webhook_ids: Sequence[str], position: str, event: Any, now: int
+) -> int:
+    text = codec.dumps(event)
+    source, event_id = str(event.get("source")), str(event.get("id"))
+    added = 0
+    for webhook_id in webhook_ids:
+        params = (webhook_id, source, event_id, position, text, now)
+        added += conn.execute(_ADD, params).rowcount
+    return added
+
+
+def _claim(conn: sqlite3.Connection, now: int, until: int, limit: int) -> list[WebhookDelivery]:
+    rows = conn.execute(_CLAIM, (now, limit)).fetchall()
+    conn.executemany(
+        "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
+        [(until, row["id"]) for row in rows],
+    )
+    return [_delivery(row) for row in rows]
+
+
+def _finish(conn: sqlite3.Connection, delivery: WebhookDelivery) -> None:
+    conn.execute(
+        "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+        "last_error = ? WHERE id = ?",
+        (
+            delivery.status,
+            delivery.attempts,
+            codec.to_micros(delivery.next_attempt_at),
+            delivery.last_error,
+            delivery.id,
+        ),
+    )
+
+
+def _list(
+    conn: sqlite3.Connection, webhook_id: str, status: str | None, limit: int
+) -> list[WebhookDelivery]:
+    sql = "SELECT * FROM webhook_deliveries WHERE webhook_id = ?"
+    params: list[Any] = [webhook_id]
+    if status is not None:
+        sql += " AND status = ?"
+        params.append(status)
+    rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
+    return [_delivery(row) for row in rows]
+
+
+class SqliteWebhooks:
+    """Webhooks and deliveries in the ``webhooks`` and ``webhook_deliveries`` tables."""
+
+    _db: SqliteDatabase
+
+    _now_us: Callable[[], int]
+
+    async def put_webhook(self, webhook: Webhook) -> None:
+        """Store a webhook, or replace it (its health changed)."""
+        await self._db.write(partial(_put, webhook=webhook))
+
+    async def get_webhook(self, webhook_id: str) -> Webhook:
+        """A webhook by id."""
+        return await self._db.read(partial(_get, webhook_id=webhook_id))
+
+    async def list_webhooks(self) -> list[Webhook]:
+        """Every webhook, oldest first."""
+        return await self._db.read(_all)
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        """Remove a webhook with its subscriptions and deliveries."""
+        return await self._db.write(partial(_delete, webhook_id=webhook_id))
+
+    async def add_deliveries(self, webhook_ids: Sequence[str], position: str, event: Any) -> int:
+        """Queue one event for each webhook, due now, once per (webhook, source, id)."""
+        action = partial(
+            _add,
+            webhook_ids=list(webhook_ids),
+            position=position,
+            event=dict(event),
+            now=self._now_us(),
+        )
+        return await self._db.write(action)
+
+    async def claim_due_deliveries(
+        self, *, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[WebhookDelivery]:
+        """Lease pending deliveries that are due, oldest first."""
+        now = codec.from_micros(self._now_us())
+        until = codec.to_micros(lease_end(now, limit, lease_seconds))
+        return await self._db.write(
+            partial(_claim, now=codec.to_micros(now), until=until, limit=limit)
+        )
+
+    async def finish_delivery(self, delivery: WebhookDelivery) -> None:
+        """Record an attempt's outcome."""
+        await self._db.write(partial(_finish, delivery=delivery))
+
+    async def list_deliveries(
+        self, webhook_id: str, *, status: str | None = None, limit: int = 100
+    ) -> list[WebhookDelivery]:
+        """A webhook's deliveries, newest first, optionally of one status."""
+        return await self._db.read(
+            partial(_list, webhook_id=webhook_id, status=status, limit=limit)
+        )

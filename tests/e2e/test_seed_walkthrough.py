@@ -1,0 +1,88 @@
+"""The seed's walkthrough over HTTP against a real ``emitflow serve``: deploy an emitter and a
+listener, subscribe, trigger the emitter by its hook, read the emitted events back."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import Server
+
+NAMES = ["Luke", "Han", "Leia", "Obi Wan"]
+EMITTER = """
+def handler(pd):
+    for name in ["Luke", "Han", "Leia", "Obi Wan"]:
+        pd.send.emit({"raw_event": {"name": name}})
+    return {"emitted": 4}
+"""
+LISTENER = """
+def handler(pd):
+    return {"received": pd.steps["trigger"]["event"]["raw_event"]["name"]}
+"""
+
+
+def _poll(check: Any, *, within: float = 30.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def _deploy(http: httpx.Client, code: str, name: str) -> str:
+    answer = http.post(
+        f"/v1/workflows?name={name}", content=code, headers={"Content-Type": "text/x-python"}
+    )
+    assert answer.status_code == 201, answer.text
+    workflow_id: str = answer.json()["data"]["id"]
+    assert workflow_id.startswith("p_")
+    return workflow_id
+
+
+def test_the_seed_walkthrough(server: Server) -> None:
+    auth = {"Authorization": f"Bearer {server.token}"}
+    with httpx.Client(base_url=server.url, headers=auth, timeout=30) as http:
+        emitter = _deploy(http, EMITTER, "emitter")
+        listener = _deploy(http, LISTENER, "listener")
+        created = http.post(f"/v1/subscriptions?emitter_id={emitter}&listener_id={listener}")
+        assert created.status_code == 200, created.text
+        subscription = created.json()["data"]
+        assert subscription["id"].startswith("sub_")
+        again = http.post(f"/v1/subscriptions?emitter_id={emitter}&listener_id={listener}")
+        assert again.json()["data"]["id"] == subscription["id"]
+
+        hook = httpx.post(f"{server.url}/hooks/{emitter}", json={"go": True}, timeout=30)
+        assert hook.status_code == 202, hook.text
+        run_id = hook.json()["run_id"]
+
+        def listener_runs() -> list[Any] | None:
+            runs = http.get(f"/v1/workflows/{listener}/runs?limit=100").json()["data"]
+            done = [r for r in runs if r["status"] == "completed"]
+            return done if len(done) == 4 else None
+
+        runs = _poll(listener_runs)
+        assert sorted(r["output"]["received"] for r in runs) == sorted(NAMES)
+
+        page = http.get(f"/v1/workflows/{emitter}/event_summaries?expand=event").json()
+        assert page["page_info"]["total_count"] == 4
+        assert [item["event"]["raw_event"]["name"] for item in page["data"]] == NAMES[::-1]
+        assert all(item["metadata"]["emitter_id"] == emitter for item in page["data"])
+
+        first = http.get(f"/v1/workflows/{emitter}/event_summaries?limit=2").json()
+        rest = http.get(
+            f"/v1/workflows/{emitter}/event_summaries",
+            params={"limit": 2, "before": first["page_info"]["end_cursor"]},
+        ).json()
+        assert [i["event"]["raw_event"]["name"] for i in first["data"] + rest["data"]] == NAMES[
+            ::-1
+        ]
+
+        run = http.get(f"/v1/runs/{run_id}").json()
+        assert run["status"] == "completed"
+        (step,) = run["tasks"]
+        assert [emit["data"]["raw_event"]["name"] for emit in step["emits"]] == NAMES
+    assert server.stop() == 0

@@ -1,0 +1,107 @@
+"""schemathesis against ``/openapi.json`` of a real server: no 5xx, answers that fit the schema.
+
+The server runs in a thread with its own event loop (schemathesis drives it synchronously), on a
+fresh SQLite store with a few workflows deployed so that ids in generated paths sometimes exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
+
+from emitflow.api import ApiSettings, create_app
+from emitflow.runtime.engine import Engine
+
+TOKEN = "schemathesis-admin-token-0123456789"
+
+
+class _ServerThread(threading.Thread):
+    def __init__(self, home: Path) -> None:
+        super().__init__(daemon=True)
+        self._home = home
+        self.ready = threading.Event()
+        self.url = ""
+        self.failure: BaseException | None = None
+        self._server: uvicorn.Server | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported by the fixture, not lost in the thread
+            self.failure = exc
+            self.ready.set()
+
+    async def _serve(self) -> None:
+        async with Engine.open(f"sqlite:///{self._home}/emitflow.db") as engine:
+            doc = {
+                "document": {"dsl": "1.0.0", "namespace": "t", "name": "a", "version": "1.0.0"},
+                "do": [{"k": {"set": {"ok": True}}}],
+            }
+            await engine.deploy(doc, id="p_a")
+            app = create_app(engine, ApiSettings(admin_token=TOKEN, heartbeat_seconds=0.1))
+            config = uvicorn.Config(
+                app, host="127.0.0.1", port=0, lifespan="off", log_level="error"
+            )
+            self._server = server = uvicorn.Server(config)
+            task = asyncio.ensure_future(server.serve())
+            async with asyncio.timeout(30):
+                while not server.started:  # noqa: ASYNC110 - uvicorn has no started event
+                    await asyncio.sleep(0.001)
+            self.url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+            self.ready.set()
+            await task
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        self.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
+    thread = _ServerThread(tmp_path_factory.mktemp("schemathesis"))
+    thread.start()
+    assert thread.ready.wait(60), "the server did not start"
+    if thread.failure is not None:
+        raise thread.failure
+    try:
+        yield schemathesis.openapi.from_url(f"{thread.url}/openapi.json")
+    finally:
+        thread.stop()
+
+
+def test_the_api_answers_within_its_schema(api_schema: schemathesis.BaseSchema) -> None:
+    failures: list[str] = []
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        if operation.path == "/v1/events/stream":
+            continue  # an endless answer; tests/integration/api/test_stream.py covers it
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=20,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                # A schema cannot say which documents and events are valid (the DSL's and the
+                # CloudEvents' rules), so a schema-valid body may rightly get a 4xx.
+                excluded_checks=[positive_data_acceptance],
+            )
+
+        try:
+            check()
+        except (Exception, BaseExceptionGroup) as exc:
+            failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
+    assert not failures, "\n\n".join(failures)

@@ -1,0 +1,77 @@
+"""A durable run's commits are pipelined: written in order, batched, a prefix after a failure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from emitflow.clock import VirtualClock
+from emitflow.engine import TaskRecord as EngineTask
+from emitflow.errors import StoreError
+from emitflow.runtime.journal import RunJournal
+from emitflow.store import MemoryStore, NewEvent, NewRun, OutboxItem, Transition
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Recording(MemoryStore):
+    """A memory store noting each ``commit_transitions`` batch; it can fail the n-th."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__(clock=VirtualClock(START))
+        self.batches: list[list[int]] = []
+        self.fail_at = fail_at
+
+    async def commit_transitions(
+        self, steps: Sequence[tuple[Transition, Sequence[NewEvent]]]
+    ) -> list[list[OutboxItem]]:
+        self.batches.append([t.task.sequence for t, _ in steps if t.task is not None])
+        if len(self.batches) == self.fail_at:
+            raise StoreError("disk is full")
+        return await super().commit_transitions(steps)
+
+
+def done(sequence: int) -> Any:
+    return EngineTask(
+        reference=f"/do/{sequence}/call",
+        name="call",
+        status="completed",
+        input={},
+        output={"n": sequence},
+        error=None,
+        started_at=START,
+        ended_at=START,
+        sequence=sequence,
+    )
+
+
+async def journal_of(store: Recording) -> RunJournal:
+    run, _ = await store.create_run(NewRun(workflow_id="p_w", workflow_revision=1))
+    journal = RunJournal(store, run, clock=VirtualClock(START), committed=lambda: None)
+    journal.durable = True
+    return journal
+
+
+async def test_tasks_handed_over_meanwhile_go_in_one_later_commit() -> None:
+    async with Recording() as store:
+        journal = await journal_of(store)
+        for sequence in range(1, 6):
+            await journal.task_committed(done(sequence), ())
+        await journal.flush()
+        assert [t.sequence for t in await store.list_tasks(journal.run.id)] == [1, 2, 3, 4, 5]
+        assert store.batches == [[1, 2, 3, 4, 5]]  # none written while the runner went on
+
+
+async def test_a_failed_commit_stops_the_later_ones_and_is_raised() -> None:
+    async with Recording(fail_at=1) as store:
+        journal = await journal_of(store)
+        await journal.task_committed(done(1), ())
+        with pytest.raises(StoreError, match="disk is full"):
+            await journal.flush()
+        with pytest.raises(StoreError, match="earlier commit"):
+            await journal.task_committed(done(2), ())
+        assert await store.list_tasks(journal.run.id) == []
+        assert store.batches == [[1]]
