@@ -279,29 +279,22 @@ def _total(page: Page[Any]) -> str:
 
 
 def _page_json(page: Page[StoredEvent]) -> dict[str, Any]:
-    return {
-        "page_info": {
-            "total_count": page.total_count,
-            "count": page.count,
-            "start_cursor": page.start_cursor,
-            "end_cursor": page.end_cursor,
-            "has_more": page.has_more,
-        },
-        "data": [
-            {
-                "id": stored.position,
-                "indexed_at_ms": stored.indexed_at_ms,
-                "event": stored.event,
-                "metadata": {
-                    **stored.metadata,
-                    "emitter_id": stored.emitter_id,
-                    "emit_id": stored.event.get("id"),
-                    "name": stored.channel,
-                },
-            }
-            for stored in page.items
-        ],
-    }
+    from emitflow.api.views import page_body
+
+    def view(stored: StoredEvent) -> dict[str, Any]:
+        return {
+            "id": stored.position,
+            "indexed_at_ms": stored.indexed_at_ms,
+            "event": stored.event,
+            "metadata": {
+                **stored.metadata,
+                "emitter_id": stored.emitter_id,
+                "emit_id": stored.event.get("id"),
+                "name": stored.channel,
+            },
+        }
+
+    return page_body(page, view)
 
 
 def _delete_remote(server: str, emitter_id: str, listener_id: str, event_name: str) -> bool:

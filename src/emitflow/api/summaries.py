@@ -7,6 +7,7 @@ of ``page_info``. ``event_name`` picks a channel (default ``""``; ``$errors`` fo
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -37,75 +38,68 @@ def check_position(value: str | None, name: str) -> str | None:
     return value
 
 
-async def _summaries(
-    engine: EngineDep,
-    emitter_id: str,
-    *,
-    limit: int,
-    before: str | None,
-    after: str | None,
-    expand: str | None,
-    event_name: str,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SummaryParams:
+    """The query of an ``event_summaries`` page, checked."""
+
+    limit: int
+    before: str | None
+    after: str | None
+    expand: bool
+    event_name: str
+
+
+def summary_params(
+    limit: PageLimit,
+    before: Cursor = None,
+    after: Cursor = None,
+    expand: Expand = None,
+    event_name: str = "",
+) -> SummaryParams:
+    """The page query from the request, or a 400 naming the parameter at fault."""
     if expand not in (None, "", "event"):
         raise RequestError(400, "bad_request", f"expand={expand!r}: the only expansion is 'event'")
-    page = await engine.store.list_events(
-        EventQuery(emitter_id=emitter_id, channel=event_name),
+    return SummaryParams(
         limit=limit,
         before=check_position(before, "before"),
         after=check_position(after, "after"),
+        expand=expand == "event",
+        event_name=event_name,
     )
-    wide = expand == "event"
+
+
+Summaries = Annotated[SummaryParams, Depends(summary_params)]
+
+
+async def _summaries(engine: EngineDep, emitter_id: str, params: SummaryParams) -> dict[str, Any]:
+    page = await engine.store.list_events(
+        EventQuery(emitter_id=emitter_id, channel=params.event_name),
+        limit=params.limit,
+        before=params.before,
+        after=params.after,
+    )
 
     def view(stored: StoredEvent) -> dict[str, Any]:
-        return event_summary(stored, expand=wide)
+        return event_summary(stored, expand=params.expand)
 
     return page_body(page, view)
 
 
 @router.get("/v1/workflows/{workflow_id}/event_summaries", dependencies=_read)
 async def workflow_event_summaries(
-    workflow_id: str,
-    engine: EngineDep,
-    limit: PageLimit,
-    before: Cursor = None,
-    after: Cursor = None,
-    expand: Expand = None,
-    event_name: str = "",
+    workflow_id: str, engine: EngineDep, params: Summaries
 ) -> dict[str, Any]:
     """The events a workflow emitted, newest first."""
     await engine.store.get_workflow(workflow_id)
-    return await _summaries(
-        engine,
-        workflow_id,
-        limit=limit,
-        before=before,
-        after=after,
-        expand=expand,
-        event_name=event_name,
-    )
+    return await _summaries(engine, workflow_id, params)
 
 
 @router.get("/v1/sources/{source_id}/event_summaries", dependencies=_read)
 async def source_event_summaries(
-    source_id: str,
-    engine: EngineDep,
-    limit: PageLimit,
-    before: Cursor = None,
-    after: Cursor = None,
-    expand: Expand = None,
-    event_name: str = "",
+    source_id: str, engine: EngineDep, params: Summaries
 ) -> dict[str, Any]:
     """The events of a source (``dc_…``: ingested CloudEvents of one ``source``), newest first."""
-    return await _summaries(
-        engine,
-        source_id,
-        limit=limit,
-        before=before,
-        after=after,
-        expand=expand,
-        event_name=event_name,
-    )
+    return await _summaries(engine, source_id, params)
 
 
 @router.delete("/v1/sources/{source_id}/events", dependencies=[Depends(require(Scope.ADMIN))])
