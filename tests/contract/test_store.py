@@ -241,6 +241,34 @@ async def test_a_listener_starts_once_per_event(store: Store) -> None:
     assert len({first.id, other_workflow.id, other_event.id}) == 3
 
 
+async def test_runs_created_together_keep_order_and_dedupe(store: Store) -> None:
+    earlier, _ = await store.create_run(
+        NewRun(workflow_id="p_l", workflow_revision=1, dedupe_key=("/o", "e-0"))
+    )
+    results = await store.create_runs(
+        [
+            NewRun(workflow_id="p_l", workflow_revision=1, dedupe_key=("/o", "e-1"), input=1),
+            NewRun(workflow_id="p_l", workflow_revision=1, dedupe_key=("/o", "e-0")),
+            NewRun(workflow_id="p_l", workflow_revision=1, dedupe_key=("/o", "e-1"), input=2),
+            NewRun(workflow_id="p_m", workflow_revision=1, input=3),
+        ]
+    )
+    assert [created for _, created in results] == [True, False, False, True]
+    assert results[1][0] == earlier and results[2][0] == results[0][0]
+    assert [run.input for run, _ in results] == [1, None, 1, 3]
+    page = await store.list_runs(limit=10)
+    assert [run.id for run in page.items] == [results[3][0].id, results[0][0].id, earlier.id]
+    assert await store.create_runs([]) == []
+
+
+async def test_runs_created_together_are_all_or_nothing(store: Store) -> None:
+    good = NewRun(workflow_id="p_l", workflow_revision=1, input={"ok": True})
+    bad = NewRun(workflow_id="p_l", workflow_revision=1, input={"when": object()})
+    with pytest.raises(StoreError):
+        await store.create_runs([good, bad])
+    assert (await store.list_runs(limit=10)).items == ()
+
+
 async def test_transitions_update_the_run_and_its_tasks(store: Store, clock: ManualClock) -> None:
     run = await store.get_run(await new_run(store))
     clock.advance(5)
@@ -451,6 +479,20 @@ async def test_waits_are_registered_with_a_transition_and_taken_once(store: Stor
     with pytest.raises(NotFoundError):
         await store.commit_transition(resume)
     assert await store.list_waits() == []
+
+
+async def test_a_run_that_ends_takes_its_waits_with_it(store: Store) -> None:
+    ending, other = await new_run(store), await new_run(store)
+    for run_id in (ending, other):
+        for reference in ("/do/0/a", "/do/1/b"):
+            await store.put_wait(Wait(run_id=run_id, reference=reference, workflow_id="p_w"))
+    running = replace(await store.get_run(ending), status="running", started_at=START)
+    await store.commit_transition(Transition(run_id=ending, run=running))
+    assert len(await store.list_waits(run_id=ending)) == 2  # not ended yet
+    ended = replace(running, status="faulted", error={"title": "x"}, ended_at=START)
+    await store.commit_transition(Transition(run_id=ending, run=ended))
+    assert await store.list_waits(run_id=ending) == []
+    assert [w.reference for w in await store.list_waits(run_id=other)] == ["/do/0/a", "/do/1/b"]
 
 
 async def test_put_wait_replaces_in_place(store: Store) -> None:

@@ -108,11 +108,12 @@ class Dispatcher:
             return False
         await self._log([d for d in self._held.values() if d.stored is None])
         self._router.begin_batch()
-        done: list[int] = []
-        for item_id in sorted(self._held):
-            delivery = self._held[item_id]
-            if await self._route(delivery):
-                done.append(item_id)
+        routed = [
+            item_id for item_id in sorted(self._held) if await self._route(self._held[item_id])
+        ]
+        # The batch's listener runs are created together; a row is done once they exist.
+        await self._router.end_batch()
+        done = [item_id for item_id in routed if not self._held[item_id].targets]
         if done:
             await self._store.mark_outbox_done(done)
             for item_id in done:

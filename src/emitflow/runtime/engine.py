@@ -88,7 +88,6 @@ class Engine:
         self._listens = ListenHub(store)
         self._dispatcher.listens = self._listens
         self._runs.listens = self._listens
-        self._runs.end_hooks.append(self._listens.run_ended)
         self._listens.changed = self._runs.recheck_idle
         self._background: list[asyncio.Task[None]] = []
         #: Every event appended to the log, for live readers (``GET /v1/events/stream``).

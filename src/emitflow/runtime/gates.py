@@ -42,6 +42,7 @@ class Gate:
         self._room = room
         self._spawn = spawn
         self._running = 0
+        self._promised = 0  # deliveries let in whose runs are not admitted yet
         self._queue: deque[Job] = deque()
         self._refused: list[int] = []
         self.closed = False
@@ -57,18 +58,32 @@ class Gate:
         return bool(self._refused)
 
     def offer(self, outbox_id: int) -> bool:
-        """May the delivery of this outbox row be admitted now? If not, it is remembered."""
-        has_room = self.limit is None or self._running < self.limit
-        has_room = has_room or len(self._queue) < self.queue_size
+        """May the delivery of this outbox row be admitted now? If not, it is remembered.
+
+        A delivery let in holds a place (running or queued) until ``release``, so the runs of
+        a batch of events, created together after they were all offered, still fit the limit
+        and the queue.
+        """
+        has_room = self.limit is None or self._promised < self._places()
         first_waiting = not self._refused or outbox_id <= self._refused[0]
         if has_room and first_waiting:
             if self._refused and self._refused[0] == outbox_id:
                 self._refused.pop(0)
+            self._promised += 1
             return True
         if outbox_id not in self._refused:
             self._refused.append(outbox_id)
             self._refused.sort()
         return False
+
+    def release(self) -> None:
+        """A delivery let in by ``offer`` is over (its run admitted, or none was needed)."""
+        self._promised = max(self._promised - 1, 0)
+
+    def _places(self) -> int:
+        """Runs that could still be admitted: free slots, then room in the queue."""
+        limit = self.limit if self.limit is not None else 0
+        return max(limit - self._running, 0) + self.queue_size - len(self._queue)
 
     def forget(self, outbox_id: int) -> None:
         """Stop waiting for a row (it was delivered elsewhere, or given up)."""

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from emitflow.errors import FilterError, NotFoundError
 from emitflow.events.filters import Predicate, compile_filters
+from emitflow.runtime.gates import Gate
 from emitflow.runtime.reports import delivery_context, hops_of, undelivered_report
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings
@@ -84,12 +85,15 @@ class Router:
         self._settings = settings
         self._filters: dict[str, tuple[tuple[Any, ...], Predicate | None]] = {}
         self._matches: dict[tuple[str, str], list[Subscription]] = {}
+        #: Listener runs routed in this batch, created together by ``end_batch``.
+        self._starting: list[tuple[Delivery, Target, Gate, NewRun]] = []
         #: Called when webhook deliveries were queued (the engine wakes its webhook worker).
         self.webhooks_queued: Callable[[], None] = _nothing
 
     def begin_batch(self) -> None:
         """A new batch: subscriptions are read again (they may have changed)."""
         self._matches.clear()
+        self._starting = []
 
     async def route(self, delivery: Delivery) -> bool:
         """Deliver to every target the gates let in now; ``True`` once none is left."""
@@ -113,9 +117,37 @@ class Router:
             if not gate.offer(delivery.item.id):
                 waiting.append(target)
                 continue
-            await self._deliver(target, delivery.item, stored)
+            if target.subscription is not None:
+                if not await self._listener_run(delivery, target, gate):
+                    gate.release()
+                continue
+            try:
+                await self._starts.deliver(target.workflow_id, stored)
+            finally:
+                gate.release()
         delivery.targets = waiting
         return not waiting
+
+    async def end_batch(self) -> None:
+        """Create the listener runs of the batch's deliveries, in one write, and submit them in
+        event order. If that write fails, nothing was created: each target goes back on its
+        delivery (whose outbox row is then not done) and the error is raised."""
+        starting, self._starting = self._starting, []
+        if not starting:
+            return
+        try:
+            results = await self._runs.create_many([new for _, _, _, new in starting])
+        except BaseException:
+            for delivery, target, gate, _ in starting:
+                gate.release()
+                delivery.targets = [*(delivery.targets or ()), target]
+            raise
+        for (_, _, gate, _), (run, created) in zip(starting, results, strict=True):
+            try:
+                if created:
+                    await self._runs.submit(run)
+            finally:
+                gate.release()
 
     async def give_up(self, delivery: Delivery, reason: str) -> None:
         """Stop trying a row that keeps failing: forget it in the gates, report it."""
@@ -176,30 +208,28 @@ class Router:
         predicate = cached[1]
         return predicate is None or predicate(attributes)
 
-    async def _deliver(self, target: Target, item: OutboxItem, stored: StoredEvent) -> None:
-        if target.subscription is None:
-            await self._starts.deliver(target.workflow_id, stored)
-            return
+    async def _listener_run(self, delivery: Delivery, target: Target, gate: Gate) -> bool:
+        """Queue the listener run of one delivery for ``end_batch``; ``False`` if there is
+        none to start (the listener workflow is gone)."""
+        subscription, stored = target.subscription, delivery.stored
+        if subscription is None or stored is None:
+            return False
         try:
             version = await self._workflows.latest(target.workflow_id)
         except NotFoundError:
             logger.warning("listener workflow gone", extra={"listener_id": target.workflow_id})
-            return
-        event = item.event
+            return False
+        event = delivery.item.event
         new = NewRun(
             workflow_id=target.workflow_id,
             workflow_revision=version.revision,
             input=[dict(stored.event)],
-            trigger={
-                "event": event.data,
-                "context": delivery_context(stored, target.subscription.id),
-            },
+            trigger={"event": event.data, "context": delivery_context(stored, subscription.id)},
             hops=hops_of(event.attributes) + 1,
             dedupe_key=(event.source, event.id),
         )
-        run, created = await self._runs.create(new)
-        if created:
-            await self._runs.submit(run)
+        self._starting.append((delivery, target, gate, new))
+        return True
 
     async def _stop(self, stored: StoredEvent, hops: int, targets: int) -> None:
         detail = (

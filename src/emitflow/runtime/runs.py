@@ -140,6 +140,10 @@ class Runs:
         """Create a run row (``False``: this workflow already started one for the event)."""
         return await self._store.create_run(new)
 
+    async def create_many(self, news: list[NewRun]) -> list[tuple[RunRecord, bool]]:
+        """``create`` for each, in one write."""
+        return await self._store.create_runs(news)
+
     async def submit(self, run: RunRecord) -> None:
         """Queue a created run in its workflow's gate; it runs when the gate lets it."""
         gate = await self.gate(run.workflow_id)

@@ -7,7 +7,8 @@ event is saved in the wait's state with the position it was read at. After a res
 resumed run re-enters the listen, takes its saved progress back, and first reads the stored
 events it has not seen (after the saved position), then live ones — so an event logged while
 the process was down, or before the resumed run got back to its listen, is not missed, and none
-is read twice. Leaving the listen removes the wait.
+is read twice. Leaving the listen removes the wait; so does the end of the run, in the
+transaction that commits it (a listen that timed out or faulted leaves nothing behind).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from emitflow.store.base import EventLog, RunStore, WaitStore
-from emitflow.store.records import RESERVED_CHANNELS, RunRecord, StoredEvent, Wait
+from emitflow.store.records import RESERVED_CHANNELS, StoredEvent, Wait
 
 __all__ = ["ListenHub"]
 
@@ -134,11 +135,6 @@ class ListenHub:
         await inbox.load_backlog()
         self.changed()
         return inbox
-
-    async def run_ended(self, run: RunRecord) -> None:
-        """A run ended (a listen may have timed out or faulted): remove its waits."""
-        for wait in await self.store.list_waits(run_id=run.id):
-            await self.store.delete_wait(wait.run_id, wait.reference)
 
     def forget(self, inbox: _Inbox) -> None:
         """Stop offering events to an inbox."""

@@ -106,6 +106,11 @@ class RunStore(Protocol):
         and ``False`` instead (the key is recorded in the same transaction as the run)."""
         ...
 
+    async def create_runs(self, news: Sequence[NewRun]) -> list[tuple[RunRecord, bool]]:
+        """``create_run`` for each, in order, in one transaction: all of them or none (a
+        dispatcher starts the listener runs of a whole batch of events with one write)."""
+        ...
+
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""
         ...

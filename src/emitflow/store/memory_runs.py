@@ -13,6 +13,7 @@ from emitflow.store.memory_events import MemoryEvents
 from emitflow.store.paging import Window, lease_end, make_page, scan
 from emitflow.store.records import (
     IN_FLIGHT_STATUSES,
+    TERMINAL_STATUSES,
     NewEvent,
     NewRun,
     OutboxItem,
@@ -94,32 +95,49 @@ class MemoryRuns(MemoryEvents):
 
     async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
         """Create a run, or give back the one this workflow already started for the event."""
+        (result,) = await self.create_runs([new])
+        return result
+
+    async def create_runs(self, news: Sequence[NewRun]) -> list[tuple[RunRecord, bool]]:
+        """``create_run`` for each, in order: all of them or none."""
         self._check_open()
-        new_id = self._ids(RUN_PREFIX)  # made even when unused, as every backend does
-        start_key = None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key)
-        if start_key is not None and start_key in self._starts:
-            return self._runs[self._starts[start_key]], False
-        run = _run_copy(
-            RunRecord(
-                id=new_id,
-                workflow_id=new.workflow_id,
-                workflow_revision=new.workflow_revision,
-                status=new.status,
-                input=new.input,
-                context=new.context,
-                trigger=new.trigger,
-                hops=new.hops,
-                created_at=self._now(),
+        now = self._now()
+        # Ids are made for every run, used or not, as every backend does; each run is copied
+        # (and so checked) before any is stored.
+        made = [
+            (
+                None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key),
+                _run_copy(
+                    RunRecord(
+                        id=self._ids(RUN_PREFIX),
+                        workflow_id=new.workflow_id,
+                        workflow_revision=new.workflow_revision,
+                        status=new.status,
+                        input=new.input,
+                        context=new.context,
+                        trigger=new.trigger,
+                        hops=new.hops,
+                        created_at=now,
+                    )
+                ),
             )
-        )
-        if run.id in self._runs:
-            raise StoreError(f"run id {run.id!r} is already taken; the id factory repeated itself")
-        self._runs[run.id] = run
-        self._run_seq[run.id] = len(self._run_seq) + 1
-        self._tasks[run.id] = {}
-        if start_key is not None:
-            self._starts[start_key] = run.id
-        return run, True
+            for new in news
+        ]
+        ids = [run.id for _, run in made]
+        if len(set(ids)) != len(ids) or any(run_id in self._runs for run_id in ids):
+            raise StoreError("a run id is already taken; the id factory repeated itself")
+        results: list[tuple[RunRecord, bool]] = []
+        for start_key, run in made:
+            if start_key is not None and start_key in self._starts:
+                results.append((self._runs[self._starts[start_key]], False))
+                continue
+            self._runs[run.id] = run
+            self._run_seq[run.id] = len(self._run_seq) + 1
+            self._tasks[run.id] = {}
+            if start_key is not None:
+                self._starts[start_key] = run.id
+            results.append((run, True))
+        return results
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""
@@ -197,6 +215,10 @@ class MemoryRuns(MemoryEvents):
             self._wait_leases.pop(wait_key, None)
         if run is not None:
             self._runs[run.id] = run
+            if run.status in TERMINAL_STATUSES:
+                for key in [key for key in self._waits if key[0] == run.id]:
+                    del self._waits[key]
+                    self._wait_leases.pop(key, None)
         if whole:
             self._tasks[transition.run_id] = whole
         if task is not None:

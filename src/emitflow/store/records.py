@@ -213,6 +213,8 @@ class Transition:
     ``run`` replaces the stored run; ``task`` inserts or replaces a task record; ``wait``
     registers a wait; ``clear_wait`` removes this run's wait at that reference first, and the
     whole transition fails with ``NotFoundError`` if it is gone (so two resumers cannot both win).
+    A ``run`` that has ended (a terminal status) takes every wait of the run away with it: an
+    ended run waits for nothing.
     A run's ``id``, ``workflow_id``, ``workflow_revision`` and ``created_at`` never change.
 
     ``tasks``, when not empty, is the run's whole task list (a run's end stores every record at

@@ -17,6 +17,7 @@ from emitflow.store import codec
 from emitflow.store.ids import RUN_PREFIX, IdFactory
 from emitflow.store.paging import Window, lease_end, make_page
 from emitflow.store.records import (
+    TERMINAL_STATUSES,
     NewEvent,
     NewRun,
     OutboxItem,
@@ -191,6 +192,13 @@ def _create(
     return run, True
 
 
+def _create_all(
+    conn: sqlite3.Connection,
+    prepared: Sequence[tuple[str, tuple[Any, ...], tuple[str, ...] | None]],
+) -> list[tuple[RunRecord, bool]]:
+    return [_create(conn, new_id, values, key) for new_id, values, key in prepared]
+
+
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
     row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
     if row is None:
@@ -280,6 +288,8 @@ def _commit(
     if run_params is not None:
         if conn.execute(_UPDATE_RUN, run_params).fetchone() is None:
             raise NotFoundError(f"run {run_id!r} does not exist")
+        if transition.run is not None and transition.run.status in TERMINAL_STATUSES:
+            conn.execute("DELETE FROM waits WHERE run_id = ?", (run_id,))
     else:
         _require_run(conn, run_id)
     if transition.clear_wait is not None:
@@ -353,21 +363,32 @@ class SqliteRuns:
 
     async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
         """Create a run, or give back the one this workflow already started for the event."""
-        values = (
-            new.workflow_id,
-            new.workflow_revision,
-            new.status,
-            _json(new.input),
-            _json(new.context),
-            _json(new.trigger),
-            new.hops,
-            codec.to_micros(self._clock.now()),
-        )
-        key = None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key)
-        # Ids are made on the event loop, like every call of the injected factory; a
+        (result,) = await self.create_runs([new])
+        return result
+
+    async def create_runs(self, news: Sequence[NewRun]) -> list[tuple[RunRecord, bool]]:
+        """``create_run`` for each, in order, in one transaction."""
+        now_us = codec.to_micros(self._clock.now())
+        # Encoded and given ids on the event loop, like every call of the injected factory; a
         # deduplicated start leaves its id unused.
-        new_id = self._ids(RUN_PREFIX)
-        return await self._db.write(partial(_create, new_id=new_id, values=values, key=key))
+        prepared = [
+            (
+                self._ids(RUN_PREFIX),
+                (
+                    new.workflow_id,
+                    new.workflow_revision,
+                    new.status,
+                    _json(new.input),
+                    _json(new.context),
+                    _json(new.trigger),
+                    new.hops,
+                    now_us,
+                ),
+                None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key),
+            )
+            for new in news
+        ]
+        return await self._db.write(partial(_create_all, prepared=prepared))
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""

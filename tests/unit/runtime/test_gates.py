@@ -37,8 +37,10 @@ async def test_full_queue_refuses_and_remembers_order() -> None:
 
     assert gate.offer(1)
     gate.admit(job(1))
+    gate.release()
     assert gate.offer(2)
     gate.admit(job(2))
+    gate.release()
     assert gate.busy == 2
     assert not gate.offer(3)  # one running, one queued: full
     assert not gate.offer(4)
@@ -53,6 +55,19 @@ async def test_full_queue_refuses_and_remembers_order() -> None:
     assert gate.offer(4)
     assert not gate.refused
     assert order == [1, 2]
+
+
+async def test_deliveries_let_in_hold_their_place_until_released() -> None:
+    gate, _ = make_gate(1, 2)
+    assert gate.offer(1) and gate.offer(2) and gate.offer(3)  # one slot, two queue places
+    assert not gate.offer(4)  # three let in, none admitted yet: no place left
+    gate.release()  # 1 needed no run after all
+    assert not gate.offer(5)  # 4 was refused first: it goes first
+    assert gate.offer(4)
+    assert not gate.offer(5)  # 1 running or queued, 2 and 4 let in: full again
+    gate.release()
+    assert gate.offer(5)
+    assert not gate.refused
 
 
 async def test_forget_lets_later_rows_through() -> None:
