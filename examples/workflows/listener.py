@@ -4,4 +4,4 @@
 def handler(pd):
     event = pd.steps["trigger"]["event"]
     print("received", event)
-    return {"received": event["raw_event"]["name"]}
+    return {"received": event["name"]}

@@ -54,7 +54,7 @@ def test_the_readme_walkthrough_works_as_written(server: Server) -> None:
     assert '"sub_' in subscribed
     assert '"run_id"' in hooked
     page = json.loads(summaries)
-    assert [item["event"]["raw_event"]["name"] for item in page["data"]] == NAMES[::-1]
+    assert [item["event"]["name"] for item in page["data"]] == NAMES[::-1]
     assert stream.startswith(": emitflow event stream")
 
 

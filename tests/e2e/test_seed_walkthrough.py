@@ -19,7 +19,8 @@ def handler(pd):
 """
 LISTENER = """
 def handler(pd):
-    return {"received": pd.steps["trigger"]["event"]["raw_event"]["name"]}
+    print("received", pd.steps["trigger"]["event"])
+    return {"received": pd.steps["trigger"]["event"]["name"]}
 """
 
 
@@ -69,7 +70,7 @@ def test_the_seed_walkthrough(server: Server) -> None:
 
         page = http.get(f"/v1/workflows/{emitter}/event_summaries?expand=event").json()
         assert page["page_info"]["total_count"] == 4
-        assert [item["event"]["raw_event"]["name"] for item in page["data"]] == NAMES[::-1]
+        assert [item["event"]["name"] for item in page["data"]] == NAMES[::-1]
         assert all(item["metadata"]["emitter_id"] == emitter for item in page["data"])
 
         first = http.get(f"/v1/workflows/{emitter}/event_summaries?limit=2").json()
@@ -77,12 +78,12 @@ def test_the_seed_walkthrough(server: Server) -> None:
             f"/v1/workflows/{emitter}/event_summaries",
             params={"limit": 2, "before": first["page_info"]["end_cursor"]},
         ).json()
-        assert [i["event"]["raw_event"]["name"] for i in first["data"] + rest["data"]] == NAMES[
+        assert [i["event"]["name"] for i in first["data"] + rest["data"]] == NAMES[
             ::-1
         ]
 
         run = http.get(f"/v1/runs/{run_id}").json()
         assert run["status"] == "completed"
         (step,) = run["tasks"]
-        assert [emit["data"]["raw_event"]["name"] for emit in step["emits"]] == NAMES
+        assert [emit["data"]["name"] for emit in step["emits"]] == NAMES
     assert server.stop() == 0

@@ -16,7 +16,15 @@ from typing import Any, NoReturn
 
 from emitflow.codesteps.limits import Limits
 
-__all__ = ["EmitLimitError", "FlowExit", "NotJsonError", "Pd", "Recording", "to_json"]
+__all__ = [
+    "EmitLimitError",
+    "FlowExit",
+    "NotJsonError",
+    "Pd",
+    "Recording",
+    "raw_event",
+    "to_json",
+]
 
 _ADVICE = "dicts, lists, strings, numbers, booleans or None"
 
@@ -119,6 +127,13 @@ class Recording:
         self.emits.append(f'{{"data":{data}{tail}}}')
 
 
+def raw_event(event: Any) -> Any:
+    """The event ``pd.send.emit`` sends: ``X`` for ``{"raw_event": X}``, else ``event``."""
+    if isinstance(event, Mapping) and len(event) == 1 and "raw_event" in event:
+        return event["raw_event"]
+    return event
+
+
 class Send:
     """``pd.send``: where events go."""
 
@@ -136,8 +151,11 @@ class Send:
         subject: str | None = None,
         source: str | None = None,
     ) -> None:
-        """Emit ``event`` (the CloudEvent's data) on ``channel``; sent after the run ends."""
-        self._recording.emit(event, channel, type, subject, source)
+        """Emit ``event`` (the CloudEvent's data) on ``channel``; sent after the run ends.
+
+        Pipedream's form ``{"raw_event": X}`` (a dict whose only key is ``raw_event``) emits
+        ``X``; any other value is emitted as it is."""
+        self._recording.emit(raw_event(event), channel, type, subject, source)
 
 
 class Flow:

@@ -265,6 +265,8 @@ class RunJournal:
             output=task.output,
             error=None if task.error is None else dict(task.error),
             emits=tuple(task.emits),
+            # What the task printed (code steps); the end's write replaces the committed record.
+            log=task.logs or None,
             started_at=task.started_at,
             ended_at=task.ended_at,
         )

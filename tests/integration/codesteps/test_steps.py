@@ -45,7 +45,7 @@ async def test_emits_keep_order_and_channels_and_exports(pool: CodeStepPool) -> 
         {"name": "Han"},
         {"name": "Leia"},
         {"name": "Obi Wan"},
-        {"raw_event": {"name": "Yoda"}},
+        {"name": "Yoda"},
     ]
     assert [e["channel"] for e in result.emits] == [None, None, None, None, "jedi"]
     assert result.emits[4]["type"] == "com.x.jedi"

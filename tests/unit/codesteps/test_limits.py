@@ -39,13 +39,15 @@ def test_a_result_frame_has_room_for_outputs_and_emits() -> None:
     assert limits.frame_bytes > limits.max_output_bytes + limits.max_emit_bytes
 
 
-def test_capture_keeps_the_head_and_marks_what_it_dropped() -> None:
-    capture = OutputCapture(5)
+def test_capture_keeps_the_head_and_the_tail_and_marks_what_it_dropped() -> None:
+    capture = OutputCapture(6)
     capture.feed(b"hel")
-    capture.feed(b"lo world")
+    capture.feed(b"lo wor")
+    capture.feed(b"ld!")
     assert capture.truncated
-    assert capture.total == 11
-    assert capture.text().startswith("hello\n[emitflow: output truncated: 11 bytes written")
+    assert capture.total == 12
+    # The last lines (before a fault, a traceback) are kept as well as the first.
+    assert capture.text() == "hel\n[truncated 6 bytes]\nld!"
 
 
 def test_capture_under_the_cap_is_unchanged_and_replaces_bad_utf8() -> None:

@@ -44,12 +44,26 @@ def test_emits_keep_their_order_channels_and_attributes() -> None:
         {"data": {"name": "Han"}, "channel": None, "type": None, "subject": None, "source": None},
         {"data": {"name": "Leia"}, "channel": None, "type": None, "subject": None, "source": None},
         {
-            "data": {"raw_event": {"name": "Yoda"}},
+            "data": {"name": "Yoda"},
             "channel": "jedi",
             "type": "com.x.jedi",
             "subject": "y",
             "source": None,
         },
+    ]
+
+
+def test_raw_event_is_the_event_and_any_other_dict_is_emitted_as_it_is() -> None:
+    pd = make_pd()
+    pd.send.emit({"raw_event": {"name": "Yoda"}})  # the seed's form: the event is the value
+    pd.send.emit({"raw_event": "text"})
+    pd.send.emit({"raw_event": {"name": "Han"}, "extra": 1})  # more keys: emitted as it is
+    pd.send.emit({"name": "Luke"})
+    assert [emit["data"] for emit in emits(pd)] == [
+        {"name": "Yoda"},
+        "text",
+        {"raw_event": {"name": "Han"}, "extra": 1},
+        {"name": "Luke"},
     ]
 
 

@@ -31,6 +31,7 @@ class FakeTask:
     started_at: datetime
     ended_at: datetime | None
     emits: tuple[dict[str, Any], ...] = ()
+    logs: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

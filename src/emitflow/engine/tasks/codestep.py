@@ -69,7 +69,7 @@ def _hold(frame: Frame, emits: tuple[CloudEvent, ...], logs: str) -> None:
     events = [stamped(event, run.options.event_extensions) for event in emits]
     run.held.extend(events)
     if frame.entry is not None:
-        frame.entry.logs = logs
+        frame.entry.logs = run.redactor.text(logs) if run.redacting and logs else logs
         if events:
             frame.entry.emits = [*(frame.entry.emits or ()), *(e.to_dict() for e in events)]
 
