@@ -109,6 +109,8 @@ def run(
         raise _fail(str(exc)) from None
     except EmitflowError as exc:
         raise _fail(str(exc), EXIT_FAULTED) from None
+    for warning in outcome.warnings:
+        typer.echo(f"emitflow: {warning}", err=True)
     if outcome.error is not None:
         typer.echo(json.dumps(outcome.error, ensure_ascii=False), err=True)
         raise typer.Exit(EXIT_FAULTED)

@@ -9,7 +9,7 @@ from typing import Any
 from emitflow.dsl import load_workflow, python_workflow
 from emitflow.dsl.model import Workflow
 from emitflow.errors import ConfigurationError
-from emitflow.secrets import Redactor, load_secrets
+from emitflow.secrets import Redactor, load_secrets, weak_secrets_warning
 
 __all__ = ["Outcome", "RunRequest", "load_file", "run_file"]
 
@@ -35,6 +35,8 @@ class Outcome:
     status: str
     output: Any = None
     error: dict[str, Any] | None = None
+    #: Lines for stderr (a short secret is weak and masked only where a value equals it).
+    warnings: tuple[str, ...] = ()
 
 
 async def run_file(request: RunRequest) -> Outcome:
@@ -75,10 +77,16 @@ async def run_file(request: RunRequest) -> Outcome:
             if sink is not None:
                 sink.close()
     error = redactor.value(result.error.to_dict()) if result.error is not None else None
-    return Outcome(status=result.status, output=redactor.value(result.output), error=error)
+    weak = weak_secrets_warning(secrets)
+    return Outcome(
+        status=result.status,
+        output=redactor.value(result.output),
+        error=error,
+        warnings=() if weak is None else (weak,),
+    )
 
 
-def _check_secrets(file: Path, declared: tuple[str, ...], given: dict[str, str]) -> None:
+def _check_secrets(file: Path, declared: tuple[str, ...], given: dict[str, Any]) -> None:
     """Refuse to start a run whose declared secrets are not all provided."""
     missing = [name for name in declared if name not in given]
     if missing:

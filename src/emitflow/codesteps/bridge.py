@@ -33,7 +33,7 @@ class PoolStepRunner:
     """Runs code steps in a lazily started pool; use it as an async context manager."""
 
     def __init__(
-        self, settings: PoolSettings | None = None, secrets: Mapping[str, str] | None = None
+        self, settings: PoolSettings | None = None, secrets: Mapping[str, Any] | None = None
     ) -> None:
         self._settings = settings or PoolSettings()
         self._secrets = dict(secrets or {})

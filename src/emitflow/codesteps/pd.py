@@ -185,14 +185,14 @@ class Pd:
         *,
         step: str,
         steps: Mapping[str, Any],
-        secrets: Mapping[str, str],
+        secrets: Mapping[str, Any],
         limits: Limits,
     ) -> None:
         self._recording = Recording(step, limits)
         #: ``{"trigger": {"event", "context"}, "<earlier task>": <its output>}``, read-only.
         self.steps: Mapping[str, Any] = MappingProxyType(dict(steps))
         #: The secrets this step may read, read-only.
-        self.secrets: Mapping[str, str] = MappingProxyType(dict(secrets))
+        self.secrets: Mapping[str, Any] = MappingProxyType(dict(secrets))
         self.send = Send(self._recording)
         self.flow = Flow(self._recording)
 

@@ -28,7 +28,7 @@ class StepRequest:
     #: ``{"trigger": {"event": …, "context": …}, "<earlier task>": <its output>}``.
     steps: Mapping[str, Any] = field(default_factory=dict)
     #: Only the secrets this step may read.
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
     #: Environment variables the workflow gives the step (DSL ``run.script.environment``), on
     #: top of the scrubbed base (PATH, locale, HOME and TMPDIR set to the step's directory).
     environment: Mapping[str, str] = field(default_factory=dict)

@@ -215,9 +215,12 @@ class Run:
         return self._authenticator
 
     def policy_secrets(self) -> dict[str, Any]:
-        """The declared secrets, each JSON-decoded when it holds an object (for ``{use: s}``)."""
+        """The declared secrets, a JSON text holding an object decoded (for ``{use: s}``)."""
         out: dict[str, Any] = {}
         for name, value in self.secrets.items():
+            if not isinstance(value, str):  # an object from a secrets file
+                out[name] = value
+                continue
             try:
                 decoded = json.loads(value)
             except ValueError:
@@ -238,7 +241,7 @@ def _replay(options: RunOptions) -> Replay:
     return Replay(options.resume)
 
 
-def _exposed_secrets(workflow: Workflow, given: Mapping[str, str]) -> dict[str, str]:
+def _exposed_secrets(workflow: Workflow, given: Mapping[str, Any]) -> dict[str, Any]:
     return {name: given[name] for name in workflow.use.secrets if name in given}
 
 

@@ -62,7 +62,7 @@ class RunOptions:
     """
 
     context: Any = None
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
     clock: Clock = field(default_factory=SystemClock)
     http: httpx.AsyncClient | None = None
     events: EventSink | None = None

@@ -61,7 +61,7 @@ class CodeStep:
     context: Any = None
     environment: Mapping[str, str] = field(default_factory=dict)
     #: The secrets the workflow's ``use.secrets`` lists and the run was given (``pd.secrets``).
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
 
 
 class EventInbox(Protocol):

@@ -39,7 +39,7 @@ class RunPlan:
     """The options of one run, field for field those of ``emitflow.engine.RunOptions``."""
 
     context: Any = None
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
     clock: Clock
     http: httpx.AsyncClient | None = None
     events: EventSink | None = None

@@ -74,7 +74,7 @@ class EngineSettings:
     lease_seconds: float = 10.0
     rescan_seconds: float = 1.0
     lifecycle_ttl_seconds: float = 1.0
-    secrets: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
     workflows_dir: Path | None = None
     code_steps: Any = None
