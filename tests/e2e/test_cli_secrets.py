@@ -41,7 +41,9 @@ def _emitflow(*args: str) -> subprocess.CompletedProcess[str]:
 def test_a_short_secret_does_not_corrupt_events_and_is_warned_about(tmp_path: Path) -> None:
     step = tmp_path / "emitter.py"
     step.write_text(EMITTER)
-    done = _emitflow("run", str(step), "--secret", "key=e", "--secret", "name=Alice", "--events", "-")
+    done = _emitflow(
+        "run", str(step), "--secret", "key=e", "--secret", "name=Alice", "--events", "-"
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"message": "message"}
     (event,) = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]

@@ -78,9 +78,7 @@ def test_the_seed_walkthrough(server: Server) -> None:
             f"/v1/workflows/{emitter}/event_summaries",
             params={"limit": 2, "before": first["page_info"]["end_cursor"]},
         ).json()
-        assert [i["event"]["name"] for i in first["data"] + rest["data"]] == NAMES[
-            ::-1
-        ]
+        assert [i["event"]["name"] for i in first["data"] + rest["data"]] == NAMES[::-1]
 
         run = http.get(f"/v1/runs/{run_id}").json()
         assert run["status"] == "completed"

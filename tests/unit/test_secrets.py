@@ -71,8 +71,8 @@ def test_object_secrets_from_a_file_stay_objects_and_are_masked(tmp_path: Path) 
     file = tmp_path / "s.json"
     file.write_text('{"db": {"user": "orders-user", "password": "pa55word-long", "port": 5432}}')
     secrets = load_secrets([], file)
-    assert secrets == {
-        "db": {"user": "orders-user", "password": "pa55word-long", "port": "5432"}
-    }
+    assert secrets == {"db": {"user": "orders-user", "password": "pa55word-long", "port": "5432"}}
     redactor = Redactor(secrets)
-    assert redactor.text("postgres://orders-user:pa55word-long@db") == f"postgres://{MASK}:{MASK}@db"
+    assert (
+        redactor.text("postgres://orders-user:pa55word-long@db") == f"postgres://{MASK}:{MASK}@db"
+    )

@@ -132,7 +132,9 @@ async def test_printing_100_mb_is_capped_and_the_step_completes(pool: CodeStepPo
     assert result.output == "done"
     assert result.logs_truncated
     half = 32 * 1024
-    assert result.logs == "x" * half + f"\n[truncated {100_000_000 - 2 * half} bytes]\n" + "x" * half
+    assert (
+        result.logs == "x" * half + f"\n[truncated {100_000_000 - 2 * half} bytes]\n" + "x" * half
+    )
     await assert_still_serving(pool)
 
 
