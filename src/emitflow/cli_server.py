@@ -49,20 +49,40 @@ def serve_command(
         Path | None,
         typer.Option("--workflows", envvar="EMITFLOW_WORKFLOWS", help="Deploy a folder."),
     ] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option("--secret", help="NAME=VALUE (repeatable); read as $secrets.NAME."),
+    ] = None,
+    secrets_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--secrets-file", envvar="EMITFLOW_SECRETS_FILE", help="A JSON or YAML map of secrets."
+        ),
+    ] = None,
+    route: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--route",
+            help="ORIGIN=TARGET (repeatable; also EMITFLOW_ROUTES, comma-separated).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API, run the dispatcher, schedules and code steps, until SIGTERM."""
     # The server's modules (FastAPI, uvicorn) load only for this command.
     from emitflow.api.server import ServeOptions, serve
     from emitflow.api.settings import ApiSettings
+    from emitflow.secrets import load_secrets
 
-    options = ServeOptions(
-        host=host,
-        port=port,
-        store=store,
-        workflows=workflows,
-        api=ApiSettings(admin_token=os.environ.get("EMITFLOW_TOKEN") or None),
-    )
     try:
+        options = ServeOptions(
+            host=host,
+            port=port,
+            store=store,
+            workflows=workflows,
+            api=ApiSettings(admin_token=os.environ.get("EMITFLOW_TOKEN") or None),
+            secrets=load_secrets(secret or (), secrets_file),
+            routes=tuple(route or ()),
+        )
         asyncio.run(serve(options))
     except EmitflowError as exc:
         raise _fail(str(exc)) from None

@@ -13,6 +13,7 @@ from emitflow.api import (
     events,
     hooks,
     runs,
+    secrets,
     stream,
     subscriptions,
     summaries,
@@ -30,7 +31,18 @@ from emitflow.runtime.engine import Engine
 
 __all__ = ["create_app"]
 
-_ROUTERS = (workflows, runs, subscriptions, summaries, events, stream, hooks, webhooks, tokens)
+_ROUTERS = (
+    workflows,
+    runs,
+    subscriptions,
+    summaries,
+    events,
+    stream,
+    hooks,
+    webhooks,
+    tokens,
+    secrets,
+)
 
 
 def create_app(

@@ -16,10 +16,10 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 
@@ -27,8 +27,10 @@ from emitflow.api.app import create_app
 from emitflow.api.credentials import make_token
 from emitflow.api.settings import ApiSettings
 from emitflow.errors import ConfigurationError
+from emitflow.http.routes import Routes, make_client
 from emitflow.runtime.engine import Engine
 from emitflow.runtime.settings import EngineSettings
+from emitflow.secrets import weak_secrets_warning
 
 __all__ = ["DOCUMENT_SUFFIXES", "STREAM_GRACE", "ServeOptions", "serve", "workflow_id_for"]
 
@@ -45,6 +47,10 @@ class ServeOptions:
     store: str | None = None
     workflows: Path | None = None
     api: ApiSettings = field(default_factory=ApiSettings)
+    #: ``$secrets`` for every served workflow (``--secret``, ``--secrets-file``), never stored.
+    secrets: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: ``ORIGIN=TARGET`` routes for every outgoing request (``--route``, ``EMITFLOW_ROUTES``).
+    routes: tuple[str, ...] = ()
 
 
 def workflow_id_for(path: Path) -> str:
@@ -78,9 +84,27 @@ async def _first_admin_token(engine: Engine, out: TextIO) -> None:
     print(f"admin token (shown once, keep it): {secret}", file=out)
 
 
+SERVE_SECRET_HINT = (
+    "give it to the server: restart it with --secret {name}=<value> (or --secrets-file PATH, "
+    "EMITFLOW_SECRETS_FILE), or store it with PUT /v1/secrets/{name} and an admin token"
+)
+
+
 async def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     """Run the server until SIGTERM/SIGINT."""
-    async with Engine.open(options.store, settings=EngineSettings()) as engine:
+    routes = Routes.from_env().merged(Routes.parse(options.routes))
+    weak = weak_secrets_warning(options.secrets)
+    if weak is not None:
+        print(f"emitflow: {weak}", file=sys.stderr)
+    async with make_client(routes) as client:
+        settings = EngineSettings(
+            secrets=options.secrets, secrets_hint=SERVE_SECRET_HINT, http=client
+        )
+        await _serve(options, settings, out)
+
+
+async def _serve(options: ServeOptions, settings: EngineSettings, out: TextIO) -> None:
+    async with Engine.open(options.store, settings=settings) as engine:
         if options.workflows is not None:
             await _deploy_folder(engine, options.workflows, out)
         await _first_admin_token(engine, out)

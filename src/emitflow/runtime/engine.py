@@ -31,6 +31,7 @@ from emitflow.runtime.schedules import Timers, schedule_specs
 from emitflow.runtime.settings import EngineSettings, default_store_url
 from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
 from emitflow.runtime.triggers import EventStarts
+from emitflow.runtime.vault import SecretVault
 from emitflow.runtime.waits import ListenHub
 from emitflow.runtime.webhooks import Webhooks
 from emitflow.runtime.workflows import DeploySource, Workflows
@@ -85,6 +86,9 @@ class Engine:
         self._subscriptions = Subscriptions(store)
         self._webhooks = Webhooks(store, settings.clock, settings.webhooks, settings.http)
         self._router.webhooks_queued = self._webhooks.wake
+        #: The secrets runs read: ``settings.secrets`` and those stored (sealed) with ``put``.
+        self.secrets = SecretVault(store, settings.secrets, key_for=_store_path(store))
+        self._runs.secrets = self.secrets.current
         self._listens = ListenHub(store)
         self._dispatcher.listens = self._listens
         self._runs.listens = self._listens
@@ -123,6 +127,7 @@ class Engine:
     async def __aenter__(self) -> Self:
         await self._store.open()
         try:
+            await self.secrets.load()
             await self._starts.load()
             loop = asyncio.get_running_loop()
             self._background.append(loop.create_task(self._dispatcher.run()))
@@ -372,6 +377,12 @@ def _ingested(event: CloudEvent | Mapping[str, Any], emitter_id: str | None) -> 
             f"emitter_id {emitter!r}: ingested events come from an event source 'dc_…'"
         )
     return NewEvent(emitter_id=emitter, event=event, metadata={"emit_id": event.id})
+
+
+def _store_path(store: Store) -> str | None:
+    """The file of a store kept in one (where its key file goes), or None."""
+    path = getattr(store, "path", None)
+    return path if isinstance(path, str) else None
 
 
 def _step_runner() -> PoolStepRunner:

@@ -75,6 +75,8 @@ class Runs:
         self.executing: dict[str, RunRecord] = {}
         #: Where the runs' ``listen`` tasks get their events (set by the engine).
         self.listens: Any = None
+        #: Where a run gets its secrets (the engine's vault); ``None``: ``settings.secrets``.
+        self.secrets: Callable[[], Mapping[str, Any]] | None = None
         self._resume: dict[str, list[TaskRecord]] = {}
         self.end_hooks: list[EndHook] = []
 
@@ -204,6 +206,11 @@ class Runs:
         except EmitflowError as exc:
             problem = Problem.of("configuration", title="Workflow Unavailable", detail=str(exc))
             return await self._journal(run, lifecycle=False).fail(problem.to_dict())
+        secrets = self._settings.secrets if self.secrets is None else self.secrets()
+        missing = [name for name in workflow.use.secrets if name not in secrets]
+        if missing:
+            problem = self._missing_secrets(missing)
+            return await self._journal(run, lifecycle=False).fail(problem.to_dict())
         started = replace(run, status="running", started_at=run.started_at or self._clock.now())
         journal = self._journal(started, lifecycle=await self._lifecycle_wanted(run.workflow_id))
         journal.start_pending = True
@@ -211,7 +218,7 @@ class Runs:
         self.executing[run.id] = started
         plan = RunPlan(
             context=run.context,
-            secrets=self._settings.secrets,
+            secrets=secrets,
             clock=self._clock,
             http=self._settings.http,
             events=journal,
@@ -242,6 +249,17 @@ class Runs:
             self.executing.pop(run.id, None)
         logger.debug("run ended", extra={**extra, "status": ended.status})
         return ended
+
+    def _missing_secrets(self, missing: list[str]) -> Problem:
+        names = ", ".join(repr(name) for name in missing)
+        return Problem.of(
+            "authorization",
+            title="Secret Not Available",
+            detail=f"the workflow lists {names} in use.secrets, and this engine was not given "
+            f"{'it' if len(missing) == 1 else 'them'}: "
+            + self._settings.secrets_hint.format(name=missing[0]),
+            instance="/use/secrets",
+        )
 
     def _journal(self, run: RunRecord, *, lifecycle: bool) -> RunJournal:
         return RunJournal(

@@ -58,6 +58,8 @@ class EngineSettings:
       (and its code steps' ``pd.secrets``) reads only the secrets its ``use.secrets`` lists.
       ``code_steps`` ``None``: the engine runs code steps in a sandbox pool of its own,
       started by the first code step and closed with the engine.
+    - ``secrets_hint``: how to provide a missing secret, in the fault of a run that lacks one
+      (``{name}`` is the secret's name); ``emitflow serve`` names its options and the API.
     - ``executor``: what runs a workflow (``None`` = ``emitflow.engine.execute``).
     - ``timers``: run ``every``/``cron``/``after`` schedules while open.
     - ``close_grace_seconds``: how long closing waits for runs in flight before cancelling them.
@@ -75,6 +77,9 @@ class EngineSettings:
     rescan_seconds: float = 1.0
     lifecycle_ttl_seconds: float = 1.0
     secrets: Mapping[str, Any] = field(default_factory=dict)
+    secrets_hint: str = (
+        "give it in EngineSettings.secrets, or store it with Engine.secrets.put({name!r}, …)"
+    )
     http: httpx.AsyncClient | None = None
     workflows_dir: Path | None = None
     code_steps: Any = None

@@ -29,6 +29,7 @@ cannot leave it half-done, but the write may still have committed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from collections.abc import Collection, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -297,6 +298,22 @@ class TokenStore(Protocol):
         ...
 
 
+class SecretStore(Protocol):
+    """Secrets set through the API, stored sealed (``emitflow.sealing``): never in clear."""
+
+    async def put_secret(self, name: str, sealed: str, at: datetime) -> None:
+        """Store a sealed secret, or replace it."""
+        ...
+
+    async def list_secrets(self) -> dict[str, str]:
+        """Every stored secret's sealed value by name."""
+        ...
+
+    async def delete_secret(self, name: str) -> bool:
+        """Remove a secret; ``False`` if there was none."""
+        ...
+
+
 class WebhookStore(Protocol):
     """Webhook listeners and the deliveries of events to them."""
 
@@ -349,6 +366,7 @@ class Store(
     ScheduleStore,
     TokenStore,
     WebhookStore,
+    SecretStore,
     Protocol,
 ):
     """The whole store, used as ``async with open_store(url) as store:``."""

@@ -27,6 +27,7 @@ from emitflow.store.ids import (
 )
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.memory_runs import MemoryRuns, is_due
+from emitflow.store.memory_secrets import MemorySecrets
 from emitflow.store.memory_tokens import MemoryTokens
 from emitflow.store.memory_webhooks import MemoryWebhooks
 from emitflow.store.paging import lease_end
@@ -40,7 +41,7 @@ from emitflow.store.records import (
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore(MemoryRuns, MemoryTokens, MemoryWebhooks, OpenCloseContext):
+class MemoryStore(MemoryRuns, MemoryTokens, MemoryWebhooks, MemorySecrets, OpenCloseContext):
     """A ``Store`` in memory; ``clock`` and ``ids`` are injectable for tests."""
 
     def __init__(self, *, clock: Clock | None = None, ids: IdFactory | None = None) -> None:
@@ -53,6 +54,7 @@ class MemoryStore(MemoryRuns, MemoryTokens, MemoryWebhooks, OpenCloseContext):
         self._schedules: dict[tuple[str, str], Schedule] = {}
         self._schedule_leases: dict[tuple[str, str], datetime] = {}
         self._tokens = {}
+        self._secrets = {}
         self._webhooks = {}
         self._deliveries = {}
         self._delivery_keys = {}

@@ -34,6 +34,7 @@ from emitflow.store.records import NewWorkflow, Schedule, Subscription, Workflow
 from emitflow.store.sqlite_db import SqliteDatabase
 from emitflow.store.sqlite_events import SqliteEvents
 from emitflow.store.sqlite_runs import SqliteRuns
+from emitflow.store.sqlite_secrets import SqliteSecrets
 from emitflow.store.sqlite_tokens import SqliteTokens
 from emitflow.store.sqlite_webhooks import SqliteWebhooks
 
@@ -185,7 +186,9 @@ def _claim_schedules(conn: sqlite3.Connection, until: int, now: int, limit: int)
     return [_schedule(row) for row in rows]
 
 
-class SqliteStore(SqliteRuns, SqliteEvents, SqliteTokens, SqliteWebhooks, OpenCloseContext):
+class SqliteStore(
+    SqliteRuns, SqliteEvents, SqliteTokens, SqliteWebhooks, SqliteSecrets, OpenCloseContext
+):
     """A ``Store`` in one SQLite file (``:memory:`` for a throwaway one)."""
 
     def __init__(

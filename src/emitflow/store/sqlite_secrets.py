@@ -1,0 +1,48 @@
+"""``SqliteSecrets``: sealed secrets of a ``SqliteStore`` (table ``secrets``, migration 0005)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from functools import partial
+
+from emitflow.store import codec
+from emitflow.store.sqlite_db import SqliteDatabase
+
+__all__ = ["SqliteSecrets"]
+
+
+def _put(conn: sqlite3.Connection, name: str, sealed: str, at_us: int) -> None:
+    conn.execute(
+        "INSERT INTO secrets (name, sealed, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, "
+        "updated_at = excluded.updated_at",
+        (name, sealed, at_us),
+    )
+
+
+def _all(conn: sqlite3.Connection) -> dict[str, str]:
+    rows = conn.execute("SELECT name, sealed FROM secrets ORDER BY name")
+    return {row["name"]: row["sealed"] for row in rows}
+
+
+def _delete(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
+
+
+class SqliteSecrets:
+    """Sealed secrets in the ``secrets`` table."""
+
+    _db: SqliteDatabase
+
+    async def put_secret(self, name: str, sealed: str, at: datetime) -> None:
+        """Store a sealed secret, or replace it."""
+        await self._db.write(partial(_put, name=name, sealed=sealed, at_us=codec.to_micros(at)))
+
+    async def list_secrets(self) -> dict[str, str]:
+        """Every stored secret's sealed value by name."""
+        return await self._db.read(_all)
+
+    async def delete_secret(self, name: str) -> bool:
+        """Remove a secret; ``False`` if there was none."""
+        return await self._db.write(partial(_delete, name=name))
