@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +33,19 @@ class Server:
         return self.process.wait(timeout=60)
 
 
-def start_server(home: Path, workflows: Path | None = None) -> Server:
-    """Start ``emitflow serve --port 0`` and read its URL and admin token from its output."""
-    command = [sys.executable, "-m", "emitflow", "serve", "--port", "0"]
+def start_server(
+    home: Path,
+    workflows: Path | None = None,
+    *,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Server:
+    """Start ``emitflow serve --port 0`` (with ``args``, and ``env`` over the environment) and
+    read its URL and admin token from its output."""
+    command = [sys.executable, "-m", "emitflow", "serve", "--port", "0", *args]
     if workflows is not None:
         command += ["--workflows", str(workflows)]
-    env = {**os.environ, "EMITFLOW_HOME": str(home)}
+    env = {**os.environ, **(env or {}), "EMITFLOW_HOME": str(home)}
     env.pop("EMITFLOW_TOKEN", None)
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=home
