@@ -29,8 +29,8 @@ cannot leave it half-done, but the write may still have committed.
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
