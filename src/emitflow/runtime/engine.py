@@ -89,6 +89,8 @@ class Engine:
         #: The secrets runs read: ``settings.secrets`` and those stored (sealed) with ``put``.
         self.secrets = SecretVault(store, settings.secrets, key_for=_store_path(store))
         self._runs.secrets = self.secrets.current
+        # Webhook URL credentials are sealed with the same key as stored secrets.
+        self._webhooks.sealer = lambda: self.secrets.sealer
         self._listens = ListenHub(store)
         self._dispatcher.listens = self._listens
         self._runs.listens = self._listens
@@ -229,12 +231,13 @@ class Engine:
         return await self._webhooks.create(url, name=name, mode=mode)
 
     async def webhooks(self) -> list[Webhook]:
-        """Every webhook listener with its health, oldest first."""
-        return await self._store.list_webhooks()
+        """Every webhook listener with its health, oldest first (URLs in clear: mask them
+        before showing them, as ``runtime.webhooks.masked_url`` does)."""
+        return [self._webhooks.reveal(w) for w in await self._store.list_webhooks()]
 
     async def get_webhook(self, webhook_id: str) -> Webhook:
-        """A webhook listener with its health."""
-        return await self._store.get_webhook(webhook_id)
+        """A webhook listener with its health (its URL in clear)."""
+        return self._webhooks.reveal(await self._store.get_webhook(webhook_id))
 
     async def delete_webhook(self, webhook_id: str) -> bool:
         """Remove a webhook listener, its subscriptions and deliveries."""
@@ -242,7 +245,7 @@ class Engine:
 
     async def enable_webhook(self, webhook_id: str) -> Webhook:
         """Make a disabled webhook healthy again (its dead letters stay)."""
-        return await self._webhooks.enable(webhook_id)
+        return self._webhooks.reveal(await self._webhooks.enable(webhook_id))
 
     async def webhook_deliveries(
         self, webhook_id: str, *, status: str | None = None, limit: int = 100

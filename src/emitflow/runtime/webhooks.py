@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -30,11 +31,12 @@ import httpx
 
 from emitflow.clock import Clock
 from emitflow.errors import ConfigurationError, NotFoundError
+from emitflow.sealing import SEALED_PREFIX, Sealer
 from emitflow.store.base import WebhookStore
 from emitflow.store.ids import random_id
 from emitflow.store.records import WEBHOOK_MODES, Webhook, WebhookDelivery
 
-__all__ = ["WebhookSettings", "Webhooks", "masked_url", "request_for"]
+__all__ = ["WebhookSettings", "Webhooks", "has_credentials", "masked_url", "request_for"]
 
 # The HTTP binding percent-encodes header values outside printable ASCII, and space, '"', '%'.
 _HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
@@ -74,6 +76,12 @@ def masked_url(url: str) -> str:
         if pair
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def has_credentials(url: str) -> bool:
+    """Whether a URL carries what may be a credential: user info or a query."""
+    parts = urlsplit(url)
+    return "@" in parts.netloc or bool(parts.query)
 
 
 def _check_url(url: str) -> str:
@@ -127,9 +135,14 @@ class Webhooks:
         self._http = http
         self._own_http: httpx.AsyncClient | None = None
         self._wake = asyncio.Event()
+        #: Seals URLs with credentials at rest (the engine's key); ``None``: stored as given.
+        self.sealer: Callable[[], Sealer] | None = None
 
     async def create(self, url: str, *, name: str = "", mode: str = "binary") -> Webhook:
-        """A new webhook listener ``wh_…`` (the URL must be absolute http or https)."""
+        """A new webhook listener ``wh_…`` (the URL must be absolute http or https).
+
+        A URL carrying credentials (user info, a query) is stored sealed; the record returned
+        holds it in clear."""
         if mode not in WEBHOOK_MODES:
             raise ConfigurationError(f"mode {mode!r} is not a mode: use binary or structured")
         now = self._clock.now()
@@ -141,8 +154,17 @@ class Webhooks:
             created_at=now,
             updated_at=now,
         )
-        await self._store.put_webhook(webhook)
+        stored = webhook
+        if has_credentials(url) and self.sealer is not None:
+            stored = replace(webhook, url=self.sealer().seal(url))
+        await self._store.put_webhook(stored)
         return webhook
+
+    def reveal(self, webhook: Webhook) -> Webhook:
+        """The webhook with its URL in clear (unsealed when it was stored sealed)."""
+        if self.sealer is None or not webhook.url.startswith(SEALED_PREFIX):
+            return webhook
+        return replace(webhook, url=self.sealer().unseal(webhook.url))
 
     async def enable(self, webhook_id: str) -> Webhook:
         """Make a disabled (or backing-off) webhook healthy again."""
@@ -229,7 +251,7 @@ class Webhooks:
         headers, body = request_for(webhook, event)
         try:
             answer = await self._client().post(
-                webhook.url,
+                self.reveal(webhook).url,
                 content=body,
                 headers=headers,
                 timeout=self._settings.timeout_seconds,
