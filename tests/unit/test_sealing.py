@@ -26,7 +26,7 @@ def test_a_key_file_is_made_once_with_mode_0600_and_seals_round_trip(tmp_path: P
 def test_another_key_cannot_unseal_and_says_which_key_file(tmp_path: Path) -> None:
     sealed = Sealer.from_key_file(tmp_path / "one.key").seal("value-1234")
     other = Sealer.from_key_file(tmp_path / "two.key")
-    with pytest.raises(ConfigurationError, match="two.key"):
+    with pytest.raises(ConfigurationError, match=r"two\.key"):
         other.unseal(sealed)
 
 
