@@ -1,5 +1,7 @@
-"""The seed's walkthrough over HTTP against a real ``emitflow serve``: deploy an emitter and a
-listener, subscribe, trigger the emitter by its hook, read the emitted events back."""
+"""The seed's walkthrough over HTTP against a real ``emitflow serve``, written from the seed's
+own text: the emitter emits ``{"raw_event": {"name": …}}``, the listener reads
+``pd.steps["trigger"]["event"]["name"]``, the subscription uses the seed's ``emitter_id=dc_…``
+form; trigger the emitter by its hook, read the emitted events back."""
 
 from __future__ import annotations
 
@@ -49,10 +51,13 @@ def test_the_seed_walkthrough(server: Server) -> None:
     with httpx.Client(base_url=server.url, headers=auth, timeout=30) as http:
         emitter = _deploy(http, EMITTER, "emitter")
         listener = _deploy(http, LISTENER, "listener")
-        created = http.post(f"/v1/subscriptions?emitter_id={emitter}&listener_id={listener}")
+        # The seed's form: emitter_id=dc_<x> for the emitter workflow p_<x>.
+        source_form = "dc_" + emitter.removeprefix("p_")
+        created = http.post(f"/v1/subscriptions?emitter_id={source_form}&listener_id={listener}")
         assert created.status_code == 200, created.text
         subscription = created.json()["data"]
         assert subscription["id"].startswith("sub_")
+        assert subscription["emitter_id"] == emitter
         again = http.post(f"/v1/subscriptions?emitter_id={emitter}&listener_id={listener}")
         assert again.json()["data"]["id"] == subscription["id"]
 

@@ -11,7 +11,7 @@ from emitflow.api.auth import Scope, require
 from emitflow.api.deps import EngineDep
 from emitflow.api.openapi import body
 from emitflow.api.views import subscription_view
-from emitflow.errors import RequestError
+from emitflow.errors import ConfigurationError, RequestError
 
 __all__ = ["router"]
 
@@ -58,12 +58,33 @@ async def create_subscription(
     listener_id: ListenerId,
     event_name: EventName = "",
 ) -> dict[str, Any]:
-    """Subscribe a listener to an emitter's channel (the same triple again: the same id)."""
+    """Subscribe a listener to an emitter's channel (the same triple again: the same id).
+
+    ``emitter_id=dc_<x>`` for a deployed workflow ``p_<x>`` subscribes to that workflow (the
+    answer names it); an emitter that could never fire is a 422 naming the accepted forms. A
+    workflow subscribed to itself is answered with a ``warning``."""
     filters = await _filters(request)
-    subscription = await engine.subscribe(
-        emitter_id=emitter_id, listener_id=listener_id, event_name=event_name, filters=filters
+    try:
+        subscription = await engine.subscribe(
+            emitter_id=emitter_id, listener_id=listener_id, event_name=event_name, filters=filters
+        )
+    except ConfigurationError as exc:
+        raise RequestError(422, "invalid", str(exc)) from exc
+    answer: dict[str, Any] = {"data": subscription_view(subscription)}
+    warning = _self_subscription(subscription.emitter_id, listener_id, engine.settings.max_hops)
+    if warning is not None:
+        answer["warning"] = warning
+    return answer
+
+
+def _self_subscription(emitter_id: str, listener_id: str, max_hops: int) -> str | None:
+    if emitter_id != listener_id and not (emitter_id == "p_*" and listener_id.startswith("p_")):
+        return None
+    return (
+        f"{listener_id} listens to its own events: each run it starts can start another; the "
+        f"loop guard stops the chain after {max_hops} hops (an event stored on $errors), so "
+        "filter the subscription (event_name or filters) unless a loop is what you want"
     )
-    return {"data": subscription_view(subscription)}
 
 
 @router.delete("/v1/subscriptions", dependencies=_admin)

@@ -2,8 +2,9 @@
 
 A subscription is the Pipedream triple (``emitter_id``, ``listener_id``, ``event_name``) plus
 optional filters in the CloudEvents Subscriptions API dialects. Emitters are workflows ``p_…``
-(which must exist), event sources ``dc_…`` (one per CloudEvent ``source``, see
-``source_emitter_id``) and the globs ``p_*``/``dc_*``. Listeners are workflows ``p_…`` and
+(which must exist; ``dc_<x>`` also names the workflow ``p_<x>``, as the seed writes it), event
+sources ``dc_…`` (one per CloudEvent ``source``, see ``source_emitter_id``) and the globs
+``p_*``/``dc_*``; an emitter that could never fire is refused. Listeners are workflows ``p_…`` and
 webhooks ``wh_…`` (which must exist). Filters are compiled here, so a malformed one is
 refused when the subscription is created (``FilterError`` naming its place).
 """
@@ -11,21 +12,24 @@ refused when the subscription is created (``FilterError`` naming its place).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from emitflow.errors import ConfigurationError, NotFoundError
 from emitflow.events.filters import compile_filters
-from emitflow.store.base import SubscriptionStore, WebhookStore, WorkflowStore
-from emitflow.store.records import Subscription
+from emitflow.store.base import EventLog, SubscriptionStore, WebhookStore, WorkflowStore
+from emitflow.store.records import EventQuery, Subscription
 
 __all__ = ["EMITTER_GLOBS", "Subscriptions", "source_emitter_id"]
 
 EMITTER_GLOBS = ("p_*", "dc_*")
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: What ``source_emitter_id`` makes: ``dc_`` and 17 base-62 characters.
+_SOURCE_ID = re.compile(r"^dc_[0-9A-Za-z]{17}$")
 
 
-class _Store(WorkflowStore, SubscriptionStore, WebhookStore, Protocol):
+class _Store(WorkflowStore, SubscriptionStore, WebhookStore, EventLog, Protocol):
     """What subscriptions need of the store."""
 
 
@@ -55,7 +59,7 @@ class Subscriptions:
         """Subscribe (idempotent: the same triple keeps its id; its filters are replaced)."""
         if not isinstance(event_name, str):
             raise ConfigurationError(f"event_name must be a string, not {event_name!r}")
-        await self.check_emitter(emitter_id)
+        emitter_id = await self.resolve_emitter(emitter_id)
         await self.check_listener(listener_id)
         compile_filters(filters)
         return await self._store.put_subscription(
@@ -74,17 +78,47 @@ class Subscriptions:
 
     async def check_emitter(self, emitter_id: str) -> None:
         """Refuse an emitter that is neither a known workflow, a source id nor a glob."""
+        await self.resolve_emitter(emitter_id)
+
+    async def resolve_emitter(self, emitter_id: str) -> str:
+        """The emitter a subscription listens to, or ``ConfigurationError`` naming the forms.
+
+        ``dc_<x>`` where ``p_<x>`` is a deployed workflow is that workflow's events (the seed
+        subscribes with ``emitter_id=dc_def456`` to the workflow ``p_def456``). Any other
+        ``dc_…`` must be able to fire: an event source id (``source_emitter_id``, the form every
+        ingested CloudEvent gets) or an emitter whose events are already stored."""
         if not isinstance(emitter_id, str) or not emitter_id:
             raise ConfigurationError(f"emitter_id must be a non-empty string, not {emitter_id!r}")
-        if emitter_id in EMITTER_GLOBS or (emitter_id.startswith("dc_") and len(emitter_id) > 3):
-            return
+        if emitter_id in EMITTER_GLOBS:
+            return emitter_id
         if emitter_id.startswith("p_"):
             await self._workflow(emitter_id, "emitter")
-            return
+            return emitter_id
+        if emitter_id.startswith("dc_") and len(emitter_id) > 3:
+            workflow_id = "p_" + emitter_id[3:]
+            if await self._exists(workflow_id):
+                return workflow_id
+            if _SOURCE_ID.match(emitter_id) or await self._has_events(emitter_id):
+                return emitter_id
         raise ConfigurationError(
-            f"emitter_id {emitter_id!r} is not an emitter: use a workflow id 'p_…', an event "
-            "source id 'dc_…', or the globs 'p_*' (every workflow) and 'dc_*' (every source)"
+            f"emitter_id {emitter_id!r} names no emitter whose events could reach a listener; "
+            "use a deployed workflow id 'p_…' (or 'dc_…' with the same suffix, as Pipedream "
+            "writes it), an event source id 'dc_…' (the emitter_id POST /v1/events answers "
+            "with), or the globs 'p_*' (every workflow) and 'dc_*' (every source)"
         )
+
+    async def _exists(self, workflow_id: str) -> bool:
+        try:
+            await self._store.get_workflow(workflow_id)
+        except NotFoundError:
+            return False
+        return True
+
+    async def _has_events(self, emitter_id: str) -> bool:
+        page = await self._store.list_events(
+            EventQuery(emitter_id=emitter_id, channel=None), limit=1
+        )
+        return bool(page.items)
 
     async def check_listener(self, listener_id: str) -> None:
         """Refuse a listener that is not a deployed workflow."""

@@ -119,7 +119,7 @@ async def test_subscribe_refuses_what_cannot_work(open_engine: OpenEngine) -> No
             await engine.subscribe(emitter_id="p_gone", listener_id=listener.id)
         with pytest.raises(NotFoundError, match="webhook 'wh_abc' does not exist"):
             await engine.subscribe(emitter_id=emitter.id, listener_id="wh_abc")
-        with pytest.raises(ConfigurationError, match="not an emitter"):
+        with pytest.raises(ConfigurationError, match="names no emitter"):
             await engine.subscribe(emitter_id="x_1", listener_id=listener.id)
         with pytest.raises(FilterError, match=r"filters\[0\]"):
             await engine.subscribe(
