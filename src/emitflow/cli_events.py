@@ -79,6 +79,14 @@ def list_events(
         typer.Option("--emitter", envvar="EMITFLOW_EMITTER", help="Only this emitter's events."),
     ] = None,
     event_name: EventName = "",
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            envvar="EMITFLOW_CHANNEL",
+            help="The channel to show ('' = default, '$errors', '*' = every channel).",
+        ),
+    ] = None,
     limit: Annotated[
         int, typer.Option("--limit", envvar="EMITFLOW_LIMIT", min=1, max=100, help="1..100.")
     ] = 10,
@@ -94,31 +102,42 @@ def list_events(
     server: ServerOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List stored events, newest first; page with --before/--after (positions)."""
+    """List stored events of one channel (--channel; '*' = all), newest first; page with
+    --before/--after (positions)."""
+    shown = channel if channel is not None else event_name
+    selected = None if shown == "*" else shown
+    title = f"{emitter or 'every emitter'}, {_channel_text(shown)}"
     if server:
-        params = {"emitter_id": emitter, "event_name": event_name, "limit": limit}
+        params = {"emitter_id": emitter, "event_name": selected, "limit": limit}
         params.update(before=before, after=after)
         page_json = remote_events(
             ServerClient(server), {k: v for k, v in params.items() if v is not None}
         )
         if as_json:
-            _print_json(page_json)
+            _print_json({"channel": shown, **page_json})
         else:
-            show_remote_events(page_json)
+            count = page_json["page_info"]["count"]
+            show_remote_events(page_json, title=f"events of {title} ({count})")
         return
-    query = EventQuery(emitter_id=emitter, channel=event_name)
+    query = EventQuery(emitter_id=emitter, channel=selected)
 
     async def fetch(opened: Store) -> Page[StoredEvent]:
         return await opened.list_events(query, limit=limit, before=before, after=after)
 
     page = _with_store(store, fetch, missing=_empty_page)
     if as_json:
-        _print_json(_page_json(page))
+        _print_json({"channel": shown, **_page_json(page)})
         return
     from emitflow.api.views import page_body, stored_view
 
     rows = page_body(page, stored_view)
-    show_remote_events(rows, title=f"events ({page.count} of {_total(page)})")
+    show_remote_events(rows, title=f"events of {title} ({page.count} of {_total(page)})")
+
+
+def _channel_text(channel: str) -> str:
+    if channel == "*":
+        return "every channel"
+    return "the default channel" if channel == "" else f"channel {channel!r}"
 
 
 @subscriptions_app.command("create")

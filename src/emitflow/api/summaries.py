@@ -1,7 +1,8 @@
 """Routes: ``event_summaries`` of a workflow or a source, and deleting a source's events.
 
 Pages are newest first; ``before``/``after`` are positions (``<epoch_ms>-<seq>``), the cursors
-of ``page_info``. ``event_name`` picks a channel (default ``""``; ``$errors`` for faults).
+of ``page_info``. ``channel`` (or ``event_name``) picks a channel: the default ``""``, a name,
+``$errors`` for faults, or ``*`` for every channel; the answer's ``channel`` says which it shows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from emitflow.api.views import event_summary, page_body
 from emitflow.errors import RequestError
 from emitflow.store.records import EventQuery, StoredEvent
 
-__all__ = ["POSITION", "check_position", "router"]
+__all__ = ["ALL_CHANNELS", "POSITION", "check_position", "router"]
 
 router = APIRouter(tags=["events"])
 _read = [Depends(require(Scope.READ))]
@@ -27,6 +28,11 @@ POSITION = re.compile(r"^\d{1,15}-\d{1,15}$")
 
 Cursor = Annotated[str | None, Query(description="A position <epoch_ms>-<seq>.")]
 Expand = Annotated[str | None, Query(description="'event' for whole payloads.")]
+ChannelName = Annotated[
+    str | None, Query(description="A channel: '' (the default), a name, '$errors', or '*' (all).")
+]
+#: The ``channel`` value that shows every channel.
+ALL_CHANNELS = "*"
 
 
 def check_position(value: str | None, name: str) -> str | None:
@@ -46,7 +52,8 @@ class SummaryParams:
     before: str | None
     after: str | None
     expand: bool
-    event_name: str
+    #: The channel shown: a name (``""`` the default one), or ``ALL_CHANNELS``.
+    channel: str
 
 
 def summary_params(
@@ -54,17 +61,22 @@ def summary_params(
     before: Cursor = None,
     after: Cursor = None,
     expand: Expand = None,
-    event_name: str = "",
+    event_name: ChannelName = None,
+    channel: ChannelName = None,
 ) -> SummaryParams:
     """The page query from the request, or a 400 naming the parameter at fault."""
     if expand not in (None, "", "event"):
         raise RequestError(400, "bad_request", f"expand={expand!r}: the only expansion is 'event'")
+    if channel is not None and event_name is not None and channel != event_name:
+        raise RequestError(
+            400, "bad_request", "channel and event_name name the same thing: give one of them"
+        )
     return SummaryParams(
         limit=limit,
         before=check_position(before, "before"),
         after=check_position(after, "after"),
         expand=expand == "event",
-        event_name=event_name,
+        channel=channel if channel is not None else (event_name or ""),
     )
 
 
@@ -72,8 +84,9 @@ Summaries = Annotated[SummaryParams, Depends(summary_params)]
 
 
 async def _summaries(engine: EngineDep, emitter_id: str, params: SummaryParams) -> dict[str, Any]:
+    channel = None if params.channel == ALL_CHANNELS else params.channel
     page = await engine.store.list_events(
-        EventQuery(emitter_id=emitter_id, channel=params.event_name),
+        EventQuery(emitter_id=emitter_id, channel=channel),
         limit=params.limit,
         before=params.before,
         after=params.after,
@@ -82,7 +95,7 @@ async def _summaries(engine: EngineDep, emitter_id: str, params: SummaryParams) 
     def view(stored: StoredEvent) -> dict[str, Any]:
         return event_summary(stored, expand=params.expand)
 
-    return page_body(page, view)
+    return {"channel": params.channel, **page_body(page, view)}
 
 
 @router.get("/v1/workflows/{workflow_id}/event_summaries", dependencies=_read)
