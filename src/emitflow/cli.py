@@ -119,15 +119,22 @@ def run(
 
 @app.command()
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="DSL documents to check.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="DSL documents, or Python files defining handler(pd).")
+    ],
 ) -> None:
-    """Check documents: exit 0 if all are valid (warnings on stderr), 2 otherwise."""
-    from emitflow.dsl import load_workflow
+    """Check documents (and Python code-step files): exit 0 if all are valid (warnings on
+    stderr), 2 otherwise."""
+    from emitflow.launch import load_file
 
     invalid = 0
     for path in files:
         try:
-            workflow = load_workflow(path)
+            workflow = load_file(path)
+        except ConfigurationError as exc:
+            invalid += 1
+            typer.echo(f"emitflow: {exc}", err=True)
+            continue
         except DocumentError as exc:
             invalid += 1
             typer.echo(exc.render(), err=True)
