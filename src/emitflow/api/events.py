@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from emitflow.api.auth import Scope, require
+from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep, PageLimit, SettingsDep
 from emitflow.api.openapi import body
 from emitflow.api.summaries import Cursor, check_position
@@ -42,7 +43,7 @@ async def ingest_events(
     """Accept CloudEvents in binary, structured or batch mode; all of them or none."""
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    events = parse_http(headers, body)
+    events = parse_http(headers, body, loads=parse_json)
     for index, event in enumerate(events):
         _check_size(event, index if len(events) > 1 else None, settings.max_event_bytes)
     items = await engine.ingest_many(events)

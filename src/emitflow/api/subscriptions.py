@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from emitflow.api.auth import Scope, require
+from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep
 from emitflow.api.openapi import body
 from emitflow.api.views import subscription_view
@@ -27,10 +27,7 @@ async def _filters(request: Request) -> list[Any] | None:
     body = await request.body()
     if not body.strip():
         return None
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise RequestError(400, "bad_request", f"the JSON body does not parse: {exc}") from exc
+    value = parse_json(body)
     if isinstance(value, dict) and set(value) <= {"filters"}:
         filters = value.get("filters")
         if filters is None or isinstance(filters, list):

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from emitflow.api.auth import Scope, require
+from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep, PageLimit
 from emitflow.api.openapi import body
 from emitflow.api.views import page_body, run_view, workflow_view
 from emitflow.dsl import python_workflow
+from emitflow.dsl.yaml import MAX_DEPTH
 from emitflow.errors import RequestError
 from emitflow.runtime.workflows import DeploySource
 
@@ -45,10 +46,7 @@ async def _deploy_source(request: Request) -> tuple[DeploySource, str | None]:
     if media in _YAML_TYPES or media == "":
         return text, None
     if media == "application/json":
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise RequestError(400, "bad_request", f"the JSON body does not parse: {exc}") from exc
+        value = parse_json(text, what="the JSON document", max_depth=MAX_DEPTH)
         if isinstance(value, dict) and "definition" in value:
             return _wrapped(value)
         if not isinstance(value, dict):
@@ -186,7 +184,4 @@ async def _json_body(request: Request) -> Any:
     body = await request.body()
     if not body.strip():
         return {}
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise RequestError(400, "bad_request", f"the JSON body does not parse: {exc}") from exc
+    return parse_json(body)
