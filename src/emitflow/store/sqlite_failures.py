@@ -9,6 +9,7 @@ they pass. Everything else stays a plain ``StoreError``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from emitflow.errors import StoreError, StoreUnavailableError
@@ -36,12 +37,21 @@ _ADVICE = {
 }
 
 
+def _read_only_filesystem(path: str) -> bool:
+    try:
+        return bool(os.statvfs(os.path.dirname(os.path.abspath(path))).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def store_error(exc: sqlite3.Error, path: str) -> StoreError:
     """The emitflow error for a sqlite3 error on the store at ``path``."""
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     if primary in _CAUSES:
         cause = _CAUSES[primary]
+        if primary in (8, 10, 14) and _read_only_filesystem(path):
+            cause = "the filesystem holding the database is mounted read-only"
         return StoreUnavailableError(
             f"the store at {path!r} cannot serve now: {cause}: {exc}; {_ADVICE[primary]}, "
             "then try again",
