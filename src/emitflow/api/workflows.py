@@ -92,9 +92,8 @@ def _wrapped(value: dict[str, Any]) -> tuple[DeploySource, str | None]:
     dependencies=_admin,
     openapi_extra=body(
         {
-            "application/yaml": {"type": "string"},
+            **{media: {"type": "string"} for media in sorted(_YAML_TYPES | _PYTHON_TYPES)},
             "application/json": {"type": "object"},
-            "text/x-python": {"type": "string"},
         }
     ),
 )
@@ -102,6 +101,9 @@ async def deploy_workflow(
     request: Request,
     engine: EngineDep,
     id: Annotated[str | None, Query(description="Add a version to this workflow.")] = None,
+    name: Annotated[
+        str | None, Query(description="The name of a Python step deployed as a workflow.")
+    ] = None,
 ) -> dict[str, Any]:
     """Deploy a document (YAML, JSON, ``{"definition", "id"}`` or Python code)."""
     source, named = await _deploy_source(request)

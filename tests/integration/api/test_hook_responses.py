@@ -37,7 +37,8 @@ BAD_HEADERS = [
 async def test_a_bad_header_faults_the_step(
     live_url: str, engine: Engine, headers: dict[str, object], expected: str
 ) -> None:
-    code = f"def handler(pd):\n    pd.respond({{'status': 200, 'headers': {headers!r}, 'body': 'hi'}})\n"
+    response = {"status": 200, "headers": headers, "body": "hi"}
+    code = f"def handler(pd):\n    pd.respond({response!r})\n"
     version = await engine.deploy(_doc("bad-header", code))
     # A real server: a header it cannot write showed as a dropped connection, not a status.
     async with httpx.AsyncClient(base_url=live_url, timeout=60) as http:
@@ -49,9 +50,7 @@ async def test_a_bad_header_faults_the_step(
     assert "pd.respond()" in run.error["detail"] and expected in run.error["detail"]
 
 
-async def test_a_step_bypassing_pd_is_refused_by_the_engine(
-    live_url: str, engine: Engine
-) -> None:
+async def test_a_step_bypassing_pd_is_refused_by_the_engine(live_url: str, engine: Engine) -> None:
     code = (
         "import json\n"
         "def handler(pd):\n"
