@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from emitflow.api.auth import Scope, require
+from emitflow.api.auth import Scope, principal_of, require
 from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep, PageLimit
 from emitflow.api.openapi import body
@@ -111,11 +111,18 @@ async def deploy_workflow(
     return {"data": workflow_view(version)}
 
 
-@router.get("/v1/workflows", dependencies=_read)
-async def list_workflows(engine: EngineDep) -> dict[str, Any]:
-    """The latest version of every workflow."""
+@router.get("/v1/workflows", dependencies=[Depends(require(Scope.READ, lists=True))])
+async def list_workflows(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """The latest version of every workflow (the token's own, for a token limited to some)."""
+    principal = principal_of(request)
     versions = await engine.store.list_workflows()
-    return {"data": [workflow_view(version) for version in versions]}
+    return {
+        "data": [
+            workflow_view(version)
+            for version in versions
+            if principal is None or principal.reaches(version.id)
+        ]
+    }
 
 
 @router.get("/v1/workflows/{workflow_id}", dependencies=_read)

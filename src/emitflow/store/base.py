@@ -30,6 +30,7 @@ cannot leave it half-done, but the write may still have committed.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -294,6 +295,10 @@ class TokenStore(Protocol):
 
     async def delete_token(self, token_id: str) -> bool:
         """Revoke a token."""
+        ...
+
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        """Record that a token was used at ``at`` (nothing if it is gone)."""
         ...
 
 
