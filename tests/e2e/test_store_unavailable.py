@@ -54,9 +54,9 @@ class _Serving:
     log: Path
 
 
-def _serve(home: Path, store: Path, prefix: list[str]) -> _Serving:
-    # Output goes to a file: a server logging failures must never block on a full pipe.
-    log = home.parent / f"{home.name}-serve.log"
+def _serve(home: Path, store: Path, prefix: list[str], log: Path) -> _Serving:
+    # Output goes to a file (not on the full disk): a server logging failures must never block
+    # on a full pipe.
     env = {**os.environ, "EMITFLOW_HOME": str(home), "EMITFLOW_TOKEN": TOKEN}
     command = [*prefix, sys.executable, "-m", "emitflow", "serve", "--port", "0"]
     command += ["--store", f"sqlite:///{store}"]
@@ -131,7 +131,7 @@ def _event(index: int) -> dict[str, object]:
 def test_a_full_disk_is_a_503_and_the_server_recovers(small_disk: Path) -> None:
     home = small_disk / "home"
     store = home / "emitflow.db"
-    serving = _serve(home, store, [])
+    serving = _serve(home, store, [], small_disk.parent / "serve.log")
     try:
         with httpx.Client(
             base_url=serving.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
@@ -183,7 +183,7 @@ def test_a_read_only_database_is_a_503(tmp_path: Path) -> None:
         shutil.chown(store, "nobody")
         store.chmod(0o444)
         as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-        serving = _serve(home, store, as_nobody)
+        serving = _serve(home, store, as_nobody, tmp_path / "serve.log")
         try:
             with httpx.Client(
                 base_url=serving.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
