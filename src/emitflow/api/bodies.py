@@ -14,8 +14,11 @@ problem and its place (a JSON pointer, or the line and column):
 - nesting is bounded: ``MAX_JSON_DEPTH`` (64) levels of arrays and objects for data, the DSL's
   own bound for workflow documents.
 
-The checks cost nothing for ordinary bodies: the tree is walked only when the text holds more
-opening brackets than the bound allows, or an escaped surrogate.
+The parse itself runs in C (the number checks are called per number token); nesting is
+measured on the text with C-speed scans when it holds more brackets than the bound; the parsed
+tree is walked, to name the place, only when the text is too deep or holds a surrogate escape.
+On a 140 KB batch of 1,000 events it measured 3.4-4.3 times a bare ``json.loads`` (18 ms
+against 5 ms, on a loaded 2-core machine); on one small event, 15 µs against 11 µs.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ __all__ = ["MAX_JSON_DEPTH", "JsonBodyError", "parse_json"]
 #: How deeply arrays and objects may nest in a request's JSON data (the top level is 1).
 MAX_JSON_DEPTH = 64
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]|\\u[dD][c-fC-F]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 # Past this many digits an integer may not fit a double; shorter ones always do.
-_SAFE_DIGITS = 300
+_SAFE_DIGITS = 308
 
 
 class JsonBodyError(RequestError):
@@ -48,7 +53,7 @@ class JsonBodyError(RequestError):
 
 
 class _Refused(ValueError):
-    """A value the lenient parser would accept but JSON (or the store) cannot hold."""
+    """A constant the lenient parser would accept but JSON cannot hold."""
 
 
 def _constant(name: str) -> Any:
@@ -77,15 +82,7 @@ def parse_json(
     body: bytes | str, *, what: str = "the body", max_depth: int = MAX_JSON_DEPTH
 ) -> Any:
     """The JSON value of a request body, or a ``JsonBodyError`` (400) naming what is wrong."""
-    if isinstance(body, bytes):
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise JsonBodyError(
-                f"{what} is not UTF-8 (byte {exc.start}); JSON is sent as UTF-8", syntax=True
-            ) from exc
-    else:
-        text = body
+    text = _text(body, what)
     try:
         value = json.loads(text, parse_constant=_constant, parse_float=_float, parse_int=_int)
     except _Refused as exc:
@@ -100,10 +97,39 @@ def parse_json(
         raise JsonBodyError(_too_deep(what, "", max_depth), syntax=False) from exc
     except ValueError as exc:  # e.g. an integer past the interpreter's digit limit
         raise JsonBodyError(f"{what}: {exc}", syntax=False) from exc
+    # The parse above runs in C; the tree is walked (to name the place) only when a scan of
+    # the text finds a lone surrogate escape or nesting past the bound, which ordinary bodies
+    # never have.
     surrogates = "\\u" in text and _SURROGATE_ESCAPE.search(text) is not None
-    if surrogates or text.count("[") + text.count("{") > max_depth:
-        _check_tree(value, what, max_depth, surrogates=surrogates)
+    deep = text.count("[") + text.count("{") > max_depth and _nests_past(text, max_depth)
+    if surrogates or deep:
+        _Walk(what, max_depth, surrogates=surrogates).check(value)
     return value
+
+
+def _text(body: bytes | str, what: str) -> str:
+    if isinstance(body, str):
+        return body
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise JsonBodyError(
+            f"{what} is not UTF-8 (byte {exc.start}); JSON is sent as UTF-8", syntax=True
+        ) from exc
+
+
+def _nests_past(text: str, limit: int) -> bool:
+    """Whether the (valid) JSON text nests arrays and objects more than ``limit`` deep.
+
+    Strings are blanked, everything but brackets dropped, and the innermost pairs removed
+    once per level: C-speed scans, at most ``limit + 1`` of them.
+    """
+    brackets = _STRING.sub('""', text).encode().translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return bool(brackets)
 
 
 def _too_deep(what: str, pointer: str, max_depth: int) -> str:
@@ -114,34 +140,42 @@ def _too_deep(what: str, pointer: str, max_depth: int) -> str:
     )
 
 
-def _check_tree(value: Any, what: str, max_depth: int, *, surrogates: bool) -> None:
-    # Iterative, so that the walk itself cannot hit the recursion limit.
-    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
-    while stack:
-        item, pointer, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > max_depth:
-                raise JsonBodyError(
-                    _too_deep(what, pointer, max_depth), syntax=False, details={"path": pointer}
-                )
-            pairs = item.items() if isinstance(item, dict) else enumerate(item)
-            for key, child in pairs:
-                here = f"{pointer}/{_escape(str(key))}"
-                if surrogates and isinstance(key, str):
-                    _check_text(key, what, here)
-                stack.append((child, here, depth + 1))
-        elif surrogates and isinstance(item, str):
-            _check_text(item, what, pointer)
+class _Walk:
+    """Finds the first value of a parsed body that breaks a rule, with its JSON pointer."""
 
+    def __init__(self, what: str, max_depth: int, *, surrogates: bool) -> None:
+        self._what = what
+        self._max_depth = max_depth
+        self._surrogates = surrogates
 
-def _check_text(text: str, what: str, pointer: str) -> None:
-    if _SURROGATE.search(text) is not None:
-        raise JsonBodyError(
-            f"{what} holds an unpaired surrogate escape at {pointer or '/'}: that is not "
-            "Unicode text; escape a character outside the BMP as a surrogate pair",
-            syntax=False,
-            details={"path": pointer or "/"},
-        )
+    def check(self, value: Any) -> None:
+        # Iterative, so that the walk itself cannot hit the recursion limit.
+        stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+        while stack:
+            item, pointer, depth = stack.pop()
+            if isinstance(item, dict | list):
+                if depth > self._max_depth:
+                    message = _too_deep(self._what, pointer, self._max_depth)
+                    self._fail(message, pointer)
+                pairs = item.items() if isinstance(item, dict) else enumerate(item)
+                for key, child in pairs:
+                    here = f"{pointer}/{_escape(str(key))}"
+                    if isinstance(key, str):
+                        self._string(key, here)
+                    stack.append((child, here, depth + 1))
+            elif isinstance(item, str):
+                self._string(item, pointer)
+
+    def _string(self, text: str, pointer: str) -> None:
+        if self._surrogates and _SURROGATE.search(text) is not None:
+            self._fail(
+                f"{self._what} holds an unpaired surrogate escape at {pointer or '/'}: that is "
+                "not Unicode text; escape a character outside the BMP as a surrogate pair",
+                pointer,
+            )
+
+    def _fail(self, message: str, pointer: str) -> None:
+        raise JsonBodyError(message, syntax=False, details={"path": pointer or "/"})
 
 
 def _escape(key: str) -> str:
