@@ -98,14 +98,22 @@ def create(
     server: ServerOption = None,
     store: StoreOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    workflow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--workflow", help="Limit a read or hooks token to this workflow (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Make an API token and print its secret (shown once)."""
     scopes = scope or ["read"]
+    workflows = workflow or []
     try:
         if server:
-            data = _create_remote(server, name, scopes)
+            data = _create_remote(server, name, scopes, workflows)
         else:
-            data = asyncio.run(_create_local(store or default_store_url(), name, scopes))
+            url = store or default_store_url()
+            data = asyncio.run(_create_local(url, name, scopes, workflows))
     except EmitflowError as exc:
         raise _fail(str(exc)) from None
     if as_json:
@@ -115,21 +123,27 @@ def create(
         typer.echo(f"{data['id']} ({scopes_text}): {data['token']}")
 
 
-async def _create_local(url: str, name: str, scopes: list[str]) -> dict[str, Any]:
+async def _create_local(
+    url: str, name: str, scopes: list[str], workflows: list[str]
+) -> dict[str, Any]:
     from emitflow.api.credentials import make_token
     from emitflow.api.tokens import token_view
 
     async with open_store(url) as store:
-        record, secret = await make_token(store, name=name, scopes=scopes, now=_now())
+        record, secret = await make_token(
+            store, name=name, scopes=scopes, now=_now(), workflows=workflows
+        )
     return {**token_view(record), "token": secret}
 
 
-def _create_remote(server: str, name: str, scopes: list[str]) -> dict[str, Any]:
+def _create_remote(
+    server: str, name: str, scopes: list[str], workflows: list[str]
+) -> dict[str, Any]:
     token = os.environ.get("EMITFLOW_TOKEN", "")
     try:
         answer = httpx.post(
             server.rstrip("/") + "/v1/tokens",
-            json={"name": name, "scopes": scopes},
+            json={"name": name, "scopes": scopes, "workflows": workflows},
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )

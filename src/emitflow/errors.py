@@ -10,7 +10,8 @@ EmitflowError
 ├── CesqlError
 │   └── CesqlParseError     a CloudEvents SQL expression does not parse
 ├── StoreError              the store failed or refused an operation
-│   └── NotFoundError       a stored thing does not exist
+│   ├── NotFoundError       a stored thing does not exist
+│   └── StoreUnavailableError  the store cannot serve now (disk full, read-only, I/O, locked)
 ├── BrokerError             a broker failed or refused a publish
 ├── SandboxError            the code-step sandbox could not run a step
 └── RequestError            an API request is refused (carries its HTTP status and code)
@@ -40,6 +41,7 @@ __all__ = [
     "RequestError",
     "SandboxError",
     "StoreError",
+    "StoreUnavailableError",
     "error_kind",
     "standard_type",
 ]
@@ -205,6 +207,17 @@ class StoreError(EmitflowError):
 
 class NotFoundError(StoreError):
     """A stored thing does not exist."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot serve now, for a cause outside emitflow that may pass (a full disk, a
+    read-only file or filesystem, an I/O error, a lock held elsewhere): ``path`` and ``cause``
+    name it, and the operation may be tried again once the operator has fixed it."""
+
+    def __init__(self, message: str, *, path: str, cause: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.cause = cause
 
 
 class BrokerError(EmitflowError):

@@ -961,6 +961,17 @@ async def test_tokens_survive_reopening(make_store: Callable[[], Store]) -> None
         assert (await store.find_token("d" * 64)) == _token("tok_a", "d" * 64, "hooks")
 
 
+async def test_a_token_keeps_its_resources_and_last_use(store: Store) -> None:
+    limited = replace(_token("tok_a", "d" * 64, "read"), resources=("p_a", "p_b"))
+    await store.put_token(limited)
+    assert await store.find_token("d" * 64) == limited
+    used = START + timedelta(minutes=5)
+    await store.touch_token("tok_a", used)
+    await store.touch_token("tok_gone", used)  # nothing to record: no error
+    assert await store.find_token("d" * 64) == replace(limited, last_used_at=used)
+    assert [t.last_used_at for t in await store.list_tokens()] == [used]
+
+
 # --- webhooks ------------------------------------------------------------------------------
 
 

@@ -60,7 +60,9 @@ def create_app(
     )
     app.state.engine = engine
     app.state.settings = settings
-    app.state.tokens = tokens or StoreTokenVerifier(engine.store, settings.admin_token)
+    app.state.tokens = tokens or StoreTokenVerifier(
+        engine.store, settings.admin_token, clock=engine.settings.clock
+    )
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -20,7 +20,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from emitflow.errors import RequestError
 
-__all__ = ["AdminTokenVerifier", "Principal", "Scope", "TokenVerifier", "require"]
+__all__ = [
+    "AdminTokenVerifier",
+    "Principal",
+    "Scope",
+    "TokenVerifier",
+    "check_resources",
+    "principal_of",
+    "require",
+]
 
 
 class Scope(StrEnum):
@@ -34,14 +42,20 @@ class Scope(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Principal:
-    """Who a verified token belongs to: its id (never its secret) and scopes."""
+    """Who a verified token belongs to: its id (never its secret), scopes, and the workflows it
+    is limited to (``None``: every one)."""
 
     token_id: str
     scopes: frozenset[Scope]
+    resources: frozenset[str] | None = None
 
     def allows(self, scope: Scope) -> bool:
         """Whether the token holds ``scope`` (``admin`` holds them all)."""
         return Scope.ADMIN in self.scopes or scope in self.scopes
+
+    def reaches(self, workflow_id: str) -> bool:
+        """Whether the token may act on this workflow."""
+        return self.resources is None or workflow_id in self.resources
 
 
 class TokenVerifier(Protocol):
@@ -68,8 +82,12 @@ class AdminTokenVerifier:
 _bearer = HTTPBearer(auto_error=False, description="An emitflow API token.")
 
 
-def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that lets a request through only with a token holding ``scope``."""
+def require(scope: Scope, *, lists: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that lets a request through only with a token holding ``scope``.
+
+    A token limited to some workflows passes only where the request names one of them (see
+    ``check_resources``); ``lists`` marks a route that lists things and keeps, for
+    such a token, only what belongs to its workflows."""
 
     async def check(
         request: Request,
@@ -89,6 +107,43 @@ def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
             raise RequestError(
                 403, "forbidden", f"this token lacks the '{scope.value}' scope this route needs"
             )
+        if principal.resources is not None:
+            await check_resources(request, principal, lists=lists)
+        request.state.principal = principal
         return principal
 
     return check
+
+
+async def check_resources(request: Request, principal: Principal, *, lists: bool) -> None:
+    """403 unless the request is about a workflow the limited token reaches.
+
+    The workflow is the path's ``workflow_id``, the workflow of the path's ``run_id``, or the
+    ``emitter_id`` filter of an event query; a listing route (``lists``) passes and shows only
+    what belongs to the token's workflows. Anything else reads across workflows: refused.
+    """
+    params = request.path_params
+    workflow_id = params.get("workflow_id")
+    if workflow_id is None and "run_id" in params:
+        run = await request.app.state.engine.store.get_run(params["run_id"])
+        workflow_id = run.workflow_id
+    if workflow_id is None:
+        workflow_id = request.query_params.get("emitter_id")
+    if workflow_id is None and lists:
+        return
+    allowed = ", ".join(sorted(principal.resources or ()))
+    if workflow_id is None:
+        raise RequestError(
+            403,
+            "forbidden",
+            f"this token is limited to the workflows {allowed}; this route reads across "
+            "workflows (name one, e.g. with emitter_id=)",
+        )
+    if not principal.reaches(workflow_id):
+        raise RequestError(403, "forbidden", f"this token is limited to the workflows {allowed}")
+
+
+def principal_of(request: Request) -> Principal | None:
+    """The principal ``require`` let through for this request, if any."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal

@@ -10,19 +10,37 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from emitflow.api.auth import AdminTokenVerifier, Principal, Scope
-from emitflow.errors import RequestError
+from emitflow.clock import Clock
+from emitflow.errors import RequestError, StoreError
+from emitflow.runtime.workflows import WORKFLOW_ID
 from emitflow.store.base import TokenStore
 from emitflow.store.ids import random_id
 from emitflow.store.records import TokenRecord
 
-__all__ = ["SECRET_PREFIX", "StoreTokenVerifier", "digest", "make_token", "parse_scopes"]
+__all__ = [
+    "LAST_USE_RESOLUTION",
+    "LIMITABLE_SCOPES",
+    "SECRET_PREFIX",
+    "StoreTokenVerifier",
+    "digest",
+    "make_token",
+    "parse_resources",
+    "parse_scopes",
+]
+
+logger = logging.getLogger(__name__)
 
 SECRET_PREFIX = "efk_"
+#: A token's ``last_used_at`` is kept to this precision.
+LAST_USE_RESOLUTION = timedelta(minutes=1)
+#: The scopes a token limited to some workflows may hold.
+LIMITABLE_SCOPES = frozenset({Scope.READ, Scope.HOOKS})
 
 
 def digest(secret: str) -> str:
@@ -46,28 +64,64 @@ def parse_scopes(names: Iterable[str]) -> tuple[Scope, ...]:
     return tuple(found) or (Scope.READ,)
 
 
+def parse_resources(workflow_ids: Iterable[str], scopes: Iterable[Scope]) -> tuple[str, ...]:
+    """The workflows a token is limited to (400 naming a bad id, or a scope that cannot be
+    limited); none given = every workflow."""
+    found: list[str] = []
+    for workflow_id in workflow_ids:
+        if not isinstance(workflow_id, str) or not WORKFLOW_ID.match(workflow_id):
+            raise RequestError(
+                400, "bad_request", f"{workflow_id!r} is not a workflow id like 'p_orders'"
+            )
+        if workflow_id not in found:
+            found.append(workflow_id)
+    wide = sorted(scope.value for scope in scopes if scope not in LIMITABLE_SCOPES)
+    if found and wide:
+        raise RequestError(
+            400,
+            "bad_request",
+            f"a token limited to workflows may hold only the read and hooks scopes, not "
+            f"{', '.join(wide)}",
+        )
+    return tuple(found)
+
+
 async def make_token(
-    store: TokenStore, *, name: str, scopes: Iterable[str], now: datetime
+    store: TokenStore,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    now: datetime,
+    workflows: Iterable[str] = (),
 ) -> tuple[TokenRecord, str]:
-    """A new token in the store, and its secret (shown once)."""
+    """A new token in the store, and its secret (shown once); ``workflows`` limits it."""
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    parsed = parse_scopes(scopes)
     record = TokenRecord(
         id=random_id("tok"),
         name=name,
-        scopes=tuple(scope.value for scope in parse_scopes(scopes)),
+        scopes=tuple(scope.value for scope in parsed),
         digest=digest(secret),
         created_at=now,
+        resources=parse_resources(workflows, parsed),
     )
     await store.put_token(record)
     return record, secret
 
 
 class StoreTokenVerifier:
-    """Tokens of the store, and the admin token of the settings."""
+    """Tokens of the store, and the admin token of the settings.
 
-    def __init__(self, store: TokenStore, admin_token: str | None = None) -> None:
+    With a ``clock``, each use is recorded as the token's ``last_used_at``, at most once per
+    ``LAST_USE_RESOLUTION`` (a write per request would cost every request a commit).
+    """
+
+    def __init__(
+        self, store: TokenStore, admin_token: str | None = None, *, clock: Clock | None = None
+    ) -> None:
         self._store = store
         self._admin = AdminTokenVerifier(admin_token)
+        self._clock = clock
 
     async def verify(self, secret: str) -> Principal | None:
         """The principal of a live token."""
@@ -80,7 +134,24 @@ class StoreTokenVerifier:
         record = await self._store.find_token(wanted)
         if record is None or not hmac.compare_digest(record.digest, wanted):
             return None
+        await self._used(record)
         return Principal(
             token_id=record.id,
             scopes=frozenset(Scope(s) for s in record.scopes if s in Scope.__members__.values()),
+            resources=frozenset(record.resources) if record.resources else None,
         )
+
+    async def _used(self, record: TokenRecord) -> None:
+        if self._clock is None:
+            return
+        now = self._clock.now()
+        last = record.last_used_at
+        if last is not None and now - last < LAST_USE_RESOLUTION:
+            return
+        try:
+            await self._store.touch_token(record.id, now)
+        except StoreError as exc:
+            # Knowing the last use is not worth refusing the request (a full disk, say).
+            logger.warning(
+                "could not record a token's use", extra={"token_id": record.id, "error": str(exc)}
+            )

@@ -1,7 +1,9 @@
 """The API's one error shape, ``{"error": {"code", "message", "details"}}``, for every failure.
 
 Library errors map to statuses here, once: a missing thing is 404, an invalid document 422, a
-bad event, filter or argument 400, a refused request its own status. Anything unexpected is a
+bad event, filter or argument 400, a refused request its own status, a store that cannot serve
+now (disk full, read-only, I/O error, locked) 503 with ``Retry-After`` and the store's path and
+cause. Anything unexpected is a
 500 whose answer names a request id and nothing else; the traceback goes to the server log.
 """
 
@@ -16,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from emitflow.errors import (
     CesqlError,
@@ -26,9 +29,10 @@ from emitflow.errors import (
     ExpressionError,
     NotFoundError,
     RequestError,
+    StoreUnavailableError,
 )
 
-__all__ = ["error_response", "install_error_handlers"]
+__all__ = ["RETRY_AFTER_SECONDS", "error_response", "install_error_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,14 @@ _CODES_BY_STATUS = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
+    503: "unavailable",
+}
+
+#: How long a client should wait before trying again when the store cannot serve (seconds).
+RETRY_AFTER_SECONDS = 30
+_STATUS_HEADERS: dict[int, Mapping[str, str]] = {
+    401: {"WWW-Authenticate": "Bearer"},
+    503: {"Retry-After": str(RETRY_AFTER_SECONDS)},
 }
 
 
@@ -63,6 +75,8 @@ def error_response(
 def _library_error(exc: EmitflowError) -> tuple[int, str, Any]:
     if isinstance(exc, RequestError):
         return exc.status, exc.code, exc.details
+    if isinstance(exc, StoreUnavailableError):
+        return 503, "store_unavailable", {"store": exc.path, "cause": exc.cause}
     if isinstance(exc, NotFoundError):
         return 404, "not_found", None
     if isinstance(exc, DocumentError):
@@ -79,10 +93,12 @@ async def _on_library_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, EmitflowError):
         return await _on_unexpected(request, exc)
     status, code, details = _library_error(exc)
-    if status >= 500:
+    if status >= 500 and status != 503:
         return await _on_unexpected(request, exc)
     message = exc.message if isinstance(exc, RequestError) else str(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = _STATUS_HEADERS.get(status)
+    if status == 503:
+        logger.warning("store unavailable", extra={"path": request.url.path, "cause": message})
     return error_response(status, code, message, details, headers)
 
 
@@ -91,7 +107,23 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         return await _on_unexpected(request, exc)
     code = _CODES_BY_STATUS.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route matching the path only; a path served
+        # by several routes (one per method) supports all of theirs (RFC 9110: 405 has Allow).
+        allowed = _allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{request.method} is not allowed here; use {', '.join(allowed)}"
+    return error_response(exc.status_code, code, message, headers=headers or None)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    path = request.url.path
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -107,7 +139,22 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return error_response(422, "invalid_request", message, details)
 
 
+def _unavailable_cause(exc: BaseException) -> StoreUnavailableError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, StoreUnavailableError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # A store that cannot serve, wrapped by whatever it failed under, is still a 503.
+    unavailable = _unavailable_cause(exc)
+    if unavailable is not None and unavailable is not exc:
+        return await _on_library_error(request, unavailable)
     request_id = uuid.uuid4().hex[:12]
     logger.error(
         "request failed",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from emitflow.api.auth import Scope, require
+from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep, PageLimit, SettingsDep
 from emitflow.api.openapi import body
 from emitflow.api.summaries import Cursor, check_position
@@ -42,7 +43,7 @@ async def ingest_events(
     """Accept CloudEvents in binary, structured or batch mode; all of them or none."""
     body = await request.body()
     headers = {name.lower(): value for name, value in request.headers.items()}
-    events = parse_http(headers, body)
+    events = parse_http(headers, body, loads=parse_json)
     for index, event in enumerate(events):
         _check_size(event, index if len(events) > 1 else None, settings.max_event_bytes)
     items = await engine.ingest_many(events)
@@ -66,6 +67,35 @@ def _check_size(event: CloudEvent, index: int | None, limit: int) -> None:
         )
 
 
+# A string, parsed here: pydantic's datetime also takes numbers (``until=0.5``), which the
+# schema does not say and RFC 3339 does not allow.
+Moment = Annotated[
+    str | None,
+    Query(
+        description="An RFC 3339 time with its zone, e.g. 2026-11-22T10:00:00Z",
+        json_schema_extra={"format": "date-time"},
+    ),
+]
+
+
+def _moment(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text) if "T" in text.upper() else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise RequestError(
+            400, "bad_request", f"{name}={text!r} is not an RFC 3339 time like 2026-11-22T10:00:00Z"
+        )
+    if moment.tzinfo is None:
+        raise RequestError(
+            400, "bad_request", f"{name}: give a time zone, e.g. 2026-11-22T10:00:00Z"
+        )
+    return moment
+
+
 class EventFilters:
     """The filters of ``GET /v1/events`` and its stream, checked."""
 
@@ -76,22 +106,17 @@ class EventFilters:
         subject: str | None = None,
         emitter_id: str | None = None,
         event_name: str | None = None,
-        since: Annotated[datetime | None, Query(description="RFC 3339, inclusive")] = None,
-        until: Annotated[datetime | None, Query(description="RFC 3339, exclusive")] = None,
+        since: Moment = None,
+        until: Moment = None,
     ) -> None:
-        for name, moment in (("since", since), ("until", until)):
-            if moment is not None and moment.tzinfo is None:
-                raise RequestError(
-                    400, "bad_request", f"{name}: give a time zone, e.g. 2026-11-22T10:00:00Z"
-                )
         self.query = EventQuery(
             emitter_id=emitter_id,
             channel=event_name,
             type=type,
             source=source,
             subject=subject,
-            since=since,
-            until=until,
+            since=_moment(since, "since"),
+            until=_moment(until, "until"),
         )
 
     def matches(self, stored: StoredEvent) -> bool:

@@ -12,7 +12,6 @@ up to ``RESPOND_TIMEOUT`` seconds (504 past it). Hooks are public unless the doc
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
 from emitflow.api.auth import Scope, require
+from emitflow.api.bodies import JsonBodyError, parse_json
 from emitflow.api.openapi import body
 from emitflow.errors import RequestError
 from emitflow.runtime.engine import Engine
@@ -52,8 +52,10 @@ def _body_value(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return parse_json(body)
+    except JsonBodyError as exc:
+        if not exc.syntax:
+            raise  # JSON the run could not hold (NaN, 1e400, too deep, a lone surrogate): 400
         return body.decode("utf-8", "replace")
 
 

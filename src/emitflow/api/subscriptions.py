@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from emitflow.api.auth import Scope, require
+from emitflow.api.auth import Scope, principal_of, require
+from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep
 from emitflow.api.openapi import body
 from emitflow.api.views import subscription_view
@@ -27,10 +27,7 @@ async def _filters(request: Request) -> list[Any] | None:
     body = await request.body()
     if not body.strip():
         return None
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise RequestError(400, "bad_request", f"the JSON body does not parse: {exc}") from exc
+    value = parse_json(body)
     if isinstance(value, dict) and set(value) <= {"filters"}:
         filters = value.get("filters")
         if filters is None or isinstance(filters, list):
@@ -107,10 +104,23 @@ async def delete_subscription(
     return {"data": {"emitter_id": emitter_id, "listener_id": listener_id, "deleted": True}}
 
 
-@router.get("/v1/subscriptions", dependencies=[Depends(require(Scope.READ))])
+@router.get("/v1/subscriptions", dependencies=[Depends(require(Scope.READ, lists=True))])
 async def list_subscriptions(
-    engine: EngineDep, emitter_id: str | None = None, listener_id: str | None = None
+    request: Request,
+    engine: EngineDep,
+    emitter_id: str | None = None,
+    listener_id: str | None = None,
 ) -> dict[str, Any]:
-    """Subscriptions in creation order, optionally of one emitter or listener."""
+    """Subscriptions in creation order, optionally of one emitter or listener (for a token
+    limited to some workflows, those whose emitter or listener is one of them)."""
+    principal = principal_of(request)
     found = await engine.subscriptions(emitter_id=emitter_id, listener_id=listener_id)
-    return {"data": [subscription_view(subscription) for subscription in found]}
+    return {
+        "data": [
+            subscription_view(subscription)
+            for subscription in found
+            if principal is None
+            or principal.reaches(subscription.emitter_id)
+            or principal.reaches(subscription.listener_id)
+        ]
+    }

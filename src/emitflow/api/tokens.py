@@ -1,4 +1,7 @@
-"""Routes: API tokens — made (the secret shown once), listed (never the secret), revoked."""
+"""Routes: API tokens — made (the secret shown once), listed (never the secret), revoked.
+
+A token's view shows its scopes, the workflows it is limited to (``[]``: every one), when it
+was made and when it was last used (to the minute; ``null`` if never)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ class NewToken(BaseModel):
 
     name: str = Field(default="api", max_length=200)
     scopes: list[str] = Field(default_factory=lambda: ["read"])
+    workflows: list[str] = Field(
+        default_factory=list,
+        description="Limit the token to these workflows (read and hooks tokens); none: all.",
+    )
 
 
 def token_view(record: TokenRecord) -> dict[str, Any]:
@@ -32,7 +39,9 @@ def token_view(record: TokenRecord) -> dict[str, Any]:
         "id": record.id,
         "name": record.name,
         "scopes": list(record.scopes),
+        "workflows": list(record.resources),
         "created_at": time_text(record.created_at),
+        "last_used_at": time_text(record.last_used_at),
     }
 
 
@@ -40,7 +49,11 @@ def token_view(record: TokenRecord) -> dict[str, Any]:
 async def create_token(new: NewToken, engine: EngineDep) -> dict[str, Any]:
     """Make a token; the answer holds its secret, which is never shown again."""
     record, secret = await make_token(
-        engine.store, name=new.name, scopes=new.scopes, now=engine.settings.clock.now()
+        engine.store,
+        name=new.name,
+        scopes=new.scopes,
+        now=engine.settings.clock.now(),
+        workflows=new.workflows,
     )
     return {"data": {**token_view(record), "token": secret}}
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from emitflow.api.auth import Scope, require
+from emitflow.api.auth import Scope, principal_of, require
+from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep, PageLimit
 from emitflow.api.openapi import body
 from emitflow.api.views import page_body, run_view, workflow_view
 from emitflow.dsl import python_workflow
+from emitflow.dsl.yaml import MAX_DEPTH
 from emitflow.errors import RequestError
 from emitflow.runtime.workflows import DeploySource
 
@@ -45,10 +46,7 @@ async def _deploy_source(request: Request) -> tuple[DeploySource, str | None]:
     if media in _YAML_TYPES or media == "":
         return text, None
     if media == "application/json":
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise RequestError(400, "bad_request", f"the JSON body does not parse: {exc}") from exc
+        value = parse_json(text, what="the JSON document", max_depth=MAX_DEPTH)
         if isinstance(value, dict) and "definition" in value:
             return _wrapped(value)
         if not isinstance(value, dict):
@@ -94,9 +92,8 @@ def _wrapped(value: dict[str, Any]) -> tuple[DeploySource, str | None]:
     dependencies=_admin,
     openapi_extra=body(
         {
-            "application/yaml": {"type": "string"},
+            **{media: {"type": "string"} for media in sorted(_YAML_TYPES | _PYTHON_TYPES)},
             "application/json": {"type": "object"},
-            "text/x-python": {"type": "string"},
         }
     ),
 )
@@ -104,6 +101,9 @@ async def deploy_workflow(
     request: Request,
     engine: EngineDep,
     id: Annotated[str | None, Query(description="Add a version to this workflow.")] = None,
+    name: Annotated[
+        str | None, Query(description="The name of a Python step deployed as a workflow.")
+    ] = None,
 ) -> dict[str, Any]:
     """Deploy a document (YAML, JSON, ``{"definition", "id"}`` or Python code)."""
     source, named = await _deploy_source(request)
@@ -111,11 +111,18 @@ async def deploy_workflow(
     return {"data": workflow_view(version)}
 
 
-@router.get("/v1/workflows", dependencies=_read)
-async def list_workflows(engine: EngineDep) -> dict[str, Any]:
-    """The latest version of every workflow."""
+@router.get("/v1/workflows", dependencies=[Depends(require(Scope.READ, lists=True))])
+async def list_workflows(request: Request, engine: EngineDep) -> dict[str, Any]:
+    """The latest version of every workflow (the token's own, for a token limited to some)."""
+    principal = principal_of(request)
     versions = await engine.store.list_workflows()
-    return {"data": [workflow_view(version) for version in versions]}
+    return {
+        "data": [
+            workflow_view(version)
+            for version in versions
+            if principal is None or principal.reaches(version.id)
+        ]
+    }
 
 
 @router.get("/v1/workflows/{workflow_id}", dependencies=_read)
@@ -186,7 +193,4 @@ async def _json_body(request: Request) -> Any:
     body = await request.body()
     if not body.strip():
         return {}
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise RequestError(400, "bad_request", f"the JSON body does not parse: {exc}") from exc
+    return parse_json(body)

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from emitflow.codesteps.pool import CodeStepPool, PoolSettings
+from emitflow.codesteps.responses import ResponseError, check_response
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
 from emitflow.engine.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
 from emitflow.errors import EventError, FaultError, Problem
@@ -88,7 +89,7 @@ class PoolStepRunner:
                 )
             raise CodeStepFaultError(problem, _events(step, exc.result), exc.result.logs) from exc
         if result.respond is not None and self.responder is not None:
-            self.responder(step.run_id, result.respond)
+            self.responder(step.run_id, _response(step, result.respond))
         return CodeStepOutcome(
             output=result.output,
             emits=_events(step, result),
@@ -96,6 +97,21 @@ class PoolStepRunner:
             exit_reason=(result.exit_reason or "exited") if result.exited else None,
             logs=result.logs,
         )
+
+
+def _response(step: CodeStep, response: Any) -> dict[str, Any]:
+    # Checked again here: a step that wrote its result without ``pd`` is not trusted.
+    try:
+        return check_response(response)
+    except ResponseError as exc:
+        raise FaultError(
+            Problem.of(
+                "runtime",
+                title="Invalid Response",
+                detail=f"step {step.task!r}: {exc}",
+                instance=step.reference,
+            )
+        ) from exc
 
 
 def _events(step: CodeStep, result: StepResult) -> tuple[CloudEvent, ...]:

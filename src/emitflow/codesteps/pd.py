@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, NoReturn
 
 from emitflow.codesteps.limits import Limits
+from emitflow.codesteps.responses import check_response
 
 __all__ = [
     "EmitLimitError",
@@ -225,6 +226,8 @@ class Pd:
         status = response.get("status", 200)
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
             raise TypeError(f"pd.respond() status must be an HTTP status 100-599, not {status!r}")
+        # Headers the server could not write fail here, at the step's line.
+        check_response(response)
         recording.respond = to_json(
             dict(response), step=recording.step, verb="responded with", advice_verb="respond with"
         )

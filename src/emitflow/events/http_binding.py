@@ -13,7 +13,7 @@ Every problem names the event (its index in a batch) and the field.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,17 +26,22 @@ STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
 
 
-def parse_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
-    """The CloudEvents an HTTP request carries (``headers`` with lower-case names)."""
+def parse_http(
+    headers: Mapping[str, str], body: bytes, *, loads: Callable[[bytes], Any] | None = None
+) -> list[CloudEvent]:
+    """The CloudEvents an HTTP request carries (``headers`` with lower-case names).
+
+    ``loads`` reads JSON (the API passes its strict reader, whose errors pass through)."""
+    read = loads or _json
     media = headers.get("content-type", "").split(";")[0].strip().lower()
     if media == STRUCTURED:
-        return [_structured(_json(body), None)]
+        return [_structured(read(body), None)]
     if media == BATCH:
-        return _batch(_json(body))
+        return _batch(read(body))
     if any(name.startswith("ce-") for name in headers):
-        return [_binary(headers, body, media)]
+        return [_binary(headers, body, media, read)]
     if media in ("application/json", ""):
-        value = _json(body)
+        value = read(body)
         if isinstance(value, list):
             return _batch(value)
         if isinstance(value, dict) and "specversion" in value:
@@ -71,7 +76,9 @@ def _batch(value: Any) -> list[CloudEvent]:
     return [_structured(item, index) for index, item in enumerate(value)]
 
 
-def _binary(headers: Mapping[str, str], body: bytes, media: str) -> CloudEvent:
+def _binary(
+    headers: Mapping[str, str], body: bytes, media: str, read: Callable[[bytes], Any]
+) -> CloudEvent:
     attributes: dict[str, Any] = {
         name[3:]: unquote(value) for name, value in headers.items() if name.startswith("ce-")
     }
@@ -82,7 +89,7 @@ def _binary(headers: Mapping[str, str], body: bytes, media: str) -> CloudEvent:
     if media:
         attributes["datacontenttype"] = headers["content-type"]
     if media.endswith("/json") or media.endswith("+json") or not media:
-        return CloudEvent(attributes=attributes, data=_json(body))
+        return CloudEvent(attributes=attributes, data=read(body))
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -297,6 +297,10 @@ class TokenStore(Protocol):
         """Revoke a token."""
         ...
 
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        """Record that a token was used at ``at`` (nothing if it is gone)."""
+        ...
+
 
 class SecretStore(Protocol):
     """Secrets set through the API, stored sealed (``emitflow.sealing``): never in clear."""

@@ -17,6 +17,9 @@ from typing import Any
 from emitflow.errors import StoreError
 
 __all__ = [
+    "MAX_POSITION_MS",
+    "MAX_POSITION_SEQ",
+    "POSITION_PATTERN",
     "SEQ_BITS",
     "dumps",
     "epoch_ms",
@@ -27,6 +30,7 @@ __all__ = [
     "position_bounds",
     "position_key",
     "position_ms",
+    "position_problem",
     "position_text",
     "to_micros",
     "utc",
@@ -36,20 +40,37 @@ __all__ = [
 SEQ_BITS = 20
 _SEQ_LIMIT = 1 << SEQ_BITS
 _MS_LIMIT = 1 << 42
-_POSITION = re.compile(r"^(\d{1,13})-(\d{1,7})$")
+#: The text form of a position, for whoever checks one before it reaches a store (the API's
+#: cursors): ``<epoch_ms>-<seq>`` with at most 13 and 7 digits; ``position_problem`` adds the
+#: ranges a pattern cannot say.
+POSITION_PATTERN = r"^(\d{1,13})-(\d{1,7})$"
+#: The largest parts a position holds: epoch milliseconds below 2**42, sequence below 2**20.
+MAX_POSITION_MS = _MS_LIMIT - 1
+MAX_POSITION_SEQ = _SEQ_LIMIT - 1
+_POSITION = re.compile(POSITION_PATTERN)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 
 
-def position_key(text: str) -> int:
-    """The integer key of a position ``"<epoch_ms>-<seq>"``; ``StoreError`` if malformed."""
+def position_problem(text: object) -> str | None:
+    """What is wrong with a position's text (``None`` when a store can hold it)."""
     match = _POSITION.match(text) if isinstance(text, str) else None
     if match is None:
-        raise StoreError(f"invalid event position {text!r}: expected '<epoch_ms>-<seq>'")
-    ms, seq = int(match[1]), int(match[2])
-    if ms >= _MS_LIMIT or seq >= _SEQ_LIMIT:
-        raise StoreError(f"invalid event position {text!r}: out of range")
-    return ms << SEQ_BITS | seq
+        return "expected '<epoch_ms>-<seq>' like '1606511826306-0'"
+    if int(match[1]) > MAX_POSITION_MS:
+        return f"the milliseconds part is past the largest a position holds, {MAX_POSITION_MS}"
+    if int(match[2]) > MAX_POSITION_SEQ:
+        return f"the sequence part is past the largest a position holds, {MAX_POSITION_SEQ}"
+    return None
+
+
+def position_key(text: str) -> int:
+    """The integer key of a position ``"<epoch_ms>-<seq>"``; ``StoreError`` if malformed."""
+    problem = position_problem(text)
+    if problem is not None:
+        raise StoreError(f"invalid event position {text!r}: {problem}")
+    millis, _, seq = text.partition("-")
+    return int(millis) << SEQ_BITS | int(seq)
 
 
 def position_text(key: int) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 from emitflow.errors import StoreError
 from emitflow.store.records import TokenRecord
 
@@ -36,3 +39,10 @@ class MemoryTokens:
         """Revoke a token."""
         self._check_open()
         return self._tokens.pop(token_id, None) is not None
+
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        """Record that a token was used at ``at`` (nothing if it is gone)."""
+        self._check_open()
+        token = self._tokens.get(token_id)
+        if token is not None:
+            self._tokens[token_id] = replace(token, last_used_at=at)

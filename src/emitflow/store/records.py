@@ -368,18 +368,22 @@ class Schedule:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TokenRecord:
     """An API token: its id, name, scopes and the SHA-256 ``digest`` of its secret (never the
-    secret itself)."""
+    secret itself); ``resources``, the workflow ids it is limited to (empty: every one), and
+    when it was last used."""
 
     id: str
     name: str
     scopes: tuple[str, ...]
     digest: str
     created_at: datetime
+    resources: tuple[str, ...] = ()
+    last_used_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _check_text(self.id, "token id")
         _check_text(self.digest, "token digest")
         object.__setattr__(self, "scopes", tuple(self.scopes))
+        object.__setattr__(self, "resources", tuple(self.resources))
 
 
 # --- webhook listeners ---------------------------------------------------------------------

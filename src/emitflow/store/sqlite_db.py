@@ -18,6 +18,7 @@ open a different, empty database.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from typing import TypeVar
 
 from emitflow.errors import StoreError
 from emitflow.store.sqlite_connection import READ, WRITE, ConnectionThread
+from emitflow.store.sqlite_failures import store_error
 
 __all__ = ["MEMORY", "Migration", "SqliteDatabase", "migrations"]
 
@@ -41,12 +43,18 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 # crash of the process (kill -9): that is the guarantee emitflow publishes. Only a power loss or
 # OS crash can lose the last commits before a checkpoint; FULL would fsync every commit for that,
 # costing most of the write throughput, so it is a documented trade-off.
+#
+# mmap_size = 0: the database file is read with read(), never memory-mapped, so a file that
+# becomes unwritable or a disk that fills is an error code (a 503 at the API), not a SIGBUS
+# that kills the process. (The -shm index is mapped by SQLite in WAL mode, which allocates its
+# pages with write() first for that very reason.)
 _WRITER_PRAGMAS = (
+    "PRAGMA mmap_size = 0",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA busy_timeout = 5000",
 )
-_READER_PRAGMAS = ("PRAGMA busy_timeout = 5000", "PRAGMA query_only = ON")
+_READER_PRAGMAS = ("PRAGMA mmap_size = 0", "PRAGMA busy_timeout = 5000", "PRAGMA query_only = ON")
 
 
 class Migration:
@@ -84,7 +92,16 @@ def migrations() -> list[Migration]:
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    return sorted(found, key=lambda m: m.version)
+    found.sort(key=lambda m: m.version)
+    for earlier, later in zip(found, found[1:], strict=False):
+        if earlier.version == later.version:
+            # Only the highest applied version is recorded: a second file with the same number
+            # would be skipped silently on every database that has the first.
+            raise StoreError(
+                f"migrations {earlier.version:04d}_{earlier.name} and "
+                f"{later.version:04d}_{later.name} share a number: renumber one"
+            )
+    return found
 
 
 def _transaction(
@@ -121,7 +138,7 @@ class SqliteDatabase:
             return
         try:
             if self.path != MEMORY:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(self.path))
             self._writer = ConnectionThread(
                 self.path, _WRITER_PRAGMAS, "sqlite-writer", group_commit=True
             )
@@ -176,7 +193,22 @@ class SqliteDatabase:
         try:
             return await conn.call(fn, kind)
         except sqlite3.Error as exc:
-            raise StoreError(f"sqlite store {self.path!r}: {exc}") from exc
+            raise store_error(exc, self.path) from exc
+
+
+def _private_file(path: Path) -> None:
+    """Create the store's folders (0700) and file (0600) if missing, readable by the owner only.
+
+    SQLite gives the -wal and -shm files the mode of the database file, so they are 0600 too.
+    Folders and files that already exist keep their modes (the folder may be a shared one).
+    """
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened; be exact
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)
 
 
 def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> None:

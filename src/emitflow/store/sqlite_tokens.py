@@ -1,9 +1,10 @@
-"""``SqliteTokens``: the API tokens of a ``SqliteStore`` (table ``tokens``, migration 0003)."""
+"""``SqliteTokens``: the API tokens of a ``SqliteStore`` (table ``tokens``; migrations 3, 5)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from functools import partial
 
 from emitflow.errors import StoreError
@@ -21,19 +22,26 @@ def _token(row: sqlite3.Row) -> TokenRecord:
         scopes=tuple(json.loads(row["scopes"])),
         digest=row["digest"],
         created_at=codec.from_micros(row["created_at"]),
+        resources=tuple(json.loads(row["resources"])),
+        last_used_at=None
+        if row["last_used_at"] is None
+        else codec.from_micros(row["last_used_at"]),
     )
 
 
 def _insert(conn: sqlite3.Connection, token: TokenRecord) -> None:
     try:
         conn.execute(
-            "INSERT INTO tokens (id, name, scopes, digest, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO tokens (id, name, scopes, digest, created_at, resources, last_used_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 token.id,
                 token.name,
                 json.dumps(list(token.scopes)),
                 token.digest,
                 codec.to_micros(token.created_at),
+                json.dumps(list(token.resources)),
+                None if token.last_used_at is None else codec.to_micros(token.last_used_at),
             ),
         )
     except sqlite3.IntegrityError as exc:
@@ -51,6 +59,10 @@ def _all(conn: sqlite3.Connection) -> list[TokenRecord]:
 
 def _delete(conn: sqlite3.Connection, token_id: str) -> bool:
     return conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount > 0
+
+
+def _touch(conn: sqlite3.Connection, token_id: str, at: int) -> None:
+    conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))
 
 
 class SqliteTokens:
@@ -73,3 +85,7 @@ class SqliteTokens:
     async def delete_token(self, token_id: str) -> bool:
         """Revoke a token."""
         return await self._db.write(partial(_delete, token_id=token_id))
+
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        """Record that a token was used at ``at`` (nothing if it is gone)."""
+        await self._db.write(partial(_touch, token_id=token_id, at=codec.to_micros(at)))

@@ -7,6 +7,8 @@ fresh SQLite store with a few workflows deployed so that ids in generated paths 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,16 +68,21 @@ class _ServerThread(threading.Thread):
 
 
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
+def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = _ServerThread(tmp_path_factory.mktemp("schemathesis"))
     thread.start()
     assert thread.ready.wait(60), "the server did not start"
     if thread.failure is not None:
         raise thread.failure
     try:
-        yield schemathesis.openapi.from_url(f"{thread.url}/openapi.json")
+        yield thread.url
     finally:
         thread.stop()
+
+
+@pytest.fixture(scope="module")
+def api_schema(api_url: str) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{api_url}/openapi.json")
 
 
 def test_the_api_answers_within_its_schema(api_schema: schemathesis.BaseSchema) -> None:
@@ -105,3 +112,21 @@ def test_the_api_answers_within_its_schema(api_schema: schemathesis.BaseSchema) 
         except (Exception, BaseExceptionGroup) as exc:
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_the_schemathesis_run_passes_its_conformance_checks(api_url: str, tmp_path: Path) -> None:
+    """``st run`` as a user runs it: every check but positive data acceptance (a schema cannot
+    say which documents and events are valid), in the coverage phase too, where unsupported
+    methods (405 with ``Allow``), missing and wrong parameters and content types are probed."""
+    command = [
+        *(sys.executable, "-m", "schemathesis.cli", "run", f"{api_url}/openapi.json"),
+        *("-H", f"Authorization: Bearer {TOKEN}"),
+        *("--exclude-path", "/v1/events/stream"),
+        *("--phases", "examples,coverage", "--workers", "1"),
+        *("--checks", "all", "--exclude-checks", "positive_data_acceptance"),
+        *("--seed", "20261202", "--no-color"),
+    ]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=540)
+    summary = done.stdout[-6000:]
+    assert done.returncode == 0, summary + done.stderr[-2000:]
+    assert "0 failures" in summary or "failures" not in summary.split("SUMMARY")[-1], summary
