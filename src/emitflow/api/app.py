@@ -12,6 +12,7 @@ from emitflow import __version__
 from emitflow.api import (
     events,
     hooks,
+    replay,
     runs,
     stream,
     subscriptions,
@@ -27,10 +28,22 @@ from emitflow.api.limits import BodyLimit
 from emitflow.api.openapi import install_openapi
 from emitflow.api.settings import ApiSettings
 from emitflow.runtime.engine import Engine
+from emitflow.ui import install_ui
 
 __all__ = ["create_app"]
 
-_ROUTERS = (workflows, runs, subscriptions, summaries, events, stream, hooks, webhooks, tokens)
+_ROUTERS = (
+    workflows,
+    runs,
+    replay,
+    subscriptions,
+    summaries,
+    events,
+    stream,
+    hooks,
+    webhooks,
+    tokens,
+)
 
 
 def create_app(
@@ -54,4 +67,5 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in _ROUTERS:
         app.include_router(module.router)
+    install_ui(app)
     return app
