@@ -54,7 +54,7 @@ def draw(subscriptions: Sequence[Subscription]) -> Graph:
     y_of.update({("l", n): _PAD + i * _ROW for i, n in enumerate(listeners)})
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" class="graph" '
+        f'width="{width}" height="{height}" role="group" class="graph" '
         f'aria-labelledby="graph-title">',
         '<title id="graph-title">Emitters (left) and the listeners subscribed to them '
         "(right)</title>",

@@ -65,9 +65,7 @@ async def test_a_form_posted_without_the_csrf_token_is_refused(
     assert no_token.status_code == 403 and "CSRF" in no_token.text
     wrong = await http.post("/ui/workflows", data={"text": LEAKY, "csrf": csrf + "x"})
     assert wrong.status_code == 403
-    sub = await http.post(
-        "/ui/subscriptions", data={"emitter_id": "p_a", "listener_id": "p_b"}
-    )
+    sub = await http.post("/ui/subscriptions", data={"emitter_id": "p_a", "listener_id": "p_b"})
     assert sub.status_code == 403
     assert await engine.subscriptions() == []
 
