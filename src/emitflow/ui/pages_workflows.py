@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -190,3 +191,26 @@ async def workflow_runs(
 
 def _missing(request: Request, session: Session, message: str) -> Response:
     return page(request, "error.html", session, 404, title="Not found", message=message)
+
+
+@router.post("/ui/workflows/{workflow_id}/run")
+async def run_now(
+    request: Request,
+    workflow_id: str,
+    engine: EngineDep,
+    session: Writer,
+    input: Annotated[str, Form(max_length=200_000)] = "",
+) -> Response:
+    """Start a run with a JSON input (a hook call without curl); go to the run."""
+    try:
+        value = json.loads(input) if input.strip() else {}
+    except ValueError as exc:
+        message = f"The input is not JSON: {exc}"
+        return page(request, "error.html", session, 400, title="Bad input", message=message)
+    try:
+        run = await engine.start(
+            workflow_id, input=value, wait=False, trigger={"kind": "inspector", "event": value}
+        )
+    except NotFoundError:
+        return _missing(request, session, f"There is no workflow {workflow_id!r}.")
+    return RedirectResponse(f"/ui/runs/{run.id}", status_code=303)
