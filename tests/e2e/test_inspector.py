@@ -192,3 +192,38 @@ def test_the_seed_chain_in_the_inspector(server: Server, browser: Any, tmp_path:
 def _ended(http: httpx.Client, run_id: str) -> dict[str, Any] | None:
     run: dict[str, Any] = http.get(f"/v1/runs/{run_id}").json()
     return run if run["status"] in ("completed", "faulted", "cancelled") else None
+
+
+SLOW = """
+document: {dsl: "1.0.0", namespace: test, name: slow, version: "0.1.0"}
+do:
+  - pause:
+      wait: PT3S
+  - done:
+      set: {finished: true}
+"""
+
+
+def test_a_run_in_flight_updates_live(server: Server, browser: Any) -> None:
+    auth = {"Authorization": f"Bearer {server.token}"}
+    with httpx.Client(base_url=server.url, headers=auth, timeout=30) as http:
+        deployed = http.post(
+            "/v1/workflows", content=SLOW, headers={"Content-Type": "application/yaml"}
+        )
+        assert deployed.status_code == 201, deployed.text
+        slow = deployed.json()["data"]["id"]
+        context = browser.new_context(viewport={"width": 390, "height": 800})
+        page = context.new_page()
+        page.goto(server.url + "/ui/signin")
+        page.get_by_label("API token").fill(server.token)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(server.url + "/ui")
+        started = http.post(f"/v1/workflows/{slow}/runs", json={"input": {}})
+        run_id = started.json()["run_id"]
+        page.goto(f"{server.url}/ui/runs/{run_id}")
+        assert page.locator(".live").count() == 1  # in flight (3 s in a wait): the page is live
+        assert page.locator("h1 .status-completed").count() == 0
+        page.wait_for_selector("h1 .status-completed", timeout=30_000)  # reloaded by SSE
+        assert page.locator(".live").count() == 0
+        assert page.locator("li.task").count() == 2
+        context.close()
