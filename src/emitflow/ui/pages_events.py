@@ -72,7 +72,9 @@ def _filter(
     since: str = "",
     until: str = "",
 ) -> EventFilter:
-    return EventFilter(emitter.strip(), channel, type.strip(), subject.strip(), since, until)
+    # An empty channel field means any channel; the default channel is asked for as "default".
+    picked = None if not channel else ("" if channel == "default" else channel)
+    return EventFilter(emitter.strip(), picked, type.strip(), subject.strip(), since, until)
 
 
 Filters = Annotated[EventFilter, Depends(_filter)]

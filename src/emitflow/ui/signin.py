@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -10,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from emitflow.api.auth import TokenVerifier
 from emitflow.ui.render import page
-from emitflow.ui.session import COOKIE, TTL, Sessions
+from emitflow.ui.session import COOKIE, TTL, CsrfRefused, Sessions
 
 __all__ = ["router", "signin_url"]
 
@@ -69,8 +70,14 @@ async def signin(
 
 @router.post("/ui/signout")
 async def signout(request: Request) -> Response:
-    """End the session (no CSRF needed: signing out is harmless)."""
+    """End the session (its form carries the CSRF token like every other)."""
     sessions: Sessions = request.app.state.ui_sessions
+    session = sessions.find(request.cookies.get(COOKIE))
+    if session is not None:
+        form = await request.form()
+        sent = form.get("csrf")
+        if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
+            raise CsrfRefused()
     sessions.end(request.cookies.get(COOKIE))
     response = RedirectResponse("/ui/signin", status_code=303)
     response.delete_cookie(COOKIE, path="/")

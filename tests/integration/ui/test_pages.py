@@ -116,6 +116,12 @@ async def test_an_event_page_shows_its_reach_and_sends_a_test_event(
     assert run.output == {"greeting": "hello Leia"}
     listed = await http.get(f"/ui/events?emitter={emitter.id}&type=com.example.greeting")
     assert stored.position in listed.text
+    any_channel = await http.get(f"/ui/events?emitter={emitter.id}&channel=")
+    assert stored.position in any_channel.text
+    default = await http.get(f"/ui/events?emitter={emitter.id}&channel=default")
+    assert stored.position in default.text
+    elsewhere = await http.get(f"/ui/events?emitter={emitter.id}&channel=orders")
+    assert stored.position not in elsewhere.text
     other = await http.get("/ui/events?type=nothing.like.this")
     assert stored.position not in other.text
     assert (await http.get("/ui/events/1-1")).status_code == 404

@@ -108,3 +108,15 @@ async def test_a_workflow_secret_never_appears_in_any_page(
         assert SECRET not in answer.text, path
     run_page = (await http.get(f"/ui/runs/{run.id}")).text
     assert "***" in run_page  # the value is there, masked
+
+
+async def test_signing_out_needs_the_csrf_token_and_ends_the_session(
+    browser: tuple[httpx.AsyncClient, str],
+) -> None:
+    http, csrf = browser
+    refused = await http.post("/ui/signout", data={})
+    assert refused.status_code == 403
+    assert (await http.get("/ui")).status_code == 200
+    out = await http.post("/ui/signout", data={"csrf": csrf})
+    assert out.status_code == 303
+    assert (await http.get("/ui")).status_code == 303
