@@ -111,6 +111,7 @@ def test_the_seed_chain_in_the_inspector(server: Server, browser: Any, tmp_path:
 
         context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
         page = context.new_page()
+        _check_widths(page, server.url + "/ui/signin", shots, "signin")
         _sign_in_with_the_keyboard(page, server)
         assert page.get_by_role("heading", name="Workflows", exact=True).is_visible()
 
@@ -176,14 +177,17 @@ def test_the_seed_chain_in_the_inspector(server: Server, browser: Any, tmp_path:
         assert "replay of " + listener_run in page.locator("p.meta").inner_text()
         page.screenshot(path=str(shots / "replayed-run.png"), full_page=True)
 
+        position = http.get("/v1/events?limit=1").json()["data"][0]["id"]
         for name, path in [
+            ("event", f"/ui/events/{position}"),
+            ("replay-count", f"/ui/workflows/{listener}/replay"),
             ("workflows", "/ui"),
             ("emitter-runs", f"/ui/workflows/{emitter}"),
             ("events", "/ui/events"),
         ]:
             _check_widths(page, server.url + path, shots, name)
         context.close()
-    assert len(list(shots.glob("*.png"))) >= 12
+    assert len(list(shots.glob("*.png"))) >= 18
     keep = os.environ.get("EMITFLOW_UI_SCREENSHOTS")  # e.g. to refresh docs/
     if keep:
         shutil.copytree(shots, keep, dirs_exist_ok=True)
