@@ -176,3 +176,15 @@ async def test_bulk_replay_counts_first_then_shows_progress(
     assert "3 of 3 replayed runs ended." in progress.text
     runs = (await engine.runs(faulty.id, limit=10)).items
     assert len(runs) == 6 and sum(1 for r in runs if r.trigger.get("replay_of")) == 3
+
+
+async def test_a_failed_run_marks_the_failing_task_and_shows_the_error(
+    browser: Browser, engine: Engine
+) -> None:
+    http, _ = browser
+    faulty = await engine.deploy(FAULTY)
+    run = await engine.start(faulty.id)
+    assert run.status == "faulted"
+    page = (await http.get(f"/ui/runs/{run.id}")).text
+    assert 'class="task failed"' in page
+    assert "Out of stock" in page and 'href="#task-failed"' in page
