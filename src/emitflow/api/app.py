@@ -28,7 +28,6 @@ from emitflow.api.limits import BodyLimit
 from emitflow.api.openapi import install_openapi
 from emitflow.api.settings import ApiSettings
 from emitflow.runtime.engine import Engine
-from emitflow.ui import install_ui
 
 __all__ = ["create_app"]
 
@@ -67,5 +66,8 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in _ROUTERS:
         app.include_router(module.router)
+    # Imported here: the inspector's pages import the API's dependencies (``api.deps``).
+    from emitflow.ui import install_ui
+
     install_ui(app)
     return app
