@@ -8,6 +8,7 @@ the UI and the replay routes do goes through here, never through the store direc
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from emitflow.errors import NotFoundError
@@ -37,15 +38,14 @@ __all__ = ["EventReach", "Inspection"]
 _SEEN_SCAN = 500
 
 
+@dataclass(frozen=True, slots=True)
 class EventReach:
-    """Where one event went: the runs it started and its webhook deliveries."""
+    """Where events went: the runs they started, their webhook deliveries, and the listeners
+    subscribed to their emitter and channel."""
 
-    def __init__(
-        self, runs: list[RunRecord], deliveries: list[WebhookDelivery], listeners: list[str]
-    ) -> None:
-        self.runs = runs
-        self.deliveries = deliveries
-        self.listeners = listeners
+    runs: list[RunRecord]
+    deliveries: list[WebhookDelivery]
+    listeners: list[str]
 
 
 class Inspection:

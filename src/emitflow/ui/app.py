@@ -44,6 +44,7 @@ async def _home() -> Response:
 def install_ui(app: FastAPI) -> None:
     """Serve the inspector on ``app`` (whose ``state.engine`` and ``state.tokens`` it uses)."""
     app.state.ui_sessions = Sessions()
+    app.state.ui_replays = {}  # bulk replay id -> the new runs' ids, for its progress page
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(CsrfRefused, _refused)
     app.add_exception_handler(ReadOnly, _refused)

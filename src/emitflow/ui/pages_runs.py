@@ -34,6 +34,7 @@ Reader = Annotated[Session, Depends(current_session)]
 Writer = Annotated[Session, Depends(writer_session)]
 _LIVE_POLL = 0.5
 _HEARTBEAT_EVERY = 20
+_KEPT_BATCHES = 100
 _FAULTED: tuple[RunStatus, ...] = ("faulted",)
 
 
@@ -206,9 +207,11 @@ async def replay_failed(
 ) -> Response:
     """Replay the failed runs of a workflow in a time range; go to their progress."""
     new = await engine.replay_runs(_scan(workflow_id, since, until))
-    batches: dict[str, list[str]] = request.app.state.__dict__.setdefault("ui_replays", {})
+    batches: dict[str, list[str]] = request.app.state.ui_replays
     batch = secrets.token_hex(8)
     batches[batch] = [run.id for run in new]
+    while len(batches) > _KEPT_BATCHES:  # the oldest progress pages go first
+        del batches[next(iter(batches))]
     return RedirectResponse(f"/ui/replays/{batch}", status_code=303)
 
 
@@ -217,7 +220,7 @@ async def replay_progress(
     request: Request, batch: str, engine: EngineDep, session: Reader
 ) -> Response:
     """The runs of a bulk replay and how many have ended (refreshing until all have)."""
-    batches: dict[str, list[str]] = request.app.state.__dict__.get("ui_replays", {})
+    batches: dict[str, list[str]] = request.app.state.ui_replays
     if batch not in batches:
         return _not_found(request, session, "This replay is not known (the server restarted?).")
     runs: list[Any] = [await engine.get_run(run_id) for run_id in batches[batch]]
