@@ -99,6 +99,7 @@ async def _big_run(engine: Engine) -> str:
                 workflow_revision=1,
                 status="completed",
                 trigger={"event": {}, "context": {"source": "/bench/emitter", "id": f"e-{n}"}},
+                dedupe_key=("/bench/emitter", f"e-{n}"),
             )
             for n in range(TASKS)
         ]

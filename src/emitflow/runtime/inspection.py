@@ -15,7 +15,6 @@ from emitflow.errors import NotFoundError
 from emitflow.runtime.replays import (
     RunScan,
     emit_key,
-    listener_runs_of,
     replay_run,
 )
 from emitflow.runtime.runs import Runs
@@ -167,14 +166,17 @@ class Inspection:
         return sorted(seen)
 
     async def reach(self, emitter_id: str, channel: str, emits: Iterable[Any]) -> EventReach:
-        """Where emitted events went: listener runs they started (among each listener's newest
-        runs) and the webhook deliveries of the emitter's subscribed webhooks."""
+        """Where emitted events went: the listener runs they started (a subscription's listener
+        starts one run per event) and the webhook deliveries of the emitter's subscribed
+        webhooks (among each webhook's newest 500)."""
         keys = {key for key in map(emit_key, emits) if key is not None}
         subscriptions = await self._store.match_subscriptions(emitter_id, channel)
         listeners = sorted({s.listener_id for s in subscriptions})
         workflows = [x for x in listeners if not x.startswith("wh_")]
-        started = await listener_runs_of(self._store, workflows)
-        runs = [run for key in keys for run in started.get(key, [])]
+        started = await self._store.runs_started(
+            [(workflow, *key) for key in sorted(keys) for workflow in workflows]
+        )
+        runs = list(started.values())
         deliveries: list[WebhookDelivery] = []
         for webhook_id in (x for x in listeners if x.startswith("wh_")):
             for delivery in await self._store.list_deliveries(webhook_id, limit=_SEEN_SCAN):

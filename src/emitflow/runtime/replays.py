@@ -20,7 +20,7 @@ from emitflow.store.records import RUN_STATUSES, NewRun, RunRecord, RunStatus
 
 __all__ = [
     "RunScan",
-    "listener_runs_of",
+    "emit_key",
     "replay_run",
     "run_statuses",
     "started_by",
@@ -102,19 +102,6 @@ def started_by(run: RunRecord) -> tuple[str, str] | None:
     if isinstance(context, Mapping) and context.get("source") and context.get("id"):
         return str(context["source"]), str(context["id"])
     return None
-
-
-async def listener_runs_of(
-    store: Store, listener_ids: Collection[str], *, newest: int = 500
-) -> dict[tuple[str, str], list[RunRecord]]:
-    """The runs each event ``(source, id)`` started among the newest runs of the listeners."""
-    found: dict[tuple[str, str], list[RunRecord]] = {}
-    for listener_id in listener_ids:
-        async for run in RunScan(workflow_id=listener_id, most=newest).runs(store):
-            key = started_by(run)
-            if key is not None:
-                found.setdefault(key, []).append(run)
-    return found
 
 
 def emit_key(emit: Any) -> tuple[str, str] | None:

@@ -33,6 +33,12 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+def status_badge(value: str) -> Markup:
+    """A run or task status as a coloured badge."""
+    text = escape(value)
+    return Markup(f'<span class="status status-{text}">{text}</span>')
+
+
 def json_block(label: str, value: Any, open: bool = False) -> Markup:
     """A collapsible JSON value: ``<details>`` with its label and the JSON in a ``<pre>``."""
     shown = " open" if open else ""
@@ -96,6 +102,7 @@ def _environment() -> jinja2.Environment:
     env.filters["trigger_text"] = trigger_text
     env.globals["duration"] = duration_text
     env.globals["json_block"] = json_block
+    env.globals["status"] = status_badge
     env.globals["query"] = _query
     return env
 
