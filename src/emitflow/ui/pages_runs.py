@@ -122,14 +122,14 @@ async def run_page(request: Request, run_id: str, engine: EngineDep, session: Re
     )
 
 
-async def _changes(engine: Engine, run: RunRecord, tasks: int) -> AsyncIterator[bytes]:
+async def _changes(engine: Engine, run_id: str, status: str, tasks: int) -> AsyncIterator[bytes]:
     yield b": live\n\n"
     quiet = 0
     while True:
         await asyncio.sleep(_LIVE_POLL)
-        now = await engine.get_run(run.id)
-        count = len(await engine.tasks(run.id))
-        if now.status != run.status or count != tasks:
+        now = await engine.get_run(run_id)
+        count = len(await engine.tasks(run_id))
+        if now.status != status or count != tasks:
             yield f"event: changed\ndata: {now.status}\n\n".encode()
             return
         quiet += 1
@@ -144,15 +144,8 @@ async def run_live(
     """Server-Sent Events: one ``changed`` message when the run moves on from what the page
     showed (its status or its number of tasks)."""
     run = await engine.get_run(run_id)
-    shown = RunRecord(
-        id=run.id,
-        workflow_id=run.workflow_id,
-        workflow_revision=run.workflow_revision,
-        status=status if status in {"pending", "running", "waiting"} else run.status,  # type: ignore[arg-type]
-        created_at=run.created_at,
-    )
     return StreamingResponse(
-        _changes(engine, shown, tasks),
+        _changes(engine, run.id, status or run.status, tasks),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
