@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Debian packages the tests use when they are missing (bubblewrap for the code-step sandbox).
+# Debian packages the tests use when they are missing (bubblewrap for the code-step sandbox,
+# chromium for the inspector's browser tests).
 sysdeps:
 	@bash scripts/sysdeps.sh
 

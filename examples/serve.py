@@ -2,8 +2,9 @@
 
 Starts the server on 127.0.0.1 (port ``EMITFLOW_PORT``, default 8080) with a store in
 ``.emitflow-demo/``, an admin token made for this start, and the workflows of
-``examples/workflows`` (``p_emitter``, ``p_listener``, ``p_greet``); prints the URL, the token and
-the curl lines of the walkthrough; stops (committing what runs) on Ctrl-C.
+``examples/workflows`` (``p_emitter``, ``p_listener``, ``p_greet``); prints the URL, the token,
+the inspector's URL with the seed's walkthrough in the browser, and the same as curl lines; stops
+(committing what runs) on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ def _walkthrough(url: str, token: str) -> str:
 emitflow is serving the examples on {url}
   token: {token}
 
-Try the walkthrough (emitter p_emitter emits four names from a Python step):
+Open the event inspector: {url}/ui  (sign in with the token above), then:
+  1. Subscriptions: pick emitter p_emitter, channel default, listener p_listener; Subscribe.
+  2. Workflows > p_emitter: Run now. The run shows its four emits under the step,
+     each linked to the p_listener run it started; Events shows them arrive live.
+
+Or the same with curl (emitter p_emitter emits four names from a Python step):
   curl -X POST "{url}/v1/subscriptions?emitter_id=p_emitter&listener_id=p_listener" {auth}
   curl -X POST "{url}/hooks/p_emitter" -H 'Content-Type: application/json' -d '{{"go": true}}'
   curl "{url}/v1/workflows/p_emitter/event_summaries?expand=event" {auth}

@@ -17,6 +17,7 @@ import typer
 
 from emitflow.cli_client import register as register_client
 from emitflow.cli_events import events_app, subscriptions_app
+from emitflow.cli_replay import register as register_replay
 from emitflow.cli_server import register as register_server
 from emitflow.errors import ConfigurationError, DocumentError, EmitflowError
 
@@ -33,6 +34,7 @@ app.add_typer(events_app)
 app.add_typer(subscriptions_app)
 register_server(app)
 register_client(app, events_app)
+register_replay(app)
 
 EXIT_FAULTED = 1
 EXIT_INVALID = 2

@@ -12,6 +12,7 @@ from emitflow import __version__
 from emitflow.api import (
     events,
     hooks,
+    replay,
     runs,
     secrets,
     stream,
@@ -34,6 +35,7 @@ __all__ = ["create_app"]
 _ROUTERS = (
     workflows,
     runs,
+    replay,
     subscriptions,
     summaries,
     events,
@@ -68,4 +70,8 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in _ROUTERS:
         app.include_router(module.router)
+    # Imported here: the inspector's pages import the API's dependencies (``api.deps``).
+    from emitflow.ui import install_ui
+
+    install_ui(app)
     return app

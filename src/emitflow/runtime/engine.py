@@ -25,6 +25,7 @@ from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime.dispatcher import Dispatcher
 from emitflow.runtime.feed import EventFeed
+from emitflow.runtime.inspection import Inspection
 from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.schedules import Timers, schedule_specs
@@ -61,8 +62,9 @@ __all__ = ["Engine"]
 logger = logging.getLogger(__name__)
 
 
-class Engine:
-    """Deploys workflows, starts runs, and delivers their events while open."""
+class Engine(Inspection):
+    """Deploys workflows, starts runs, and delivers their events while open (the inspector's
+    reads and replays come from ``Inspection``)."""
 
     def __init__(self, store: Store, settings: EngineSettings | None = None) -> None:
         self._store = store

@@ -136,6 +136,14 @@ class RunStore(Protocol):
         """Runs left pending or running (to resume after a crash), oldest first."""
         ...
 
+    async def runs_started(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], RunRecord]:
+        """The runs started by (workflow id, CloudEvent ``source``, ``id``) — the dedupe keys
+        of ``create_run`` — for the keys that started one (the inspector's "what an event
+        started")."""
+        ...
+
     async def commit_transition(
         self, transition: Transition, events: Sequence[NewEvent] = ()
     ) -> list[OutboxItem]:

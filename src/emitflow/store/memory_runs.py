@@ -150,6 +150,13 @@ class MemoryRuns(MemoryEvents):
             raise NotFoundError(f"run {run_id!r} does not exist")
         return run
 
+    async def runs_started(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], RunRecord]:
+        """The runs these (workflow id, source, event id) keys started."""
+        self._check_open()
+        return {key: self._runs[self._starts[key]] for key in keys if key in self._starts}
+
     async def list_tasks(self, run_id: str) -> list[TaskRecord]:
         """A run's task records in sequence order."""
         self._check_open()

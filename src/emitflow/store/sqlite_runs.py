@@ -192,6 +192,21 @@ def _create(
     return run, True
 
 
+def _started(
+    conn: sqlite3.Connection, keys: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], RunRecord]:
+    found: dict[tuple[str, str, str], RunRecord] = {}
+    for key in dict.fromkeys(keys):  # one primary-key lookup per key
+        row = conn.execute(
+            "SELECT runs.* FROM run_starts JOIN runs ON runs.id = run_starts.run_id"
+            " WHERE run_starts.workflow_id = ? AND source = ? AND event_id = ?",
+            key,
+        ).fetchone()
+        if row is not None:
+            found[key] = _run(row)
+    return found
+
+
 def _create_all(
     conn: sqlite3.Connection,
     prepared: Sequence[tuple[str, tuple[Any, ...], tuple[str, ...] | None]],
@@ -397,6 +412,12 @@ class SqliteRuns:
     async def list_tasks(self, run_id: str) -> list[TaskRecord]:
         """A run's task records in sequence order."""
         return await self._db.read(partial(_tasks, run_id=run_id))
+
+    async def runs_started(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], RunRecord]:
+        """The runs these (workflow id, source, event id) keys started."""
+        return await self._db.read(partial(_started, keys=list(keys)))
 
     async def list_runs(
         self,
