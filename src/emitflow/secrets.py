@@ -28,6 +28,7 @@ __all__ = [
     "MIN_SECRET_LENGTH",
     "Redactor",
     "load_secrets",
+    "secret_strings",
     "weak_secrets",
     "weak_secrets_warning",
 ]
@@ -87,16 +88,16 @@ def _plain(value: Any) -> Any:
     return json.dumps(value)
 
 
-def _strings(value: Any) -> Iterator[str]:
+def secret_strings(value: Any) -> Iterator[str]:
     """Every string in a secret's value (the value itself, or the leaves of an object)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _strings(item)
+            yield from secret_strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from secret_strings(item)
     elif value is not None:
         yield json.dumps(value)
 
@@ -106,7 +107,7 @@ def weak_secrets(secrets: Mapping[str, Any]) -> list[str]:
     return [
         name
         for name, value in secrets.items()
-        if any(0 < len(text) < MIN_SECRET_LENGTH for text in _strings(value))
+        if any(0 < len(text) < MIN_SECRET_LENGTH for text in secret_strings(value))
     ]
 
 
@@ -125,7 +126,7 @@ class Redactor:
     """Masks secret values wherever they appear."""
 
     def __init__(self, secrets: Mapping[str, Any]) -> None:
-        values = {text for value in secrets.values() for text in _strings(value) if text}
+        values = {text for value in secrets.values() for text in secret_strings(value) if text}
         # Longest first, so a secret that contains another is masked whole.
         self._values = sorted(
             (v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True

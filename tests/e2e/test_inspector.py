@@ -40,7 +40,7 @@ def handler(pd):
 """
 LISTENER = """
 def handler(pd):
-    name = pd.steps["trigger"]["event"]["raw_event"]["name"]
+    name = pd.steps["trigger"]["event"]["name"]
     print("received", name)
     return {"received": name}
 """

@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from emitflow.secrets import Redactor
+from emitflow.secrets import Redactor, secret_strings
 from emitflow.ui.session import Session
 
 __all__ = ["duration_text", "json_block", "page", "pretty_json", "trigger_text", "when_text"]
@@ -109,16 +109,21 @@ def _environment() -> jinja2.Environment:
 
 def _redactor(request: Request) -> Redactor:
     """Masks the engine's secret values in a page: as given, HTML-escaped, and as they read
-    inside JSON (a run's records may hold what a task computed from a secret)."""
+    inside JSON (a run's records may hold what a task computed from a secret). Built again
+    whenever the secrets change (given at start or stored with ``PUT /v1/secrets``)."""
     state = request.app.state
-    redactor: Redactor | None = getattr(state, "ui_redactor", None)
-    if redactor is None:
-        secrets: dict[str, str] = {}
-        for name, value in request.app.state.engine.settings.secrets.items():
-            quoted = json.dumps(value, ensure_ascii=False)[1:-1]
-            for n, form in enumerate({value, html.escape(value), html.escape(quoted)}):
-                secrets[f"{name}#{n}"] = form
-        redactor = state.ui_redactor = Redactor(secrets)
+    current = state.engine.secrets.current()
+    cached: tuple[object, Redactor] | None = getattr(state, "ui_redactor", None)
+    if cached is not None and cached[0] is current:
+        return cached[1]
+    forms: dict[str, str] = {}
+    for name, value in current.items():
+        for i, text in enumerate(secret_strings(value)):
+            quoted = json.dumps(text, ensure_ascii=False)[1:-1]
+            for n, form in enumerate({text, html.escape(text), html.escape(quoted)}):
+                forms[f"{name}#{i}.{n}"] = form
+    redactor = Redactor(forms)
+    state.ui_redactor = (current, redactor)
     return redactor
 
 
