@@ -99,6 +99,8 @@ def _correlations(ctx: Context, obj: dict[str, Any], pointer: str) -> dict[str, 
         ctx.keys(item, here, "a correlation", {"from", "expect"}, hint)
         source = ctx.string(item, here, "from")
         expect = ctx.string(item, here, "expect")
+        if expect is not None:
+            ctx.expression(child(here, "expect"), expect)
         if source is not None and ctx.expression(child(here, "from"), source):
             out[key] = Correlation(from_=source, expect=expect)
     return out

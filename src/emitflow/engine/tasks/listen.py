@@ -30,7 +30,7 @@ async def run_listen(task: ListenTask, data: Any, frame: Frame) -> Any:
     """Consume events until ``listen.to`` is satisfied; the consumed events."""
     run = frame.run
     inbox = await _open(run, frame)
-    consumption = Consumption(task.to, frame, task.read)
+    consumption = Consumption(task.to, frame, task.read, data)
     saved = inbox.saved()
     if saved:
         consumption.restore(saved)
