@@ -52,7 +52,9 @@ class Consumption:
         self._ended = False
         until = strategy.until
         self._until = (
-            Consumption(until, variables, read, data) if isinstance(until, ConsumptionStrategy) else None
+            Consumption(until, variables, read, data)
+            if isinstance(until, ConsumptionStrategy)
+            else None
         )
 
     @property
