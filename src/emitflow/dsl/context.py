@@ -74,6 +74,8 @@ class Context:
         self._compiled: set[str] = set()
         # The rules of the DSL version the document declares (set once 'document' is read).
         self.arguments_map = False
+        # (pointer, name): a loop or catch variable bound for the expressions under pointer.
+        self.bindings: list[tuple[str, str]] = []
 
     # --- reporting ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from emitflow.dsl.faults import error_definition, retry_policy
 from emitflow.dsl.model import Document, Endpoint, Extension, Schedule, Use, Workflow
 from emitflow.dsl.tasks import build_task, task_list
 from emitflow.dsl.values import duration, input_spec, output_spec, timeout_field, timeout_spec
+from emitflow.dsl.variables import check_variables
 from emitflow.dsl.versions import CURRENT, RELEASED, dialect
 from emitflow.expressions import iter_expressions
 
@@ -57,6 +58,7 @@ def build_workflow(ctx: Context, data: dict[str, Any]) -> Workflow | None:
         "evaluate_mode": _evaluate(ctx, data["evaluate"]) if "evaluate" in data else "strict",
     }
     _scan_expressions(ctx, data)
+    check_variables(ctx)
     raw_use = data.get("use") if isinstance(data.get("use"), dict) else {}
     check_references(ctx, cast(dict[str, Any], raw_use))
     check_secrets(ctx, use.secrets)

@@ -7,7 +7,8 @@ an object matches when each of its keys matches the event's value at that key (r
 ``data: {kind: order}`` matches any data whose ``kind`` is ``order``); other values compare equal.
 Correlation keys are extracted with their ``from`` expression on the whole event (its
 structured JSON form); with ``expect`` (an expression, ``${ }`` optional, whose ``.`` is the
-listening task's input, as for every task-level expression) the value must equal it; without it
+listening task's input, as for every task-level expression; a text that is not jq, such as
+``c-2``, is compared as it is) the value must equal it; without it
 the first value seen becomes the expectation for the events that follow.
 """
 
@@ -19,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from emitflow.dsl.model import EventFilter
-from emitflow.expressions import compile_expression, is_expression
+from emitflow.errors import ExpressionError
+from emitflow.expressions import Expression, compile_expression, is_expression
 
 __all__ = ["correlation_keys", "event_matches"]
 
@@ -48,6 +50,15 @@ def _value_matches(expected: Any, actual: Any, variables: Mapping[str, Any]) -> 
             for key, value in expected.items()
         )
     return bool(expected == actual)
+
+
+@lru_cache(maxsize=1024)
+def _expectation(text: str) -> Expression | None:
+    """``expect`` as jq, or ``None`` for a text that is not jq (compared as it is)."""
+    try:
+        return compile_expression(text)
+    except ExpressionError:
+        return None
 
 
 def event_matches(
@@ -80,7 +91,8 @@ def correlation_keys(
     for key, corr in flt.correlate.items():
         value = compile_expression(corr.from_).evaluate(event, bound)
         if corr.expect is not None:
-            want = compile_expression(corr.expect).evaluate(data, bound)
+            expectation = _expectation(corr.expect)
+            want = corr.expect if expectation is None else expectation.evaluate(data, bound)
             if value != want:
                 return None
         elif key in expected and expected[key] != value:
