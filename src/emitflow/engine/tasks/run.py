@@ -131,12 +131,26 @@ def _arguments(value: Any, data: Any, frame: Frame) -> list[str]:
     if value is None:
         return []
     rendered = render(value, data, frame)
-    if isinstance(rendered, Mapping):  # DSL 1.0.2 and earlier: a map of flag → value
-        pairs = [(str(k), v) for k, v in rendered.items()]
-        return [part for k, v in pairs for part in (k, *(() if v in (None, "") else (_text(v),)))]
+    if isinstance(rendered, Mapping):  # DSL 1.0.2 and earlier: a map of option -> value
+        return [part for key, item in rendered.items() for part in _option(str(key), item)]
     if isinstance(rendered, list):
         return [_text(item) for item in rendered]
     return [_text(rendered)]
+
+
+def _option(key: str, value: Any) -> tuple[str, ...]:
+    """One entry of a map of arguments as argv: ``--key value``, a flag, or nothing.
+
+    The key gets ``--`` unless it starts with ``-``; null and false leave the option out, true
+    and ``""`` give the flag alone (what ``argparse``-style scripts, such as the catalog's
+    functions, expect).
+    """
+    flag = key if key.startswith("-") else f"--{key}"
+    if value is None or value is False:
+        return ()
+    if value is True or value == "":
+        return (flag,)
+    return (flag, _text(value))
 
 
 def _text(value: Any) -> str:
