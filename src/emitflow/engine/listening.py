@@ -18,18 +18,14 @@ from typing import Any
 
 from emitflow.dsl.model import ConsumptionStrategy
 from emitflow.events.matching import correlation_keys, event_matches
+from emitflow.events.reading import read_event
 from emitflow.expressions import compile_expression
 
-__all__ = ["Consumption", "read_event"]
+__all__ = ["Consumption"]
 
 
 def _same(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
     return one.get("id") == other.get("id") and one.get("source") == other.get("source")
-
-
-def read_event(event: Mapping[str, Any], read: str) -> Any:
-    """An event as ``read`` asks: ``data`` its data, ``envelope``/``raw`` the whole event."""
-    return event.get("data") if read == "data" else dict(event)
 
 
 class Consumption:

@@ -20,8 +20,9 @@ from emitflow.dsl.model import ListenTask, SubscriptionIterator
 from emitflow.engine import runner
 from emitflow.engine.context import Frame, Run
 from emitflow.engine.dataflow import shape_output
-from emitflow.engine.listening import Consumption, read_event
+from emitflow.engine.listening import Consumption
 from emitflow.engine.ports import EventInbox
+from emitflow.events.reading import read_event
 
 __all__ = ["run_listen"]
 
