@@ -2,12 +2,16 @@
 
 - binary: attributes in ``ce-*`` headers (percent-encoded values), ``Content-Type`` is
   ``datacontenttype``, the body is ``data`` — parsed as JSON when the type is JSON (``*/json``
-  or ``*+json``), else kept as UTF-8 text (binary data is refused: send JSON or text);
-- structured: ``application/cloudevents+json``, one event as a JSON object;
+  or ``*+json``), kept as text for ``text/*`` bodies that are UTF-8, and as bytes otherwise
+  (stored as ``data_base64``, read back byte for byte);
+- structured: ``application/cloudevents+json``, one event as a JSON object (``data`` or
+  ``data_base64``);
 - batch: ``application/cloudevents-batch+json``, a JSON array of such objects.
 A JSON body sent as plain ``application/json`` without ``ce-`` headers is read as structured
 (an object) or batch (an array) when it carries ``specversion``, a common client shortcut.
-Every problem names the event (its index in a batch) and the field.
+Every event is then checked as ``events.attributes.check_ingested`` says (``time``,
+``dataschema``, extension names, ``emitflowhops``). Every problem names the event (its index in
+a batch) and the field.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from emitflow.errors import EventError
+from emitflow.events.attributes import check_ingested
 from emitflow.events.cloudevent import CloudEvent
 
 __all__ = ["BATCH", "STRUCTURED", "parse_http"]
@@ -28,6 +33,18 @@ BATCH = "application/cloudevents-batch+json"
 
 def parse_http(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
     """The CloudEvents an HTTP request carries (``headers`` with lower-case names)."""
+    events = _events(headers, body)
+    for index, event in enumerate(events):
+        try:
+            check_ingested(event)
+        except EventError as exc:
+            if len(events) == 1:
+                raise
+            raise EventError(f"event #{index} of the batch: {exc}") from exc
+    return events
+
+
+def _events(headers: Mapping[str, str], body: bytes) -> list[CloudEvent]:
     media = headers.get("content-type", "").split(";")[0].strip().lower()
     if media == STRUCTURED:
         return [_structured(_json(body), None)]
@@ -81,13 +98,16 @@ def _binary(headers: Mapping[str, str], body: bytes, media: str) -> CloudEvent:
         return CloudEvent(attributes=attributes, data=None, has_data=False)
     if media:
         attributes["datacontenttype"] = headers["content-type"]
-    if media.endswith("/json") or media.endswith("+json") or not media:
+    if media.endswith("/json") or media.endswith("+json"):
         return CloudEvent(attributes=attributes, data=_json(body))
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise EventError(
-            f"binary mode: the {media} body is not UTF-8 text; emitflow keeps data as JSON or "
-            "text, so send JSON or text"
-        ) from exc
-    return CloudEvent(attributes=attributes, data=text)
+    if not media:  # no type: JSON when it is, else the bytes as they are
+        try:
+            return CloudEvent(attributes=attributes, data=json.loads(body))
+        except (ValueError, UnicodeDecodeError):
+            return CloudEvent(attributes=attributes, data=bytes(body))
+    if media.startswith("text/"):
+        try:
+            return CloudEvent(attributes=attributes, data=body.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass  # not UTF-8: kept as the bytes it is
+    return CloudEvent(attributes=attributes, data=bytes(body))

@@ -1,6 +1,6 @@
 """How a consumed event is read (``listen.read``, ``schedule.read``): data, envelope, or raw.
 
-- ``data``: the event's data (``null`` when it has none);
+- ``data``: the event's data (``null`` when it has none; binary data as its base64 text);
 - ``envelope``: the whole event, its context attributes and data, as structured JSON;
 - ``raw``: the data as it travelled, not decoded: a binary event's ``data_base64`` text, a text
   payload as it is, and JSON data as its JSON text.
@@ -21,7 +21,7 @@ def read_event(event: Mapping[str, Any], read: str) -> Any:
     """``event`` (structured JSON form) as ``read`` asks."""
     if read == "envelope":
         return dict(event)
-    if read == "raw":
+    if read == "raw" or "data_base64" in event:
         return _raw(event)
     return event.get("data")
 
