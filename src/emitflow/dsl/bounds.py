@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ruamel.yaml.scanner import RoundTripScanner
 
 from emitflow.errors import DocumentError, Location
 
-__all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "MAX_VALUES", "check_graph"]
+__all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "MAX_VALUES", "BoundedScanner", "check_graph"]
 
 #: Deeper nesting is refused (documented in the README; real workflows stay far below).
 MAX_DEPTH = 64
@@ -29,6 +30,40 @@ _CORE = "tag:yaml.org,2002:"
 _ALLOWED = frozenset(
     _CORE + name for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
 ) | {_CORE + "merge"}
+
+
+class BoundedScanner(RoundTripScanner):
+    """ruamel's scanner, stopping at the first bracket or indentation past ``MAX_DEPTH``.
+
+    The scanner's cost grows with the square of the open flow levels (10,000 nested ``[`` took
+    11 s), so a deep document is refused while it is read, before the graph exists.
+    """
+
+    source: str | None = None
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        """Open a ``[`` or ``{``, unless it is one level too many."""
+        if len(self.flow_context) >= MAX_DEPTH:
+            self._too_deep()
+        super().fetch_flow_collection_start(TokenClass, to_push)
+
+    def add_indent(self, column: int) -> bool:
+        """Open an indentation level, unless it is one level too many."""
+        if len(self.indents) >= MAX_DEPTH:
+            self._too_deep()
+        return bool(super().add_indent(column))
+
+    def _too_deep(self) -> None:
+        mark = self.reader.get_mark()
+        raise DocumentError(
+            [
+                (
+                    Location(self.source, mark.line + 1, mark.column + 1, ""),
+                    f"the document is nested too deeply (limit {MAX_DEPTH} levels); flatten it, "
+                    "or move deep data out of the definition",
+                )
+            ]
+        )
 
 
 def check_graph(root: Node, source: str | None) -> None:

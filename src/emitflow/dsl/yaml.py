@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from emitflow.dsl.bounds import MAX_DEPTH, MAX_VALUES, check_graph
+from emitflow.dsl.bounds import MAX_DEPTH, MAX_VALUES, BoundedScanner, check_graph
 from emitflow.dsl.context import child, describe
 from emitflow.errors import DocumentError, Location
 
@@ -59,6 +59,7 @@ class Loaded:
 def _parser(source: str | None = None) -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = type("_Bound", (_Constructor,), {"source": source})
+    yaml.Scanner = type("_BoundScanner", (BoundedScanner,), {"source": source})
     yaml.version = (1, 2)
     return yaml
 
