@@ -3,6 +3,7 @@ binary data is accepted in every mode and read back byte for byte."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -84,10 +85,15 @@ async def test_a_valid_event_with_extensions_and_hops_is_accepted(
 
 
 async def _stored(client: httpx.AsyncClient, event_id: str) -> dict[str, Any]:
-    page = (await client.get("/v1/events", params={"source": BASE["source"]})).json()
-    (found,) = [item for item in page["data"] if item["event"]["id"] == event_id]
-    event: dict[str, Any] = found["event"]
-    return event
+    """The stored event, once the dispatcher has logged it (polled with a deadline)."""
+    async with asyncio.timeout(30):
+        while True:
+            page = (await client.get("/v1/events", params={"source": BASE["source"]})).json()
+            found = [item for item in page["data"] if item["event"]["id"] == event_id]
+            if found:
+                event: dict[str, Any] = found[0]["event"]
+                return event
+            await asyncio.sleep(0.01)
 
 
 async def test_structured_data_base64_is_kept_byte_for_byte(client: httpx.AsyncClient) -> None:
@@ -154,3 +160,18 @@ async def test_the_cloudevents_sdk_round_trips_bytes(client: httpx.AsyncClient, 
     stored = await _stored(client, f"sdk-{mode}")
     assert base64.b64decode(stored["data_base64"]) == BLOB
     assert stored["type"] == "com.example.sdk"
+
+
+async def test_a_binary_source_event_in_event_summaries(client: httpx.AsyncClient) -> None:
+    headers = {f"ce-{k}": v for k, v in _event(id="summary").items()}
+    answer = await client.post(
+        "/v1/events",
+        content=BLOB,
+        headers={**headers, "Content-Type": "application/octet-stream"},
+    )
+    emitter = answer.json()["data"][0]["emitter_id"]
+    await _stored(client, "summary")
+    page = (await client.get(f"/v1/sources/{emitter}/event_summaries?expand=event")).json()
+    (item,) = [i for i in page["data"] if i["metadata"]["emit_id"] == "summary"]
+    assert base64.b64decode(item["event"]) == BLOB
+    assert item["metadata"]["encoding"] == "base64"
