@@ -14,6 +14,7 @@ SUITES = (
     "bench_store",
     "bench_api",
     "bench_ui",
+    "bench_dsl",
 )
 
 

@@ -19,12 +19,16 @@ EmitflowError
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "ERROR_KINDS",
+    "ERROR_TYPE_NAMESPACES",
     "BrokerError",
     "CesqlError",
     "CesqlParseError",
@@ -43,6 +47,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "error_kind",
+    "error_types",
     "standard_type",
 ]
 
@@ -69,9 +74,49 @@ _ALIAS_PREFIXES = (
 )
 
 
+#: The namespaces emitflow can raise standard errors in (``error_types``, the setting).
+ERROR_TYPE_NAMESPACES: Mapping[str, str] = {
+    "serverlessworkflow.io": _STANDARD_PREFIX,
+    "open-workflow-specification.org": "https://open-workflow-specification.org/spec/1.0.0/errors/",
+}
+_DEFAULT_NAMESPACE = "serverlessworkflow.io"
+#: The namespace of the run in progress (``RunOptions.error_types``), else the environment's.
+_NAMESPACE: ContextVar[str | None] = ContextVar("emitflow_error_types", default=None)
+
+
+def _namespace_prefix(name: str) -> str:
+    prefix = ERROR_TYPE_NAMESPACES.get(name)
+    if prefix is None:
+        known = ", ".join(ERROR_TYPE_NAMESPACES)
+        raise ConfigurationError(f"error types {name!r} are not known; use one of {known}")
+    return prefix
+
+
 def standard_type(kind: str) -> str:
-    """The canonical type URI of a standard error kind (``communication`` → its URI)."""
-    return _STANDARD_PREFIX + kind
+    """The type URI of a standard error kind (``communication`` → its URI), as raised.
+
+    The namespace is the setting ``error_types``: ``RunOptions.error_types`` for the run in
+    progress, else ``EMITFLOW_ERROR_TYPES``, else ``serverlessworkflow.io``. Filters in
+    ``catch`` match a kind in every namespace (``error_kind``).
+    """
+    name = _NAMESPACE.get() or os.environ.get("EMITFLOW_ERROR_TYPES") or _DEFAULT_NAMESPACE
+    return ERROR_TYPE_NAMESPACES.get(name, _STANDARD_PREFIX) + kind
+
+
+@contextlib.contextmanager
+def error_types(name: str | None) -> Iterator[None]:
+    """Raise standard errors in the namespace ``name`` within this block (``None``: unchanged).
+
+    ``ConfigurationError`` for a name not in ``ERROR_TYPE_NAMESPACES``.
+    """
+    if name is not None:
+        _namespace_prefix(name)
+    token = _NAMESPACE.set(name) if name is not None else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            _NAMESPACE.reset(token)
 
 
 def error_kind(type_uri: str) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from emitflow.events.reading import read_event
 from emitflow.store.records import (
     Page,
     RunRecord,
@@ -110,7 +111,7 @@ def subscription_view(subscription: Subscription) -> dict[str, Any]:
 def event_summary(stored: StoredEvent, *, expand: bool) -> dict[str, Any]:
     """An ``event_summaries`` item: the emitted payload (the CloudEvent's ``data``), cut to a
     1 KiB JSON preview string unless ``expand``, and where it came from."""
-    payload = stored.event.get("data")
+    payload = read_event(stored.event, "data")  # binary data: its base64 text
     metadata: dict[str, Any] = {
         "emitter_id": stored.emitter_id,
         "emit_id": stored.event.get("id"),
@@ -119,6 +120,8 @@ def event_summary(stored: StoredEvent, *, expand: bool) -> dict[str, Any]:
         "source": stored.event.get("source"),
         **{k: v for k, v in stored.metadata.items() if k not in {"emit_id"}},
     }
+    if "data_base64" in stored.event:
+        metadata["encoding"] = "base64"
     if not expand:
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         if len(text.encode()) > PREVIEW_BYTES:

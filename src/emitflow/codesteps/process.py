@@ -33,7 +33,14 @@ from emitflow.codesteps.limits import Limits, apply_process_limits
 from emitflow.codesteps.sandbox import scrubbed_environment
 from emitflow.errors import FaultError, Problem
 
-__all__ = ["RETURN_MODES", "ProcessResult", "run_process", "script_argv", "shell_argv"]
+__all__ = [
+    "RETURN_MODES",
+    "ProcessResult",
+    "is_javascript",
+    "run_process",
+    "script_argv",
+    "shell_argv",
+]
 
 #: The values of the DSL's ``run.return``.
 RETURN_MODES = ("stdout", "stderr", "code", "all", "none")
@@ -81,12 +88,25 @@ def shell_argv(command: str, arguments: Sequence[str] = ()) -> list[str]:
     return ["/bin/sh", "-c", command, "sh", *arguments]
 
 
+def is_javascript(language: str) -> bool:
+    """Whether ``run.script.language`` names JavaScript (run by ``node``)."""
+    return language.strip().lower() in _JAVASCRIPT
+
+
 def script_argv(
-    language: str, code: str, arguments: Sequence[str] = (), *, python: str = sys.executable
+    language: str,
+    code: str,
+    arguments: Sequence[str] = (),
+    *,
+    python: str = sys.executable,
+    file: str | None = None,
 ) -> list[str]:
     """``run: script``: the interpreter for ``language`` with the code inline.
 
-    Python sees the arguments as ``sys.argv[1:]``, JavaScript as ``process.argv.slice(1)``.
+    The arguments are where a script run from a file finds them, as the DSL's examples expect:
+    Python's ``sys.argv[1:]`` (``sys.argv[0]`` is ``-c``), and JavaScript's
+    ``process.argv.slice(2)``, ``process.argv[1]`` being ``file``, the code written out (with
+    ``node -e`` there is no script path and the arguments would start at ``argv[1]``).
     """
     name = language.strip().lower()
     if name in _PYTHON:
@@ -103,7 +123,9 @@ def script_argv(
                     "in Python",
                 )
             )
-        return [node, "-e", code, "--", *arguments]
+        if file is not None:
+            return [node, file, *arguments]
+        return [node, "-e", code, "--", "[eval]", *arguments]
     raise FaultError(
         Problem.of(
             "configuration",

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal, cast
 
+from emitflow.dsl.catalogs import catalog_function
 from emitflow.dsl.context import Context, child, describe
 from emitflow.dsl.endpoints import authentication_ref, endpoint, external_resource
 from emitflow.dsl.model import HttpArguments, OpenApiArguments
@@ -108,14 +109,13 @@ def call_fields(
 def _function(ctx: Context, name: str, pointer: str) -> None:
     if "://" in name:
         return  # a function.yaml fetched from a URL
+    cataloged = catalog_function(name)
+    if cataloged is not None:
+        if cataloged[2] != "default":
+            ctx.refer("catalogs", cataloged[2], pointer)
+        return
     if "@" in name:
-        catalog = name.rsplit("@", 1)[1]
-        if ":" not in name.rsplit("@", 1)[0]:
-            ctx.error(
-                pointer, f"a catalog function is written 'name:version@catalog', found {name!r}"
-            )
-        if catalog != "default":
-            ctx.refer("catalogs", catalog, pointer)
+        ctx.error(pointer, f"a catalog function is written 'name:version@catalog', found {name!r}")
         return
     ctx.refer("functions", name, pointer)
 

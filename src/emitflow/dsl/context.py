@@ -72,6 +72,10 @@ class Context:
         # Values that are data, not DSL: a schema's document, metadata, tags.
         self.opaque: set[str] = set()
         self._compiled: set[str] = set()
+        # The rules of the DSL version the document declares (set once 'document' is read).
+        self.arguments_map = False
+        # (pointer, name): a loop or catch variable bound for the expressions under pointer.
+        self.bindings: list[tuple[str, str]] = []
 
     # --- reporting ---------------------------------------------------------------------------
 

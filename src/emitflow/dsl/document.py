@@ -16,12 +16,14 @@ from emitflow.dsl.faults import error_definition, retry_policy
 from emitflow.dsl.model import Document, Endpoint, Extension, Schedule, Use, Workflow
 from emitflow.dsl.tasks import build_task, task_list
 from emitflow.dsl.values import duration, input_spec, output_spec, timeout_field, timeout_spec
+from emitflow.dsl.variables import check_variables
+from emitflow.dsl.versions import CURRENT, RELEASED, dialect
 from emitflow.expressions import iter_expressions
 
 __all__ = ["SUPPORTED_DSL", "build_workflow"]
 
-#: The ``document.dsl`` versions emitflow runs.
-SUPPORTED_DSL = ("1.0.0", "1.0.1", "1.0.2", "1.0.3")
+#: The released ``document.dsl`` versions emitflow runs (1.0.0 drafts too, see ``versions``).
+SUPPORTED_DSL = RELEASED
 
 _TOP = ("document", "do", "input", "use", "timeout", "output", "schedule", "evaluate")
 _DNS_LABEL = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
@@ -56,6 +58,7 @@ def build_workflow(ctx: Context, data: dict[str, Any]) -> Workflow | None:
         "evaluate_mode": _evaluate(ctx, data["evaluate"]) if "evaluate" in data else "strict",
     }
     _scan_expressions(ctx, data)
+    check_variables(ctx)
     raw_use = data.get("use") if isinstance(data.get("use"), dict) else {}
     check_references(ctx, cast(dict[str, Any], raw_use))
     check_secrets(ctx, use.secrets)
@@ -105,12 +108,17 @@ def _document(ctx: Context, value: Any) -> Document | None:
     allowed = {*required, "title", "summary", "tags", "metadata"}
     ctx.keys(obj, pointer, "'document'", allowed, required)
     dsl = _semver(ctx, obj, pointer, "dsl")
-    if dsl is not None and dsl not in SUPPORTED_DSL:
+    rules = dialect(dsl) if dsl is not None else None
+    if dsl is not None and rules is None:
         ctx.error(
             child(pointer, "dsl"),
-            f"DSL version {dsl!r} is not supported; emitflow runs "
-            f"documents written for {', '.join(SUPPORTED_DSL)} (write dsl: '1.0.3')",
+            f"DSL version {dsl!r} is not supported; emitflow runs documents written for "
+            f"{', '.join(RELEASED)} and the 1.0.0 drafts (write dsl: '{CURRENT}')",
         )
+    elif rules is not None:
+        ctx.arguments_map = rules.arguments_map
+        if rules.warning is not None:
+            ctx.warn(child(pointer, "dsl"), rules.warning)
     namespace = _label(ctx, obj, pointer, "namespace")
     name = _label(ctx, obj, pointer, "name")
     version = _semver(ctx, obj, pointer, "version")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal, cast
 
 from emitflow.dsl.context import Context, child, describe
 from emitflow.dsl.endpoints import uri_literal
 from emitflow.dsl.model import ConsumptionStrategy, Correlation, EventFilter
-from emitflow.expressions import is_expression
+from emitflow.errors import ExpressionError
+from emitflow.expressions import compile_expression, is_expression
 
 __all__ = ["consumption_strategy", "emitted_event", "event_filter"]
 
@@ -99,9 +101,28 @@ def _correlations(ctx: Context, obj: dict[str, Any], pointer: str) -> dict[str, 
         ctx.keys(item, here, "a correlation", {"from", "expect"}, hint)
         source = ctx.string(item, here, "from")
         expect = ctx.string(item, here, "expect")
+        if expect is not None:
+            _expect(ctx, child(here, "expect"), expect)
         if source is not None and ctx.expression(child(here, "from"), source):
             out[key] = Correlation(from_=source, expect=expect)
     return out
+
+
+def _expect(ctx: Context, pointer: str, text: str) -> None:
+    """An expression on the task input; a text jq cannot read is compared as it is (warned)."""
+    if is_expression(text):
+        ctx.expression(pointer, text)
+        return
+    try:
+        compile_expression(text)
+    except ExpressionError:
+        ctx.warn(
+            pointer,
+            f"'expect: {text}' is not a jq expression, so it is compared as this exact text; "
+            f"write it as ${{ {json.dumps(text)} }} to say so",
+        )
+        return
+    ctx.expression(pointer, text)
 
 
 def consumption_strategy(

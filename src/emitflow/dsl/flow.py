@@ -53,9 +53,20 @@ def directive(ctx: Context, value: Any, pointer: str) -> str | None:
     return None
 
 
-def variable(ctx: Context, obj: Mapping[str, Any], pointer: str, key: str, default: str) -> str:
-    """A variable name (``each``, ``at``, ``as``…); warn when jq could not read it as ``$name``."""
+def variable(
+    ctx: Context,
+    obj: Mapping[str, Any],
+    pointer: str,
+    key: str,
+    default: str,
+    scopes: tuple[str, ...] = (),
+) -> str:
+    """A variable name (``each``, ``at``, ``as``…); warn when jq could not read it as ``$name``.
+
+    The name is bound for the expressions under each of ``scopes`` (``pointer`` by default).
+    """
     name = ctx.string(obj, pointer, key) or default
+    ctx.bindings.extend((scope, name) for scope in scopes or (pointer,))
     if not name.isidentifier() or not name.isascii():
         ctx.warn(
             child(pointer, key),
@@ -161,10 +172,11 @@ def build_for(ctx: Context, obj: dict[str, Any], pointer: str, lists: Lists) -> 
     if condition is not None:
         ctx.expression(child(pointer, "while"), condition)
     body = lists(ctx, obj["do"], child(pointer, "do")) if "do" in obj else ()
+    inside = (child(pointer, "do"), child(pointer, "while"))
     return {
-        "each": variable(ctx, loop, here, "each", "item"),
+        "each": variable(ctx, loop, here, "each", "item", inside),
         "in_": collection,
-        "at": variable(ctx, loop, here, "at", "index"),
+        "at": variable(ctx, loop, here, "at", "index", inside),
         "while_": condition,
         "do": body,
     }

@@ -43,6 +43,8 @@ def run_fields(ctx: Context, value: Any, pointer: str) -> dict[str, Any] | None:
 
 def _arguments(ctx: Context, body: dict[str, Any], pointer: str) -> None:
     value = body.get("arguments")
+    if ctx.arguments_map and isinstance(value, dict):
+        return  # DSL 1.0.0-1.0.2: a map of flag -> value
     if "arguments" in body and not isinstance(value, list):
         ctx.error(
             child(pointer, "arguments"),

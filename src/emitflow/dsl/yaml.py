@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError, RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from emitflow.dsl.bounds import MAX_DEPTH, MAX_VALUES, BoundedScanner, check_graph
 from emitflow.dsl.context import child, describe
 from emitflow.errors import DocumentError, Location
 
@@ -26,16 +27,22 @@ __all__ = ["MAX_DEPTH", "MAX_DOCUMENT_BYTES", "MAX_VALUES", "Loaded", "plain", "
 
 #: Documents larger than this are refused before parsing.
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-#: Deeper nesting is refused (real workflows stay far below; recursion limits do not).
-MAX_DEPTH = 200
-#: Aliases can make a small file expand enormously ("billion laughs"); this caps the expansion.
-MAX_VALUES = 1_000_000
 
 Format = Literal["yaml", "json"]
 
 
 class _Constructor(RoundTripConstructor):
-    """Timestamps stay strings: JSON has no date type and YAML 1.2's core schema has none."""
+    """Timestamps stay strings: JSON has no date type and YAML 1.2's core schema has none.
+
+    The composed node graph is checked (tags, depth, alias expansion) before it is constructed.
+    """
+
+    source: str | None = None
+
+    def construct_document(self, node: Any) -> Any:
+        """The document's data, once its node graph is within bounds."""
+        check_graph(node, self.source)
+        return super().construct_document(node)
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_str)
@@ -49,9 +56,10 @@ class Loaded:
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def _parser() -> YAML:
+def _parser(source: str | None = None) -> YAML:
     yaml = YAML(typ="rt")
-    yaml.Constructor = _Constructor
+    yaml.Constructor = type("_Bound", (_Constructor,), {"source": source})
+    yaml.Scanner = type("_BoundScanner", (BoundedScanner,), {"source": source})
     yaml.version = (1, 2)
     return yaml
 
@@ -102,7 +110,9 @@ def _fail(source: str | None, place: tuple[int, int] | None, message: str) -> No
 
 def _load_yaml(text: str, source: str | None, *, json_like: bool) -> Any:
     try:
-        return _parser().load(text)
+        return _parser(source).load(text)
+    except DocumentError:
+        raise
     except YAMLError as exc:
         if json_like:
             # The text looks like JSON: read it as JSON, whose message is the useful one.

@@ -25,7 +25,7 @@ from emitflow.engine.deadlines import limited
 from emitflow.engine.kinds import kinds
 from emitflow.engine.lifecycle import Lifecycle
 from emitflow.engine.options import RunOptions, RunResult, RunStatus, TaskRecord
-from emitflow.errors import FaultError, Problem
+from emitflow.errors import FaultError, Problem, error_types
 from emitflow.store.ids import RUN_PREFIX, random_id
 
 __all__ = ["execute"]
@@ -49,10 +49,11 @@ async def execute(
     status: RunStatus = "completed"
     raw = {} if input is None else input
     try:
-        if options.cancel is None:
-            output = await _run(run, raw)
-        else:
-            output = await _cancellable(run, raw, options.cancel)
+        with error_types(options.error_types):
+            if options.cancel is None:
+                output = await _run(run, raw)
+            else:
+                output = await _cancellable(run, raw, options.cancel)
     except FaultError as exc:
         problem = run.redact(exc.problem)
         status = "faulted"

@@ -18,36 +18,39 @@ from typing import Any
 
 from emitflow.dsl.model import ConsumptionStrategy
 from emitflow.events.matching import correlation_keys, event_matches
+from emitflow.events.reading import read_event
 from emitflow.expressions import compile_expression
 
-__all__ = ["Consumption", "read_event"]
+__all__ = ["Consumption"]
 
 
 def _same(one: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
     return one.get("id") == other.get("id") and one.get("source") == other.get("source")
 
 
-def read_event(event: Mapping[str, Any], read: str) -> Any:
-    """An event as ``read`` asks: ``data`` its data, ``envelope``/``raw`` the whole event."""
-    return event.get("data") if read == "data" else dict(event)
-
-
 class Consumption:
     """Progress of one strategy: the events consumed and the correlation keys resolved."""
 
     def __init__(
-        self, strategy: ConsumptionStrategy, variables: Mapping[str, Any], read: str = "data"
+        self,
+        strategy: ConsumptionStrategy,
+        variables: Mapping[str, Any],
+        read: str = "data",
+        data: Any = None,
     ) -> None:
         self._strategy = strategy
         self._variables = variables
         self._read = read
+        self._data = data  # the listening task's input: '.' of correlate.expect
         self.events: list[dict[str, Any]] = []
         self.keys: dict[str, Any] = {}
         self._matched: dict[int, int] = {}  # filter index -> position in events (for ``all``)
         self._ended = False
         until = strategy.until
         self._until = (
-            Consumption(until, variables, read) if isinstance(until, ConsumptionStrategy) else None
+            Consumption(until, variables, read, data)
+            if isinstance(until, ConsumptionStrategy)
+            else None
         )
 
     @property
@@ -109,7 +112,7 @@ class Consumption:
                 continue
             if not event_matches(flt, event, self._variables):
                 continue
-            keys = correlation_keys(flt, event, self.keys, self._variables)
+            keys = correlation_keys(flt, event, self.keys, self._variables, self._data)
             if keys is None:
                 continue
             self.keys.update(keys)

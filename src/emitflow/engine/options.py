@@ -14,7 +14,7 @@ import httpx
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.engine.ports import CodeStepRunner, EventSink, Journal, ListenPort
-from emitflow.errors import ConfigurationError, Problem
+from emitflow.errors import ERROR_TYPE_NAMESPACES, ConfigurationError, Problem
 from emitflow.events.cloudevent import CONTEXT_ATTRIBUTES, CloudEvent
 
 __all__ = ["RunOptions", "RunResult", "RunStatus", "TaskRecord", "TaskStatus"]
@@ -59,6 +59,11 @@ class RunOptions:
 
     ``listen`` gives ``listen`` tasks their events; ``None``: a run listens only to the events
     it emits itself (e.g. one ``fork`` branch emits what another waits for).
+
+    ``error_types`` is the namespace the run raises standard errors in:
+    ``serverlessworkflow.io`` (``https://serverlessworkflow.io/spec/1.0.0/errors/<kind>``) or
+    ``open-workflow-specification.org``; ``None``: ``EMITFLOW_ERROR_TYPES``, else the former.
+    ``catch`` matches both whatever is chosen.
     """
 
     context: Any = None
@@ -76,8 +81,14 @@ class RunOptions:
     journal: Journal | None = None
     resume: Sequence[TaskRecord] = ()
     listen: ListenPort | None = None
+    error_types: str | None = None
 
     def __post_init__(self) -> None:
+        if self.error_types is not None and self.error_types not in ERROR_TYPE_NAMESPACES:
+            known = ", ".join(ERROR_TYPE_NAMESPACES)
+            raise ConfigurationError(
+                f"error_types: {self.error_types!r} is not a known namespace; use one of {known}"
+            )
         for name, value in self.event_extensions.items():
             if not isinstance(name, str) or not _ATTRIBUTE.fullmatch(name):
                 raise ConfigurationError(

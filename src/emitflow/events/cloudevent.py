@@ -1,7 +1,13 @@
-"""The CloudEvent value (CloudEvents 1.0) and its structured JSON form."""
+"""The CloudEvent value (CloudEvents 1.0) and its structured JSON form.
+
+Data is a JSON value, or ``bytes`` for binary data, which the structured form carries as
+``data_base64`` (the JSON event format's rule), so it is stored and read back byte for byte.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import uuid
@@ -59,6 +65,8 @@ class CloudEvent:
                     f"CloudEvent attribute {name!r} must be a string, integer or boolean, "
                     f"not {type(value).__name__}"
                 )
+        if isinstance(self.data, bytes):
+            return
         try:
             json.dumps(self.data)
         except (TypeError, ValueError) as exc:
@@ -102,7 +110,9 @@ class CloudEvent:
     def to_dict(self) -> dict[str, Any]:
         """The structured JSON format (``application/cloudevents+json``) as a dict."""
         out = {k: v for k, v in self.attributes.items() if v is not None}
-        if self.has_data:
+        if isinstance(self.data, bytes):
+            out["data_base64"] = base64.b64encode(self.data).decode("ascii")
+        elif self.has_data:
             out["data"] = self.data
         return out
 
@@ -112,6 +122,20 @@ class CloudEvent:
         if not isinstance(obj, Mapping):
             raise EventError(f"a CloudEvent must be a JSON object, not {type(obj).__name__}")
         if "data_base64" in obj:
-            raise EventError("binary data ('data_base64') is not supported; send JSON 'data'")
+            if "data" in obj:
+                raise EventError(
+                    "a CloudEvent carries 'data' or 'data_base64', not both; keep one of them"
+                )
+            attrs = {k: v for k, v in obj.items() if k != "data_base64"}
+            return cls(attributes=attrs, data=_decoded(obj["data_base64"]))
         attrs = {k: v for k, v in obj.items() if k != "data"}
         return cls(attributes=attrs, data=obj.get("data"), has_data="data" in obj)
+
+
+def _decoded(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise EventError(f"'data_base64' must be a base64 string, not {type(value).__name__}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise EventError(f"'data_base64' is not valid base64 ({exc})") from exc

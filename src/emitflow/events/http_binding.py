@@ -2,12 +2,16 @@
 
 - binary: attributes in ``ce-*`` headers (percent-encoded values), ``Content-Type`` is
   ``datacontenttype``, the body is ``data`` — parsed as JSON when the type is JSON (``*/json``
-  or ``*+json``), else kept as UTF-8 text (binary data is refused: send JSON or text);
-- structured: ``application/cloudevents+json``, one event as a JSON object;
+  or ``*+json``), kept as text for ``text/*`` bodies that are UTF-8, and as bytes otherwise
+  (stored as ``data_base64``, read back byte for byte);
+- structured: ``application/cloudevents+json``, one event as a JSON object (``data`` or
+  ``data_base64``);
 - batch: ``application/cloudevents-batch+json``, a JSON array of such objects.
 A JSON body sent as plain ``application/json`` without ``ce-`` headers is read as structured
 (an object) or batch (an array) when it carries ``specversion``, a common client shortcut.
-Every problem names the event (its index in a batch) and the field.
+Every event is then checked as ``events.attributes.check_ingested`` says (``time``,
+``dataschema``, extension names, ``emitflowhops``). Every problem names the event (its index in
+a batch) and the field.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from emitflow.errors import EventError
+from emitflow.events.attributes import check_ingested
 from emitflow.events.cloudevent import CloudEvent
 
 __all__ = ["BATCH", "STRUCTURED", "parse_http"]
@@ -32,7 +37,20 @@ def parse_http(
     """The CloudEvents an HTTP request carries (``headers`` with lower-case names).
 
     ``loads`` reads JSON (the API passes its strict reader, whose errors pass through)."""
-    read = loads or _json
+    events = _events(headers, body, loads or _json)
+    for index, event in enumerate(events):
+        try:
+            check_ingested(event)
+        except EventError as exc:
+            if len(events) == 1:
+                raise
+            raise EventError(f"event #{index} of the batch: {exc}") from exc
+    return events
+
+
+def _events(
+    headers: Mapping[str, str], body: bytes, read: Callable[[bytes], Any]
+) -> list[CloudEvent]:
     media = headers.get("content-type", "").split(";")[0].strip().lower()
     if media == STRUCTURED:
         return [_structured(read(body), None)]
@@ -88,13 +106,17 @@ def _binary(
         return CloudEvent(attributes=attributes, data=None, has_data=False)
     if media:
         attributes["datacontenttype"] = headers["content-type"]
-    if media.endswith("/json") or media.endswith("+json") or not media:
+    if media.endswith("/json") or media.endswith("+json"):
         return CloudEvent(attributes=attributes, data=read(body))
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise EventError(
-            f"binary mode: the {media} body is not UTF-8 text; emitflow keeps data as JSON or "
-            "text, so send JSON or text"
-        ) from exc
-    return CloudEvent(attributes=attributes, data=text)
+    if not media:  # no type: JSON when it is (read strictly), else the bytes as they are
+        try:
+            json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return CloudEvent(attributes=attributes, data=bytes(body))
+        return CloudEvent(attributes=attributes, data=read(body))
+    if media.startswith("text/"):
+        try:
+            return CloudEvent(attributes=attributes, data=body.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass  # not UTF-8: kept as the bytes it is
+    return CloudEvent(attributes=attributes, data=bytes(body))

@@ -6,8 +6,10 @@ regular expression applied with search semantics (anchor it with ``^…$`` for a
 an object matches when each of its keys matches the event's value at that key (recursively, so
 ``data: {kind: order}`` matches any data whose ``kind`` is ``order``); other values compare equal.
 Correlation keys are extracted with their ``from`` expression on the whole event (its
-structured JSON form); with ``expect`` the value must equal it, without it the first value seen
-becomes the expectation for the events that follow.
+structured JSON form); with ``expect`` (an expression, ``${ }`` optional, whose ``.`` is the
+listening task's input, as for every task-level expression; a text that is not jq, such as
+``c-2``, is compared as it is) the value must equal it; without it
+the first value seen becomes the expectation for the events that follow.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from emitflow.dsl.model import EventFilter
-from emitflow.expressions import compile_expression, evaluate_value, is_expression
+from emitflow.errors import ExpressionError
+from emitflow.expressions import Expression, compile_expression, is_expression
 
 __all__ = ["correlation_keys", "event_matches"]
 
@@ -49,6 +52,15 @@ def _value_matches(expected: Any, actual: Any, variables: Mapping[str, Any]) -> 
     return bool(expected == actual)
 
 
+@lru_cache(maxsize=1024)
+def _expectation(text: str) -> Expression | None:
+    """``expect`` as jq, or ``None`` for a text that is not jq (compared as it is)."""
+    try:
+        return compile_expression(text)
+    except ExpressionError:
+        return None
+
+
 def event_matches(
     flt: EventFilter, event: Mapping[str, Any], variables: Mapping[str, Any] | None = None
 ) -> bool:
@@ -67,18 +79,20 @@ def correlation_keys(
     event: Mapping[str, Any],
     expected: Mapping[str, Any],
     variables: Mapping[str, Any] | None = None,
+    data: Any = None,
 ) -> dict[str, Any] | None:
     """The event's correlation values, or None when one differs from what is expected.
 
     ``expected`` holds values already resolved (from earlier events); a filter's own ``expect``
-    is evaluated against the run's variables and wins.
+    is evaluated on ``data`` (the listening task's input) with the run's variables and wins.
     """
     bound = variables or {}
     values: dict[str, Any] = {}
     for key, corr in flt.correlate.items():
         value = compile_expression(corr.from_).evaluate(event, bound)
         if corr.expect is not None:
-            want = evaluate_value(corr.expect, event, bound)
+            expectation = _expectation(corr.expect)
+            want = corr.expect if expectation is None else expectation.evaluate(data, bound)
             if value != want:
                 return None
         elif key in expected and expected[key] != value:

@@ -5,8 +5,9 @@ collects one event per filter, tied together by their correlation keys, and star
 the last one arrives; until then the partial collection is a run in status ``waiting`` with a
 wait at ``/schedule/on`` holding the events so far, so it survives a restart. The run's input is
 the array of triggering events (in filter order for ``all``), each read as ``schedule.read``
-says (``envelope``, the default: the structured CloudEvent; ``data``: its data; ``raw``: as
-``envelope``). Events on the reserved channels (``$errors``, ``$lifecycle``) start nothing.
+says (``envelope``, the default: the structured CloudEvent; ``data``: its data; ``raw``: the
+data as it travelled, see ``events.reading``). Events on the reserved channels (``$errors``,
+``$lifecycle``) start nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 from emitflow.dsl.model import ConsumptionStrategy, Workflow
 from emitflow.errors import EmitflowError, NotFoundError
 from emitflow.events.matching import correlation_keys, event_matches
+from emitflow.events.reading import read_event
 from emitflow.runtime.reports import delivery_context, hops_of
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.workflows import Workflows
@@ -225,7 +227,7 @@ class _Group:
 
 
 def _read(event: Mapping[str, Any], read: str) -> Any:
-    return event.get("data") if read == "data" else dict(event)
+    return read_event(event, read)
 
 
 def _trigger(stored: StoredEvent) -> dict[str, Any]:

@@ -18,6 +18,7 @@ password and query values masked.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -105,11 +106,14 @@ def request_for(webhook: Webhook, event: dict[str, Any]) -> tuple[dict[str, str]
         return {"Content-Type": "application/cloudevents+json"}, body
     headers: dict[str, str] = {}
     for name, value in event.items():
-        if name in ("data", "datacontenttype") or value is None:
+        if name in ("data", "data_base64", "datacontenttype") or value is None:
             continue
         text = value if isinstance(value, str) else json.dumps(value)
         headers[f"ce-{name}"] = quote(text, safe=_HEADER_SAFE)
     media = str(event.get("datacontenttype") or "application/json")
+    if isinstance(event.get("data_base64"), str):  # binary data goes as the bytes it is
+        headers["Content-Type"] = str(event.get("datacontenttype") or "application/octet-stream")
+        return headers, base64.b64decode(event["data_base64"])
     data = event.get("data")
     if data is None:
         return headers, b""

@@ -97,7 +97,7 @@ async def test_a_python_script_gets_its_arguments() -> None:
 async def test_a_javascript_script_runs_with_node() -> None:
     if shutil.which("node") is None:
         pytest.skip("node is not installed; script_argv then raises a configuration error")
-    code = "console.log(JSON.stringify(process.argv.slice(1)))"
+    code = "console.log(JSON.stringify(process.argv.slice(2)))"
     result = await run_process(script_argv("js", code, ["a", "-b"]))
     assert result.stdout == '["a","-b"]\n'
 

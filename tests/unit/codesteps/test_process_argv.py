@@ -18,7 +18,8 @@ def test_python_scripts_run_inline() -> None:
 
 def test_javascript_needs_node(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("shutil.which", lambda name: "/opt/node" if name == "node" else None)
-    assert script_argv("js", "1", ["-a"]) == ["/opt/node", "-e", "1", "--", "-a"]
+    assert script_argv("js", "1", ["-a"]) == ["/opt/node", "-e", "1", "--", "[eval]", "-a"]
+    assert script_argv("js", "1", ["-a"], file="/t/s.js") == ["/opt/node", "/t/s.js", "-a"]
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(FaultError) as info:
         script_argv("javascript", "1")

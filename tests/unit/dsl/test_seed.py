@@ -53,17 +53,19 @@ def test_each_shorthand_is_warned_about_with_its_canonical_form() -> None:
     warnings = load_workflow(EXAMPLE).warnings
     source = str(EXAMPLE)
     assert [w.split(": ", 1)[0] for w in warnings] == [
+        f"{source}:2:3 at /document/dsl",
         f"{source}:28:9 at /do/0/placeOrder/output/as",
         f"{source}:30:7 at /do/0/placeOrder/catch",
         f"{source}:33:13 at /do/0/placeOrder/catch/errors/with/type",
         f"{source}:49:9 at /do/1/emitOrderPlacedEvent/output/as",
         f"{source}:50:5 at /do/2/handleOrderError",
     ]
-    assert "output.as: ${ $input + { orderResult: . } }" in warnings[0]
-    assert "- tryPlaceOrder: {try: [{placeOrder: {call: …}}], catch: {…}}" in warnings[1]
-    assert "canonical form leaves 'type' out" in warnings[2]
-    assert "add 'then: end' (or another directive) to 'emitOrderPlacedEvent'" in warnings[4]
-    assert "'handleOrderError' is the error path of 'placeOrder'" in warnings[4]
+    assert "written for DSL 1.0.0; emitflow runs 1.0.3" in warnings[0]
+    assert "output.as: ${ $input + { orderResult: . } }" in warnings[1]
+    assert "- tryPlaceOrder: {try: [{placeOrder: {call: …}}], catch: {…}}" in warnings[2]
+    assert "canonical form leaves 'type' out" in warnings[3]
+    assert "add 'then: end' (or another directive) to 'emitOrderPlacedEvent'" in warnings[5]
+    assert "'handleOrderError' is the error path of 'placeOrder'" in warnings[5]
 
 
 def test_then_end_before_the_error_path_silences_the_fall_through_warning() -> None:
@@ -72,7 +74,7 @@ def test_then_end_before_the_error_path_silences_the_fall_through_warning() -> N
         "      output:\n        as: eventResult\n      then: end\n",
     )
     warnings = parse_workflow(text).warnings
-    assert len(warnings) == 4
+    assert len(warnings) == 5  # the four shorthands and the 1.0.0 declaration
     assert not any("falls through" in w for w in warnings)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from emitflow.dsl.model import ConsumptionStrategy, Correlation, EventFilter
-from emitflow.engine.listening import Consumption, read_event
+from emitflow.engine.listening import Consumption
+from emitflow.events.reading import read_event
 
 
 def _filter(type: str, **correlate: Correlation) -> EventFilter:

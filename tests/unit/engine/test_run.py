@@ -73,7 +73,7 @@ async def test_python_script_inline_and_from_a_source_file(tmp_path: Path) -> No
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 async def test_javascript_script() -> None:
-    code = "console.log(6 * 7, process.argv.slice(1).join(','))"
+    code = "console.log(6 * 7, process.argv.slice(2).join(','))"
     result = await run(
         f'do:\n  - js: {{run: {{script: {{language: js, code: "{code}", arguments: [a, b]}}}}}}'
     )

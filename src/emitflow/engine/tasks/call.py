@@ -5,8 +5,9 @@ top-level keys, or a ``${ }`` expression; headers, query, body and the authentic
 evaluated on the input (``$secrets`` available); the resolved credentials are ``$authorization``
 for the output expressions. ``openapi``: the document (Swagger 2.0 or OpenAPI 3) is loaded once
 per process, then the operation is called with the evaluated ``parameters``. A custom function
-is a task: the call's ``with`` (evaluated) becomes its input, and it runs with its own data flow
-under the calling task's pointer. grpc, asyncapi, a2a and mcp are not supported yet and say so.
+is a task (``use.functions``, or fetched from a URL or a catalog: ``engine.functions``): the
+call's ``with`` (evaluated) becomes its input, and it runs with its own data flow under the
+calling task's pointer. grpc, asyncapi, a2a and mcp are not supported yet and say so.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from emitflow.dsl.model import (
 from emitflow.engine.context import Frame
 from emitflow.engine.dataflow import process
 from emitflow.engine.evaluation import evaluate, render, truthy
+from emitflow.engine.functions import resolve_function
 from emitflow.errors import FaultError, Problem
 from emitflow.http.auth import Authorization
 from emitflow.http.call import perform
@@ -90,12 +92,7 @@ async def _openapi(args: OpenApiArguments, data: Any, frame: Frame) -> Any:
 
 async def _function(task: CallTask, data: Any, frame: Frame) -> Any:
     run = frame.run
-    function = run.workflow.use.functions.get(task.call)
-    if function is None:
-        if "://" in task.call or "@" in task.call:
-            detail = f"call: {task.call}: functions from URLs and catalogs are not supported yet"
-            raise _configuration(frame, detail, "Not Supported")
-        raise _configuration(frame, f"the function {task.call!r} is not defined in use.functions")
+    function = await resolve_function(task.call, data, frame)
     arguments = render(task.with_, data, frame)
     item = TaskItem(name=frame.item.name, reference=frame.where, task=function)
     inner = Frame(run, item, arguments, frame.scope)

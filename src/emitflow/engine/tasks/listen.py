@@ -20,8 +20,9 @@ from emitflow.dsl.model import ListenTask, SubscriptionIterator
 from emitflow.engine import runner
 from emitflow.engine.context import Frame, Run
 from emitflow.engine.dataflow import shape_output
-from emitflow.engine.listening import Consumption, read_event
+from emitflow.engine.listening import Consumption
 from emitflow.engine.ports import EventInbox
+from emitflow.events.reading import read_event
 
 __all__ = ["run_listen"]
 
@@ -30,7 +31,7 @@ async def run_listen(task: ListenTask, data: Any, frame: Frame) -> Any:
     """Consume events until ``listen.to`` is satisfied; the consumed events."""
     run = frame.run
     inbox = await _open(run, frame)
-    consumption = Consumption(task.to, frame, task.read)
+    consumption = Consumption(task.to, frame, task.read, data)
     saved = inbox.saved()
     if saved:
         consumption.restore(saved)

@@ -22,11 +22,18 @@ import asyncio
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from emitflow.codesteps.process import ProcessResult, run_process, script_argv, shell_argv
+from emitflow.codesteps.process import (
+    ProcessResult,
+    is_javascript,
+    run_process,
+    script_argv,
+    shell_argv,
+)
 from emitflow.dsl.model import RunTask, ScriptProcess, ShellProcess
 from emitflow.engine.context import Frame
 from emitflow.engine.evaluation import render
@@ -79,8 +86,16 @@ async def _start(task: RunTask, data: Any, frame: Frame, code: str | None) -> Pr
     if task.script is not None:
         script = task.script
         source = code if code is not None else await _script_code(script, frame)
-        argv = script_argv(script.language, source, _arguments(script.arguments, data, frame))
-        return await run_process(argv, **_io(script, data, frame))
+        arguments = _arguments(script.arguments, data, frame)
+        if not is_javascript(script.language):
+            argv = script_argv(script.language, source, arguments)
+            return await run_process(argv, **_io(script, data, frame))
+        # node finds a script's arguments at process.argv[2:] only when it runs a file.
+        with tempfile.TemporaryDirectory(prefix="emitflow-script-") as folder:
+            path = Path(folder, "script.js")
+            await asyncio.to_thread(path.write_text, source, encoding="utf-8")
+            argv = script_argv(script.language, source, arguments, file=str(path))
+            return await run_process(argv, **_io(script, data, frame))
     if task.container is not None:
         return await run_container(task.container, data, frame)
     raise FaultError(
@@ -116,12 +131,26 @@ def _arguments(value: Any, data: Any, frame: Frame) -> list[str]:
     if value is None:
         return []
     rendered = render(value, data, frame)
-    if isinstance(rendered, Mapping):  # DSL 1.0.2 and earlier: a map of flag → value
-        pairs = [(str(k), v) for k, v in rendered.items()]
-        return [part for k, v in pairs for part in (k, *(() if v in (None, "") else (_text(v),)))]
+    if isinstance(rendered, Mapping):  # DSL 1.0.2 and earlier: a map of option -> value
+        return [part for key, item in rendered.items() for part in _option(str(key), item)]
     if isinstance(rendered, list):
         return [_text(item) for item in rendered]
     return [_text(rendered)]
+
+
+def _option(key: str, value: Any) -> tuple[str, ...]:
+    """One entry of a map of arguments as argv: ``--key value``, a flag, or nothing.
+
+    The key gets ``--`` unless it starts with ``-``; null and false leave the option out, true
+    and ``""`` give the flag alone (what ``argparse``-style scripts, such as the catalog's
+    functions, expect).
+    """
+    flag = key if key.startswith("-") else f"--{key}"
+    if value is None or value is False:
+        return ()
+    if value is True or value == "":
+        return (flag,)
+    return (flag, _text(value))
 
 
 def _text(value: Any) -> str:
