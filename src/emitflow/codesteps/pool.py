@@ -132,6 +132,8 @@ class CodeStepPool:
             self._protections.describe().replace("\n", ", "),
             extra={"isolation": mode, "size": self.settings.size},
         )
+        if not self._protections.namespaces_denied:
+            log.warning("code-step pool: no seccomp filter: %s", first.hello.get("seccomp"))
 
     async def _first_worker(self) -> tuple[WorkerConnection, str]:
         wanted = self.settings.isolation

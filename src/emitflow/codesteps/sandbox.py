@@ -179,6 +179,9 @@ class Protections:
     #: Whether a step is unable to raise its own rlimits (false only for steps running as
     #: root with all capabilities: rlimits isolation when the uid drop is impossible).
     limits_irrevocable: bool
+    #: Whether the seccomp filter of ``syscalls.py`` holds: no namespaces, mounts, ptrace,
+    #: bpf, keyrings or perf events.
+    namespaces_denied: bool = False
     # These hold in every mode.
     memory_limit: bool = True
     cpu_limit: bool = True
@@ -196,6 +199,7 @@ class Protections:
             "own_uid",
             "full_cleanup",
             "limits_irrevocable",
+            "namespaces_denied",
             "memory_limit",
             "cpu_limit",
             "wall_timeout",
@@ -224,4 +228,5 @@ def protections(isolation: str, hello: Mapping[str, object], *, network: bool) -
         process_limit=counting.get(str(hello.get("processes")), "unknown"),
         full_cleanup=hello.get("sweep") is True,
         limits_irrevocable=sandboxed or hello.get("uid") != 0,
+        namespaces_denied=hello.get("seccomp") == "loaded",
     )
