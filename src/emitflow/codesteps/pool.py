@@ -43,6 +43,9 @@ __all__ = ["CodeStepPool", "PoolSettings"]
 log = logging.getLogger(__name__)
 
 _ISOLATIONS = ("auto", "bwrap", "rlimits")
+# Results up to this size are read on the event loop (well under a millisecond); larger ones
+# in a thread.
+_PARSE_INLINE_BYTES = 64 * 1024
 # The logs travel as JSON text, where a control character takes six bytes (\u0001).
 _META_BYTES_PER_LOG_BYTE = 6
 
@@ -273,7 +276,10 @@ class CodeStepPool:
             self._retire(worker)
             raise
         self._idle.put_nowait(worker)
-        return parse_result(request.step, meta, body)
+        if body is not None and len(body) > _PARSE_INLINE_BYTES:
+            # Parsing and measuring megabytes of JSON would hold the event loop.
+            return await asyncio.to_thread(parse_result, request.step, meta, body, request.limits)
+        return parse_result(request.step, meta, body, request.limits)
 
     async def close(self) -> None:
         """Stop every worker and remove the pool's directories."""

@@ -269,3 +269,34 @@ async def test_namespaces_mounts_tracing_and_kernel_interfaces_are_refused(
     assert ordinary == ["thread ran", 7]
     assert pool.protections.namespaces_denied
     await assert_still_serving(pool)
+
+
+async def test_emits_written_into_the_recording_directly_are_cut_by_the_engine(
+    pool: CodeStepPool,
+) -> None:
+    code = (
+        "def handler(pd):\n"
+        "    pd.recording.emits.extend(['{\"data\":1}'] * 200_000)\n"
+        "    return 'done'\n"
+    )
+    error = await fault(pool, code)
+    assert error.problem.title == "Code step exceeded its emit limit"
+    assert "more than 10000 emits (Limits.max_emits), bypassing pd.send.emit" in (
+        error.problem.detail or ""
+    )
+    assert len(error.result.emits) == 10_000
+    await assert_still_serving(pool)
+
+
+async def test_emit_bytes_written_into_the_recording_directly_are_cut_by_the_engine(
+    pool: CodeStepPool,
+) -> None:
+    code = (
+        "def handler(pd):\n"
+        "    big = '{\"data\":\"' + 'x' * 300_000 + '\"}'\n"
+        "    pd.recording.emits.extend([big] * 8)\n"
+    )
+    error = await fault(pool, code, limits=Limits(max_emit_bytes=1 * MIB))
+    assert "at emit #4 (Limits.max_emit_bytes)" in (error.problem.detail or "")
+    assert len(error.result.emits) == 3
+    await assert_still_serving(pool)
