@@ -18,9 +18,17 @@ if TYPE_CHECKING:
     from emitflow.runtime.executor import Executor
     from emitflow.runtime.webhooks import WebhookSettings
 
-__all__ = ["DEFAULT_MAX_HOPS", "DEFAULT_QUEUE_SIZE", "EngineSettings", "default_store_url"]
+__all__ = [
+    "DEFAULT_MAX_CHAIN_RUNS",
+    "DEFAULT_MAX_HOPS",
+    "DEFAULT_QUEUE_SIZE",
+    "EngineSettings",
+    "default_store_url",
+]
 
 DEFAULT_MAX_HOPS = 16
+#: Runs one causal chain may start (``EngineSettings.max_chain_runs``).
+DEFAULT_MAX_CHAIN_RUNS = 1_000
 DEFAULT_QUEUE_SIZE = 100
 
 
@@ -43,6 +51,9 @@ class EngineSettings:
     - ``clock``/``ids``: injected time and id factory (tests use ``VirtualClock``).
     - ``max_hops``: the loop guard (decision 9); an event that already went through this many
       event-started runs is stored and reported on ``$errors`` but not delivered.
+    - ``max_chain_runs``: the loop guard's budget per causal chain: runs that the events
+      descending from one root (a run started by hand, hook or timer, or an outside event)
+      may start in all; past it they are stored and reported on ``$errors`` (``chains.py``).
     - ``default_concurrency``: runs of one workflow at a time (``None`` = unlimited);
       ``concurrency`` overrides it per workflow id. A document may also set
       ``document.metadata.emitflow.concurrency``; the settings win.
@@ -67,6 +78,7 @@ class EngineSettings:
     clock: Clock = field(default_factory=SystemClock)
     ids: IdFactory | None = None
     max_hops: int = DEFAULT_MAX_HOPS
+    max_chain_runs: int = DEFAULT_MAX_CHAIN_RUNS
     default_concurrency: int | None = None
     concurrency: Mapping[str, int] = field(default_factory=dict)
     queue_size: int = DEFAULT_QUEUE_SIZE
@@ -85,6 +97,7 @@ class EngineSettings:
 
     def __post_init__(self) -> None:
         _positive_int("max_hops", self.max_hops)
+        _positive_int("max_chain_runs", self.max_chain_runs)
         _positive_int("queue_size", self.queue_size)
         _positive_int("claim_batch", self.claim_batch)
         if self.default_concurrency is not None:
