@@ -77,7 +77,7 @@ class PoolStepRunner:
             environment=dict(step.environment),
         )
         try:
-            result = await pool.run(request)
+            result = await pool.run(request, share=step.workflow)
         except StepFaultError as exc:
             problem = exc.problem
             if problem.instance is None:

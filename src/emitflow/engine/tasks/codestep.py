@@ -53,6 +53,7 @@ async def run_code_step(script: ScriptProcess, code: str, data: Any, frame: Fram
         context=run.context,
         environment={str(k): str(v) for k, v in environment.items()},
         secrets=run.secrets,
+        workflow=f"{run.workflow.document.namespace}/{run.workflow.document.name}",
     )
     try:
         outcome = await steps_runner.run(step)
