@@ -18,8 +18,10 @@ Two isolation modes, chosen when a pool starts (``auto`` tries the first and fal
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ __all__ = [
     "Protections",
     "bwrap_command",
     "bwrap_executable",
+    "bwrap_supports",
     "protections",
     "scrubbed_environment",
     "worker_command",
@@ -71,6 +74,18 @@ def scrubbed_environment(extra: Mapping[str, str] | None = None) -> dict[str, st
 def bwrap_executable() -> str | None:
     """The ``bwrap`` program on PATH, if installed."""
     return shutil.which("bwrap")
+
+
+@functools.cache
+def bwrap_supports(bwrap: str, option: str) -> bool:
+    """Whether this ``bwrap`` lists ``option`` in its ``--help``."""
+    try:
+        found = subprocess.run(
+            [bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return option in found.stdout + found.stderr
 
 
 def package_root() -> Path:
@@ -143,6 +158,10 @@ def bwrap_command(
         argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         argv.append("--unshare-user")
+        if bwrap_supports(bwrap, "--disable-userns"):
+            # bubblewrap >= 0.8: no user namespace can be made inside this one (the seccomp
+            # filter of syscalls.py refuses them too, in every mode).
+            argv.append("--disable-userns")
     for top in _TOP_LEVEL:
         if os.path.islink(top):
             argv += ["--symlink", os.readlink(top), top]
