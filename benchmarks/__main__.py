@@ -15,6 +15,7 @@ SUITES = (
     "bench_api",
     "bench_ui",
     "bench_dsl",
+    "bench_emit_storage",
 )
 
 

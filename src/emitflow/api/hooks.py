@@ -7,6 +7,8 @@ Code steps see the whole request as ``pd.steps["trigger"]["event"]``: ``method``
 ``document.metadata.emitflow.hook.respond: true``) answers with that response instead, waiting
 up to ``RESPOND_TIMEOUT`` seconds (504 past it). Hooks are public unless the document sets
 ``document.metadata.emitflow.hook.auth: token``; then a token with the ``hooks`` scope is needed.
+A workflow that already has ``EngineSettings.hook_queue_limit`` runs waiting answers 429 with
+``Retry-After``, and starts nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from emitflow.api.auth import Scope, require
 from emitflow.api.bodies import JsonBodyError, parse_json
+from emitflow.api.errors import error_response
 from emitflow.api.openapi import body
 from emitflow.errors import RequestError
 from emitflow.runtime.engine import Engine
@@ -31,6 +34,8 @@ __all__ = ["RESPOND_TIMEOUT", "router"]
 router = APIRouter(tags=["hooks"])
 
 RESPOND_TIMEOUT = 30.0
+#: Seconds a client refused with 429 (the workflow's queue is full) is told to wait.
+RETRY_AFTER = 1
 _HIDDEN_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 _check_token = require(Scope.HOOKS)
 
@@ -87,12 +92,14 @@ async def hook(workflow_id: str, request: Request) -> Response:
     }
     trigger = {"kind": "http", "event": event, "context": {"workflow_id": workflow_id}}
     if not _wants_response(version, settings):
-        run = await engine.start(workflow_id, input=body, trigger=trigger, wait=False)
+        run = await engine.start_hook(workflow_id, input=body, trigger=trigger)
+        if run is None:
+            return await _queue_full(engine, workflow_id)
         return JSONResponse({"run_id": run.id}, status_code=202)
     response: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    run = await engine.start(
-        workflow_id, input=body, trigger=trigger, wait=False, response=response
-    )
+    run = await engine.start_hook(workflow_id, input=body, trigger=trigger, response=response)
+    if run is None:
+        return await _queue_full(engine, workflow_id)
     ended = asyncio.ensure_future(engine.wait(run.id))
     try:
         await asyncio.wait(
@@ -108,6 +115,16 @@ async def hook(workflow_id: str, request: Request) -> Response:
     raise RequestError(
         504, "respond_timeout", f"run {run.id} did not call pd.respond within {RESPOND_TIMEOUT} s"
     )
+
+
+async def _queue_full(engine: Engine, workflow_id: str) -> Response:
+    load = await engine.load(workflow_id)
+    message = (
+        f"workflow {workflow_id} already has {load['waiting']} runs waiting (the limit of its "
+        "hook, EngineSettings.hook_queue_limit); retry later"
+    )
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    return error_response(429, "hook_queue_full", message, load, headers)
 
 
 async def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:

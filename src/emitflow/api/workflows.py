@@ -127,9 +127,11 @@ async def list_workflows(request: Request, engine: EngineDep) -> dict[str, Any]:
 
 @router.get("/v1/workflows/{workflow_id}", dependencies=_read)
 async def get_workflow(workflow_id: str, engine: EngineDep) -> dict[str, Any]:
-    """A workflow's latest version, with its document."""
+    """A workflow's latest version, with its document, its concurrency and queue."""
     version = await engine.store.get_workflow(workflow_id)
-    return {"data": workflow_view(version, document=True)}
+    view = workflow_view(version, document=True)
+    view["concurrency"] = await engine.load(workflow_id)
+    return {"data": view}
 
 
 @router.delete("/v1/workflows/{workflow_id}", dependencies=_admin)

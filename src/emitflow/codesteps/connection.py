@@ -82,6 +82,11 @@ class WorkerConnection:
             await worker._fail(str(exc) or f"no hello within {startup:g} s")
         except BaseException:
             worker.kill_now()
+            # Reaped even when cancelled (a pool closing), or the garbage collector would close
+            # its pipes after the event loop is gone.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(process.wait())
+            worker._drain.cancel()
             raise
         if not isinstance(message, dict) or not isinstance(message.get("hello"), dict):
             error = message.get("error") if isinstance(message, dict) else None

@@ -35,6 +35,7 @@ from emitflow.codesteps.sandbox import (
     worker_command,
 )
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult, parse_result
+from emitflow.codesteps.turns import FairQueue
 from emitflow.codesteps.uids import UidLease
 from emitflow.errors import ConfigurationError, SandboxError
 
@@ -43,6 +44,9 @@ __all__ = ["CodeStepPool", "PoolSettings"]
 log = logging.getLogger(__name__)
 
 _ISOLATIONS = ("auto", "bwrap", "rlimits")
+# Results up to this size are read on the event loop (well under a millisecond); larger ones
+# in a thread.
+_PARSE_INLINE_BYTES = 64 * 1024
 # The logs travel as JSON text, where a control character takes six bytes (\u0001).
 _META_BYTES_PER_LOG_BYTE = 6
 
@@ -85,8 +89,10 @@ class CodeStepPool:
 
     def __init__(self, settings: PoolSettings | None = None) -> None:
         self.settings = settings or PoolSettings()
-        self._idle: asyncio.Queue[WorkerConnection | int] = asyncio.Queue()
+        # Taken in turn by workflow, so one workflow's flood of steps cannot hold every worker.
+        self._idle: FairQueue[WorkerConnection | int] = FairQueue()
         self._live: set[WorkerConnection] = set()
+        self._retired: set[WorkerConnection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._mode: str | None = None
         self._protections: Protections | None = None
@@ -132,6 +138,8 @@ class CodeStepPool:
             self._protections.describe().replace("\n", ", "),
             extra={"isolation": mode, "size": self.settings.size},
         )
+        if not self._protections.namespaces_denied:
+            log.warning("code-step pool: no seccomp filter: %s", first.hello.get("seccomp"))
 
     async def _first_worker(self) -> tuple[WorkerConnection, str]:
         wanted = self.settings.isolation
@@ -204,8 +212,8 @@ class CodeStepPool:
         self._live.add(worker)
         return worker
 
-    async def _acquire(self) -> WorkerConnection:
-        item = await self._idle.get()
+    async def _acquire(self, share: str) -> WorkerConnection:
+        item = await self._idle.get(share)
         if isinstance(item, WorkerConnection):
             return item
         # A slot whose worker could not be restarted in the background: try again, here.
@@ -218,6 +226,7 @@ class CodeStepPool:
     def _retire(self, worker: WorkerConnection) -> None:
         worker.kill_now()
         self._live.discard(worker)
+        self._retired.add(worker)
         if not self._closed:
             task = asyncio.get_running_loop().create_task(self._replace(worker))
             self._tasks.add(task)
@@ -225,6 +234,7 @@ class CodeStepPool:
 
     async def _replace(self, old: WorkerConnection) -> None:
         await old.kill()
+        self._retired.discard(old)
         try:
             new = await self._spawn(old.slot, self._mode or "rlimits")
         except SandboxError as exc:
@@ -240,8 +250,11 @@ class CodeStepPool:
         log.info("code-step worker replaced", extra={"slot": old.slot, "worker": new.pid})
         self._idle.put_nowait(new)
 
-    async def run(self, request: StepRequest) -> StepResult:
-        """Run one step in a warm worker; ``StepFaultError`` if it faults."""
+    async def run(self, request: StepRequest, *, share: str = "") -> StepResult:
+        """Run one step in a warm worker; ``StepFaultError`` if it faults.
+
+        ``share`` names who the step runs for (its workflow): when steps wait for a worker,
+        each share gets its turn (see ``turns.py``)."""
         if self._mode is None or self._closed:
             raise SandboxError(
                 "the code-step pool is not running; use `async with CodeStepPool() as pool`"
@@ -252,7 +265,7 @@ class CodeStepPool:
             raise SandboxError(
                 f"step {request.step!r}: its steps or secrets are not JSON ({exc})"
             ) from exc
-        worker = await self._acquire()
+        worker = await self._acquire(share)
         try:
             meta, body = await worker.call(
                 message,
@@ -271,7 +284,10 @@ class CodeStepPool:
             self._retire(worker)
             raise
         self._idle.put_nowait(worker)
-        return parse_result(request.step, meta, body)
+        if body is not None and len(body) > _PARSE_INLINE_BYTES:
+            # Parsing and measuring megabytes of JSON would hold the event loop.
+            return await asyncio.to_thread(parse_result, request.step, meta, body, request.limits)
+        return parse_result(request.step, meta, body, request.limits)
 
     async def close(self) -> None:
         """Stop every worker and remove the pool's directories."""
@@ -281,6 +297,10 @@ class CodeStepPool:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         workers, self._live = list(self._live), set()
         await asyncio.gather(*(worker.close() for worker in workers), return_exceptions=True)
+        # Workers retired (a cancelled step's) whose replacement was cancelled above: reap them
+        # here, or their pipes would be closed by the garbage collector after the loop.
+        retired, self._retired = list(self._retired), set()
+        await asyncio.gather(*(worker.kill() for worker in retired), return_exceptions=True)
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None

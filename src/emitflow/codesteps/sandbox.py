@@ -18,8 +18,10 @@ Two isolation modes, chosen when a pool starts (``auto`` tries the first and fal
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ __all__ = [
     "Protections",
     "bwrap_command",
     "bwrap_executable",
+    "bwrap_supports",
     "protections",
     "scrubbed_environment",
     "worker_command",
@@ -71,6 +74,18 @@ def scrubbed_environment(extra: Mapping[str, str] | None = None) -> dict[str, st
 def bwrap_executable() -> str | None:
     """The ``bwrap`` program on PATH, if installed."""
     return shutil.which("bwrap")
+
+
+@functools.cache
+def bwrap_supports(bwrap: str, option: str) -> bool:
+    """Whether this ``bwrap`` lists ``option`` in its ``--help``."""
+    try:
+        found = subprocess.run(
+            [bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return option in found.stdout + found.stderr
 
 
 def package_root() -> Path:
@@ -143,6 +158,10 @@ def bwrap_command(
         argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         argv.append("--unshare-user")
+        if bwrap_supports(bwrap, "--disable-userns"):
+            # bubblewrap >= 0.8: no user namespace can be made inside this one (the seccomp
+            # filter of syscalls.py refuses them too, in every mode).
+            argv.append("--disable-userns")
     for top in _TOP_LEVEL:
         if os.path.islink(top):
             argv += ["--symlink", os.readlink(top), top]
@@ -179,6 +198,9 @@ class Protections:
     #: Whether a step is unable to raise its own rlimits (false only for steps running as
     #: root with all capabilities: rlimits isolation when the uid drop is impossible).
     limits_irrevocable: bool
+    #: Whether the seccomp filter of ``syscalls.py`` holds: no namespaces, mounts, ptrace,
+    #: bpf, keyrings or perf events.
+    namespaces_denied: bool = False
     # These hold in every mode.
     memory_limit: bool = True
     cpu_limit: bool = True
@@ -196,6 +218,7 @@ class Protections:
             "own_uid",
             "full_cleanup",
             "limits_irrevocable",
+            "namespaces_denied",
             "memory_limit",
             "cpu_limit",
             "wall_timeout",
@@ -224,4 +247,5 @@ def protections(isolation: str, hello: Mapping[str, object], *, network: bool) -
         process_limit=counting.get(str(hello.get("processes")), "unknown"),
         full_cleanup=hello.get("sweep") is True,
         limits_irrevocable=sandboxed or hello.get("uid") != 0,
+        namespaces_denied=hello.get("seccomp") == "loaded",
     )

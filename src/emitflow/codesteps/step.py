@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from emitflow.codesteps.enforcement import enforce_limits
 from emitflow.codesteps.limits import Limits
 from emitflow.errors import ConfigurationError, FaultError, Problem
 
@@ -127,10 +128,18 @@ def _body(data: Any) -> dict[str, Any]:
     }
 
 
-def parse_result(step: str, meta: Mapping[str, Any], raw: bytes | None) -> StepResult:
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_result(
+    step: str, meta: Mapping[str, Any], raw: bytes | None, limits: Limits | None = None
+) -> StepResult:
     """The ``StepResult`` of a worker's answer; raises ``StepFaultError`` if the step faulted.
 
-    ``raw`` is the result frame's JSON as the step's process wrote it.
+    ``raw`` is the result frame's JSON as the step's process wrote it. It is cut to ``limits``
+    (see ``enforcement.py``): user code wrote it, so ``pd``'s own checks may have been bypassed.
+    Parsing a large result takes a while: the pool calls this in a thread.
     """
     fields: dict[str, Any] = {
         "logs": str(meta.get("logs", "")),
@@ -140,10 +149,13 @@ def parse_result(step: str, meta: Mapping[str, Any], raw: bytes | None) -> StepR
     try:
         problem = _problem(meta.get("problem"))
         if raw is not None:
-            body = json.loads(raw)
+            body = json.loads(raw, parse_constant=_constant)
             fields.update(_body(body))
             problem = problem or _problem(body.get("problem"))
+        problem = enforce_limits(step, limits or Limits(), fields) or problem
     except (ValueError, TypeError) as exc:
+        # Nothing of a result that cannot be read is kept.
+        fields.update(output=None, emits=(), exports={}, respond=None)
         problem = Problem.of(
             "runtime",
             title="Code step result unreadable",

@@ -30,6 +30,7 @@ from emitflow.codesteps.limits import Limits, apply_step_limits
 from emitflow.codesteps.protocol import decode, encode, frame, read_frame_fd, write_fd
 from emitflow.codesteps.runner import run_step
 from emitflow.codesteps.supervision import Outcome, finish, reap_all, supervise
+from emitflow.codesteps.syscalls import load_filter
 
 __all__ = ["main"]
 
@@ -249,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         # A worker killed before it could clean up may have left steps' processes under our
         # uid; with a uid or pid namespace of our own they are all ours to end.
         reap_all(sweep=context.sweep)
+        # Last, after everything the worker itself needs: steps inherit it and cannot undo it.
+        unfiltered = load_filter()
     except OSError as exc:
         write_fd(out, encode({"error": f"the worker could not start: {exc}"}))
         return 1
@@ -258,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "dropped": dropped,
         "processes": context.processes,
         "sweep": context.sweep,
+        "seccomp": unfiltered or "loaded",
     }
     write_fd(out, encode({"hello": hello}))
     # Everything imported so far is shared with every step by fork; frozen, the steps' garbage

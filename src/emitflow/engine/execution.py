@@ -33,6 +33,8 @@ __all__ = ["execute"]
 logger = logging.getLogger(__name__)
 
 _ROOT = "/"
+#: Held events published between two yields to the event loop.
+_PUBLISH_BATCH = 128
 
 
 async def execute(
@@ -155,7 +157,10 @@ async def _wind_down(run: Run) -> None:
         if run.background:
             await asyncio.gather(*run.background, return_exceptions=True)
         sink = run.options.events
-        for event in run.held:  # stamped when held
+        for index, event in enumerate(run.held):  # stamped when held
+            if index and index % _PUBLISH_BATCH == 0:
+                # A durable sink only holds the events: nothing here would yield otherwise.
+                await asyncio.sleep(0)
             run.emitted.append(event)
             if sink is not None:
                 await sink.publish(event)

@@ -62,6 +62,8 @@ class CodeStep:
     environment: Mapping[str, str] = field(default_factory=dict)
     #: The secrets the workflow's ``use.secrets`` lists and the run was given (``pd.secrets``).
     secrets: Mapping[str, Any] = field(default_factory=dict)
+    #: The step's workflow (``namespace/name``): a pool shares its workers fairly between them.
+    workflow: str = ""
 
 
 class EventInbox(Protocol):

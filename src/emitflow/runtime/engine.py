@@ -294,6 +294,38 @@ class Engine(Inspection):
             return run
         return await self._runs.wait(run.id)
 
+    async def start_hook(
+        self,
+        workflow_id: str,
+        *,
+        input: Any,
+        trigger: Mapping[str, Any],
+        response: asyncio.Future[Any] | None = None,
+    ) -> RunRecord | None:
+        """``start(wait=False)`` for a public hook; ``None`` (start nothing) while the workflow
+        already has ``EngineSettings.hook_queue_limit`` runs waiting."""
+        gate = await self._runs.gate(workflow_id)
+        if not gate.reserve(self._settings.hook_queue_limit):
+            return None
+        try:
+            return await self.start(
+                workflow_id, input=input, trigger=trigger, wait=False, response=response
+            )
+        finally:
+            gate.unreserve()
+
+    async def load(self, workflow_id: str) -> dict[str, Any]:
+        """A workflow's concurrency limit (``None``: none), its runs running and queued, and
+        how many may wait before its hook answers 429."""
+        gate = await self._runs.gate(workflow_id)
+        return {
+            "limit": gate.limit,
+            "running": gate.running,
+            "queued": gate.queued,
+            "waiting": gate.backlog,
+            "hook_queue_limit": self._settings.hook_queue_limit,
+        }
+
     async def wait(self, run_id: str) -> RunRecord:
         """A run once it has ended."""
         return await self._runs.wait(run_id)

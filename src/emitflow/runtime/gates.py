@@ -5,7 +5,9 @@ order. Event deliveries ask first (``offer``): with the queue full, or with an e
 for the same workflow still waiting for room, the delivery is refused and the gate remembers
 that outbox row, so the rows it refused are let in strictly in outbox order once room appears.
 That is what keeps "concurrency 1 = one run at a time, in event order" true under overflow.
-Manual and timer starts are never refused (``admit`` always queues).
+Manual and timer starts are never refused (``admit`` always queues); a public hook's start
+is, past a bound on the runs waiting (``reserve``), so that a flood of requests cannot queue
+without end.
 """
 
 from __future__ import annotations
@@ -45,12 +47,42 @@ class Gate:
         self._promised = 0  # deliveries let in whose runs are not admitted yet
         self._queue: deque[Job] = deque()
         self._refused: list[int] = []
+        self._reserved = 0
         self.closed = False
 
     @property
     def busy(self) -> int:
         """Runs executing or queued here."""
         return self._running + len(self._queue)
+
+    @property
+    def running(self) -> int:
+        """Runs executing now."""
+        return self._running
+
+    @property
+    def queued(self) -> int:
+        """Runs waiting for a slot."""
+        return len(self._queue)
+
+    @property
+    def backlog(self) -> int:
+        """Runs in flight past the concurrency limit, counting hook starts under way: what
+        ``reserve`` bounds. Without a limit every run in flight counts (each may wait for a
+        code-step worker)."""
+        return max(self.busy + self._reserved - (self.limit or 0), 0)
+
+    def reserve(self, bound: int) -> bool:
+        """Hold a place for a run about to be started (a public hook), unless ``backlog`` is
+        already ``bound``; ``unreserve`` once it is admitted (or was not created)."""
+        if self.backlog >= bound:
+            return False
+        self._reserved += 1
+        return True
+
+    def unreserve(self) -> None:
+        """A place held by ``reserve`` is no longer needed."""
+        self._reserved = max(self._reserved - 1, 0)
 
     @property
     def refused(self) -> bool:

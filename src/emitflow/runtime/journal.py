@@ -39,7 +39,7 @@ from emitflow.clock import Clock
 from emitflow.errors import Problem, StoreError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime.executor import EventSink, RunOutcome, TaskOutcome
-from emitflow.runtime.reports import channel_of, fault_report, stamp_hops
+from emitflow.runtime.reports import channel_of, fault_report, run_chain, stamp_hops
 from emitflow.store.base import RunStore
 from emitflow.store.records import (
     LIFECYCLE_CHANNEL,
@@ -275,7 +275,7 @@ class RunJournal:
         return NewEvent(
             emitter_id=self._run.workflow_id,
             channel=channel,
-            event=stamp_hops(event, self._run.hops),
+            event=stamp_hops(event, self._run.hops, run_chain(self._run)),
             metadata={"run_id": self._run.id, "emit_id": event.id},
         )
 

@@ -3,6 +3,13 @@
 The hop count (decision 9) is the CloudEvents extension ``emitflowhops``: how many
 event-started runs led to this event. A run started by hand or by a timer has 0 hops; a run
 started by an event has that event's hops + 1; every event a run emits carries the run's hops.
+
+Hops alone do not bound a cycle that fans out (4 emits per run reach 4^16 runs before the
+hop limit), so every event also carries its causal chain, ``emitflowchain``: the id of the
+run that began it (a run started by hand, a hook or a timer), or, for an event that came from
+outside, its source and id. Runs an event starts belong to the event's chain (kept in their
+``trigger`` as ``chain``), and so do the events they emit; the router counts the runs each
+chain starts (``chains.py``).
 """
 
 from __future__ import annotations
@@ -16,20 +23,24 @@ from emitflow.events.cloudevent import CloudEvent
 from emitflow.store.records import ERRORS_CHANNEL, NewEvent, RunRecord, StoredEvent
 
 __all__ = [
+    "CHAIN_EXTENSION",
     "CHANNEL_EXTENSION",
     "FAULT_TYPE",
     "HOPS_EXTENSION",
     "UNDELIVERED_TYPE",
+    "chain_of",
     "channel_of",
     "delivery_context",
     "fault_report",
     "hops_of",
     "rfc3339",
+    "run_chain",
     "stamp_hops",
     "undelivered_report",
 ]
 
 HOPS_EXTENSION = "emitflowhops"
+CHAIN_EXTENSION = "emitflowchain"
 #: A code step's ``pd.send.emit(…, channel=…)`` names its channel in this extension
 #: (``emitflow.codesteps.bridge.CHANNEL_ATTRIBUTE``); without it an event goes on ``""``.
 CHANNEL_EXTENSION = "emitflowchannel"
@@ -55,17 +66,38 @@ def hops_of(attributes: Mapping[str, Any]) -> int:
     return 0
 
 
+def chain_of(event: Mapping[str, Any]) -> str:
+    """The causal chain of a stored event (its JSON form): its ``emitflowchain``, or, for an
+    event that came from outside, a chain of its own named by its source and id."""
+    value = event.get(CHAIN_EXTENSION)
+    if isinstance(value, str) and value:
+        return value
+    return f"event:{event.get('source')}:{event.get('id')}"
+
+
+def run_chain(run: RunRecord) -> str:
+    """The causal chain of a run: its trigger's, or (started by hand, hook or timer) its own."""
+    trigger = run.trigger
+    chain = trigger.get("chain") if isinstance(trigger, Mapping) else None
+    return chain if isinstance(chain, str) and chain else run.id
+
+
 def channel_of(event: CloudEvent) -> str:
     """The channel an emitted event goes on: its ``emitflowchannel``, else the default."""
     value = event.attributes.get(CHANNEL_EXTENSION)
     return value if isinstance(value, str) else ""
 
 
-def stamp_hops(event: CloudEvent, hops: int) -> CloudEvent:
-    """The event carrying ``hops`` (a new value; the given one is left as it is)."""
-    if event.attributes.get(HOPS_EXTENSION) == hops:
+def stamp_hops(event: CloudEvent, hops: int, chain: str | None = None) -> CloudEvent:
+    """The event carrying ``hops`` and ``chain`` (a new value; the given one is left as it is).
+
+    ``chain`` ``None`` leaves the event's chain as it is."""
+    stamps: dict[str, Any] = {HOPS_EXTENSION: hops}
+    if chain is not None:
+        stamps[CHAIN_EXTENSION] = chain
+    if all(event.attributes.get(name) == value for name, value in stamps.items()):
         return event
-    attributes = {**event.attributes, HOPS_EXTENSION: hops}
+    attributes = {**event.attributes, **stamps}
     return CloudEvent(attributes=attributes, data=event.data, has_data=event.has_data)
 
 
@@ -90,7 +122,7 @@ def fault_report(run: RunRecord, error: Mapping[str, Any], now: datetime) -> New
     return NewEvent(
         emitter_id=run.workflow_id,
         channel=ERRORS_CHANNEL,
-        event=stamp_hops(event, run.hops),
+        event=stamp_hops(event, run.hops, run_chain(run)),
         metadata={"run_id": run.id, "emit_id": event.id},
     )
 
@@ -118,7 +150,7 @@ def undelivered_report(stored: StoredEvent, reason: str, detail: str, now: datet
     return NewEvent(
         emitter_id=stored.emitter_id,
         channel=ERRORS_CHANNEL,
-        event=stamp_hops(event, hops_of(original)),
+        event=stamp_hops(event, hops_of(original), chain_of(original)),
         metadata={"emit_id": event.id, "position": stored.position},
     )
 

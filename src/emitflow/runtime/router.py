@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 from emitflow.errors import FilterError, NotFoundError
 from emitflow.events.filters import Predicate, compile_filters
+from emitflow.runtime.chains import ChainBudget
 from emitflow.runtime.gates import Gate
-from emitflow.runtime.reports import delivery_context, hops_of, undelivered_report
+from emitflow.runtime.reports import chain_of, delivery_context, hops_of, undelivered_report
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings
 from emitflow.runtime.triggers import EventStarts
@@ -85,6 +86,7 @@ class Router:
         self._settings = settings
         self._filters: dict[str, tuple[tuple[Any, ...], Predicate | None]] = {}
         self._matches: dict[tuple[str, str], list[Subscription]] = {}
+        self._chains = ChainBudget(settings.max_chain_runs)
         #: Listener runs routed in this batch, created together by ``end_batch``.
         self._starting: list[tuple[Delivery, Target, Gate, NewRun]] = []
         #: Called when webhook deliveries were queued (the engine wakes its webhook worker).
@@ -106,6 +108,7 @@ class Router:
             if delivery.targets and hops >= self._settings.max_hops:
                 await self._stop(stored, hops, len(delivery.targets))
                 delivery.targets = []
+            delivery.targets = await self._within_budget(stored, delivery.targets)
             hooks = [t.workflow_id for t in delivery.targets if t.webhook]
             if hooks:
                 await self._store.add_deliveries(hooks, stored.position, dict(stored.event))
@@ -224,12 +227,40 @@ class Router:
             workflow_id=target.workflow_id,
             workflow_revision=version.revision,
             input=[dict(stored.event)],
-            trigger={"event": event.data, "context": delivery_context(stored, subscription.id)},
+            trigger={
+                "event": event.data,
+                "context": delivery_context(stored, subscription.id),
+                "chain": chain_of(stored.event),
+            },
             hops=hops_of(event.attributes) + 1,
             dedupe_key=(event.source, event.id),
         )
         self._starting.append((delivery, target, gate, new))
         return True
+
+    async def _within_budget(self, stored: StoredEvent, targets: list[Target]) -> list[Target]:
+        """The targets the event's chain may still start runs for; the rest are reported."""
+        runs = [t for t in targets if not t.webhook]
+        if not runs:
+            return targets
+        chain = chain_of(stored.event)
+        granted = self._chains.take(chain, len(runs))
+        if granted == len(runs):
+            return targets
+        refused = runs[granted:]
+        detail = (
+            f"the event's causal chain {chain!r} has started {self._chains.limit} runs (the "
+            f"limit, EngineSettings.max_chain_runs); it is stored but was not delivered to "
+            f"{len(refused)} workflow(s), to stop a loop that fans out"
+        )
+        report = undelivered_report(stored, "budget", detail, self._settings.clock.now())
+        await self._store.append_events([report])
+        logger.warning(
+            "loop guard: chain budget spent",
+            extra={"emitter_id": stored.emitter_id, "position": stored.position, "chain": chain},
+        )
+        left = {id(target) for target in refused}
+        return [target for target in targets if id(target) not in left]
 
     async def _stop(self, stored: StoredEvent, hops: int, targets: int) -> None:
         detail = (

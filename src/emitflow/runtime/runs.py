@@ -24,7 +24,7 @@ from emitflow.errors import EmitflowError, Problem
 from emitflow.runtime.executor import RunPlan, engine_executor
 from emitflow.runtime.gates import Gate
 from emitflow.runtime.journal import RunJournal
-from emitflow.runtime.reports import HOPS_EXTENSION
+from emitflow.runtime.reports import CHAIN_EXTENSION, HOPS_EXTENSION, run_chain
 from emitflow.runtime.settings import EngineSettings
 from emitflow.runtime.workflows import Workflows
 from emitflow.store.base import Store
@@ -230,9 +230,9 @@ class Runs:
             journal=journal,
             resume=self._resume.pop(run.id, ()),
             listen=self.listens,
-            # The runner stamps the loop guard's hop count on every event the run emits, so
-            # emit outputs show it too; the journal stamps any event that still lacks it.
-            event_extensions={HOPS_EXTENSION: run.hops},
+            # The runner stamps the loop guard's hop count and chain on every event the run
+            # emits, so emit outputs show them too; the journal stamps any event that lacks them.
+            event_extensions={HOPS_EXTENSION: run.hops, CHAIN_EXTENSION: run_chain(run)},
         )
         logger.debug("run started", extra=extra)
         try:

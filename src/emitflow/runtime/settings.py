@@ -18,10 +18,21 @@ if TYPE_CHECKING:
     from emitflow.runtime.executor import Executor
     from emitflow.runtime.webhooks import WebhookSettings
 
-__all__ = ["DEFAULT_MAX_HOPS", "DEFAULT_QUEUE_SIZE", "EngineSettings", "default_store_url"]
+__all__ = [
+    "DEFAULT_HOOK_QUEUE_LIMIT",
+    "DEFAULT_MAX_CHAIN_RUNS",
+    "DEFAULT_MAX_HOPS",
+    "DEFAULT_QUEUE_SIZE",
+    "EngineSettings",
+    "default_store_url",
+]
 
 DEFAULT_MAX_HOPS = 16
+#: Runs one causal chain may start (``EngineSettings.max_chain_runs``).
+DEFAULT_MAX_CHAIN_RUNS = 1_000
 DEFAULT_QUEUE_SIZE = 100
+#: Runs of one workflow waiting before its hook answers 429 (``EngineSettings.hook_queue_limit``).
+DEFAULT_HOOK_QUEUE_LIMIT = 1_000
 
 
 def _webhook_settings() -> WebhookSettings:
@@ -43,11 +54,16 @@ class EngineSettings:
     - ``clock``/``ids``: injected time and id factory (tests use ``VirtualClock``).
     - ``max_hops``: the loop guard (decision 9); an event that already went through this many
       event-started runs is stored and reported on ``$errors`` but not delivered.
+    - ``max_chain_runs``: the loop guard's budget per causal chain: runs that the events
+      descending from one root (a run started by hand, hook or timer, or an outside event)
+      may start in all; past it they are stored and reported on ``$errors`` (``chains.py``).
     - ``default_concurrency``: runs of one workflow at a time (``None`` = unlimited);
       ``concurrency`` overrides it per workflow id. A document may also set
       ``document.metadata.emitflow.concurrency``; the settings win.
     - ``queue_size``: event-started runs that may wait for a slot per workflow; past it the
       event stays in the outbox until there is room (nothing is dropped; see ``Router``).
+    - ``hook_queue_limit``: runs of one workflow that may wait (past its concurrency limit, or
+      all those in flight when it has none) before its public hook answers 429.
     - ``claim_batch``/``lease_seconds``: how the dispatcher claims outbox rows (and timers
       claim schedules); after a crash, the rows a dead dispatcher had claimed are delivered
       once their lease has run out.
@@ -69,9 +85,11 @@ class EngineSettings:
     clock: Clock = field(default_factory=SystemClock)
     ids: IdFactory | None = None
     max_hops: int = DEFAULT_MAX_HOPS
+    max_chain_runs: int = DEFAULT_MAX_CHAIN_RUNS
     default_concurrency: int | None = None
     concurrency: Mapping[str, int] = field(default_factory=dict)
     queue_size: int = DEFAULT_QUEUE_SIZE
+    hook_queue_limit: int = DEFAULT_HOOK_QUEUE_LIMIT
     claim_batch: int = 100
     lease_seconds: float = 10.0
     rescan_seconds: float = 1.0
@@ -90,7 +108,9 @@ class EngineSettings:
 
     def __post_init__(self) -> None:
         _positive_int("max_hops", self.max_hops)
+        _positive_int("max_chain_runs", self.max_chain_runs)
         _positive_int("queue_size", self.queue_size)
+        _positive_int("hook_queue_limit", self.hook_queue_limit)
         _positive_int("claim_batch", self.claim_batch)
         if self.default_concurrency is not None:
             _positive_int("default_concurrency", self.default_concurrency)

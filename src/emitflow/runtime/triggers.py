@@ -21,7 +21,7 @@ from emitflow.dsl.model import ConsumptionStrategy, Workflow
 from emitflow.errors import EmitflowError, NotFoundError
 from emitflow.events.matching import correlation_keys, event_matches
 from emitflow.events.reading import read_event
-from emitflow.runtime.reports import delivery_context, hops_of
+from emitflow.runtime.reports import chain_of, delivery_context, hops_of
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.workflows import Workflows
 from emitflow.store.base import RunStore, ScheduleStore, WaitStore
@@ -235,4 +235,5 @@ def _trigger(stored: StoredEvent) -> dict[str, Any]:
         "event": stored.event.get("data"),
         "context": delivery_context(stored, None),
         "schedule": {"kind": "on"},
+        "chain": chain_of(stored.event),
     }

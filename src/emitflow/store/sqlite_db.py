@@ -17,6 +17,7 @@ open a different, empty database.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -93,7 +94,7 @@ def migrations() -> list[Migration]:
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
-    for earlier, later in zip(found, found[1:], strict=False):
+    for earlier, later in itertools.pairwise(found):
         if earlier.version == later.version:
             # Only the highest applied version is recorded: a second file with the same number
             # would be skipped silently on every database that has the first.

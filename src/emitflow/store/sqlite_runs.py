@@ -5,6 +5,7 @@ As in ``sqlite_events``, each ``_name(conn, …)`` function is the body of one t
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -33,6 +34,9 @@ from emitflow.store.sqlite_events import Encoded, encode_events, insert_outbox, 
 from emitflow.store.task_batches import pack_tasks, unpack_tasks
 
 __all__ = ["SqliteRuns"]
+
+#: Above this many JSON values (events, task records, emits), a commit is encoded in a thread.
+_PREPARE_INLINE = 256
 
 _INSERT_RUN = """
 INSERT INTO runs (id, workflow_id, workflow_revision, status, input, context, trigger, hops,
@@ -329,7 +333,7 @@ _Prepared = tuple[
 
 
 def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
-    """A transition's parameters, encoded on the event loop (a bad value fails here)."""
+    """A transition's parameters, encoded before its transaction (a bad value fails here)."""
     parts = (
         None if transition.run is None else _run_params(transition.run),
         None if transition.task is None else _task_params(transition.task),
@@ -337,6 +341,30 @@ def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
     )
     batches = pack_tasks(transition.tasks) if transition.tasks else []
     return transition, parts, batches, encode_events(events)
+
+
+def _prepare_all(steps: Sequence[tuple[Transition, Sequence[NewEvent]]]) -> list[_Prepared]:
+    return [_prepare(transition, events) for transition, events in steps]
+
+
+def _outbox_items(
+    prepared: list[_Prepared], ranges: list[range], now_us: int
+) -> list[list[OutboxItem]]:
+    return [
+        outbox_items(encoded, ids, now_us)
+        for (_, _, _, encoded), ids in zip(prepared, ranges, strict=True)
+    ]
+
+
+def _weight(steps: Sequence[tuple[Transition, Sequence[NewEvent]]]) -> int:
+    """About how many JSON values encoding ``steps`` takes: events and emits they record."""
+    total = 0
+    for transition, events in steps:
+        total += len(events) + len(transition.tasks)
+        if transition.task is not None:
+            total += len(transition.task.emits)
+        total += sum(len(task.emits) for task in transition.tasks)
+    return total
 
 
 def _commit_all(conn: sqlite3.Connection, prepared: list[_Prepared], now_us: int) -> list[range]:
@@ -459,12 +487,15 @@ class SqliteRuns:
         """``commit_transition`` for each step, in order, all in one transaction."""
         # Everything is encoded before the transaction, so a bad value fails before it starts.
         now_us = codec.to_micros(self._clock.now())
-        prepared = [_prepare(transition, events) for transition, events in steps]
+        if _weight(steps) <= _PREPARE_INLINE:
+            prepared = _prepare_all(steps)
+            ranges = await self._db.write(partial(_commit_all, prepared=prepared, now_us=now_us))
+            return _outbox_items(prepared, ranges, now_us)
+        # Thousands of events (a code step's emits, say) take a while to encode and to hand
+        # back: in a thread, so the event loop keeps serving meanwhile.
+        prepared = await asyncio.to_thread(_prepare_all, steps)
         ranges = await self._db.write(partial(_commit_all, prepared=prepared, now_us=now_us))
-        return [
-            outbox_items(encoded, ids, now_us)
-            for (_, _, _, encoded), ids in zip(prepared, ranges, strict=True)
-        ]
+        return await asyncio.to_thread(_outbox_items, prepared, ranges, now_us)
 
     # --- waits ---------------------------------------------------------------------------
 

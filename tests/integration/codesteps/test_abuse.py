@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -217,4 +218,87 @@ async def test_writing_on_the_result_pipe_is_a_fault_of_the_step(pool: CodeStepP
     )
     error = await fault(pool, code, timeout=10)
     assert error.problem.title == "Code step result unreadable"
+    await assert_still_serving(pool)
+
+
+ESCAPES = """
+import ctypes, errno, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, SIGCHLD = 0x10000000, 0x20000, 0x40000000, 17
+CALLS = {  # x86-64 numbers
+    "unshare(CLONE_NEWUSER)": (272, CLONE_NEWUSER),
+    "unshare(CLONE_NEWNS)": (272, CLONE_NEWNS),
+    "clone(CLONE_NEWUSER)": (56, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0),
+    "clone(CLONE_NEWNET)": (56, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0),
+    "setns": (308, 0, 0),
+    "mount tmpfs on /tmp": (165, b"none", b"/tmp", b"tmpfs", 0, None),
+    "pivot_root": (155, b"/tmp", b"/tmp"),
+    "ptrace(PTRACE_ATTACH, parent)": (101, 16, os.getppid(), 0, 0),
+    "bpf": (321, 0, 0, 0),
+    "keyctl": (250, 0, 0, 0, 0, 0),
+    "perf_event_open": (298, 0, 0, -1, -1, 0),
+}
+def attempt(args):
+    result = libc.syscall(*args)
+    if result == 0 and args[0] == 56:
+        os._exit(0)  # a clone that went through: the child leaves at once
+    return "allowed" if result >= 0 else errno.errorcode[ctypes.get_errno()]
+def handler(pd):
+    found = {name: attempt(args) for name, args in CALLS.items()}
+    box = []
+    worker = threading.Thread(target=lambda: box.append("thread ran"))
+    worker.start()
+    worker.join()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    found["ordinary threads and forks"] = box + [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])]
+    return found
+"""
+
+
+async def test_namespaces_mounts_tracing_and_kernel_interfaces_are_refused(
+    pool: CodeStepPool,
+) -> None:
+    # A user namespace would give the step every capability inside it: with those it could
+    # mount over its view of the filesystem and pivot_root out of the sandbox.
+    if os.uname().machine != "x86_64":
+        pytest.skip("the attack uses x86-64 syscall numbers")
+    found = (await run(pool, ESCAPES)).output
+    ordinary = found.pop("ordinary threads and forks")
+    assert found == {name: "EPERM" for name in found}
+    assert ordinary == ["thread ran", 7]
+    assert pool.protections.namespaces_denied
+    await assert_still_serving(pool)
+
+
+async def test_emits_written_into_the_recording_directly_are_cut_by_the_engine(
+    pool: CodeStepPool,
+) -> None:
+    code = (
+        "def handler(pd):\n"
+        "    pd.recording.emits.extend(['{\"data\":1}'] * 200_000)\n"
+        "    return 'done'\n"
+    )
+    error = await fault(pool, code)
+    assert error.problem.title == "Code step exceeded its emit limit"
+    assert "more than 10000 emits (Limits.max_emits), bypassing pd.send.emit" in (
+        error.problem.detail or ""
+    )
+    assert len(error.result.emits) == 10_000
+    await assert_still_serving(pool)
+
+
+async def test_emit_bytes_written_into_the_recording_directly_are_cut_by_the_engine(
+    pool: CodeStepPool,
+) -> None:
+    code = (
+        "def handler(pd):\n"
+        "    big = '{\"data\":\"' + 'x' * 300_000 + '\"}'\n"
+        "    pd.recording.emits.extend([big] * 8)\n"
+    )
+    error = await fault(pool, code, limits=Limits(max_emit_bytes=1 * MIB))
+    assert "at emit #4 (Limits.max_emit_bytes)" in (error.problem.detail or "")
+    assert len(error.result.emits) == 3
     await assert_still_serving(pool)

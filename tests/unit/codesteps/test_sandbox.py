@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
 from emitflow.codesteps.sandbox import (
     BWRAP_TMP,
     bwrap_command,
+    bwrap_supports,
     protections,
     scrubbed_environment,
     worker_command,
@@ -95,3 +97,19 @@ def test_protections_follow_the_mode_and_the_workers_hello() -> None:
     assert not plain.limits_irrevocable
     assert plain.process_limit == "not enforced (root)"
     assert "isolation: rlimits" in plain.describe()
+
+
+def test_an_unprivileged_engine_disables_user_namespaces_where_bwrap_can(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None or not bwrap_supports(bwrap, "--disable-userns"):
+        pytest.skip("bubblewrap >= 0.8 (--disable-userns) is not installed")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    inner = worker_command("/usr/bin/python3", workdir=BWRAP_TMP, user=None, sandboxed=True)
+    argv = bwrap_command(bwrap, inner, network=False, tmpfs_bytes=1024)
+    assert argv.index("--unshare-user") < argv.index("--disable-userns") < argv.index("--")
+
+
+def test_an_unknown_bwrap_supports_nothing() -> None:
+    assert not bwrap_supports("/nonexistent/bwrap", "--disable-userns")

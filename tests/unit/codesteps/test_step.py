@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from emitflow.codesteps.limits import Limits
+from emitflow.codesteps.pd import Recording
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult, parse_result
 from emitflow.errors import ConfigurationError, FaultError, Problem
 
@@ -92,3 +93,52 @@ def test_a_malformed_result_is_a_clear_fault(body: bytes) -> None:
         parse_result("s", META, body)
     assert info.value.problem.title == "Code step result unreadable"
     assert "step 's'" in (info.value.problem.detail or "")
+
+
+EMIT = {"data": 1, "channel": None, "type": None, "subject": None, "source": None}
+
+
+def test_emits_past_max_emits_are_cut_by_the_engine() -> None:
+    body = raw({**BODY, "emits": [EMIT] * 20})
+    with pytest.raises(StepFaultError) as info:
+        parse_result("s", META, body, Limits(max_emits=5))
+    assert info.value.problem.title == "Code step exceeded its emit limit"
+    assert "more than 5 emits (Limits.max_emits)" in (info.value.problem.detail or "")
+    assert len(info.value.result.emits) == 5
+
+
+def test_emits_past_max_emit_bytes_are_cut_where_pd_would_have_refused() -> None:
+    recording = Recording("s", Limits())
+    recording.emit(1, None, None, None, None)
+    size = recording.emit_bytes  # what pd counts for one such emit
+    body = raw({**BODY, "emits": [EMIT] * 10})
+    with pytest.raises(StepFaultError) as info:
+        parse_result("s", META, body, Limits(max_emit_bytes=3 * size + size // 2))
+    assert "at emit #4 (Limits.max_emit_bytes)" in (info.value.problem.detail or "")
+    assert len(info.value.result.emits) == 3
+    assert parse_result("s", META, body, Limits(max_emit_bytes=10 * size)).emits == (EMIT,) * 10
+
+
+def test_an_output_past_max_output_bytes_is_dropped_by_the_engine() -> None:
+    body = raw({**BODY, "output": "x" * 100, "exports": {"a": "y" * 100}, "respond": {"b": 1}})
+    with pytest.raises(StepFaultError) as info:
+        parse_result("s", META, body, Limits(max_output_bytes=150))
+    assert info.value.problem.title == "Code step result too large"
+    assert "(Limits.max_output_bytes)" in (info.value.problem.detail or "")
+    assert info.value.result.output is None
+    assert info.value.result.exports == {}
+    assert info.value.result.respond is None
+
+
+def test_logs_past_max_log_bytes_are_cut_by_the_engine() -> None:
+    result = parse_result("s", {**META, "logs": "z" * 5000}, raw(BODY), Limits(max_log_bytes=100))
+    assert result.logs_truncated
+    assert result.logs == "z" * 50 + "\n[truncated 4900 bytes]\n" + "z" * 50
+
+
+def test_not_a_number_in_a_result_is_unreadable_and_nothing_is_kept() -> None:
+    body = raw({**BODY, "emits": [EMIT, {**EMIT, "data": float("nan")}]})
+    with pytest.raises(StepFaultError) as info:
+        parse_result("s", META, body)
+    assert info.value.problem.title == "Code step result unreadable"
+    assert info.value.result.emits == ()

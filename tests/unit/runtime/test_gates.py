@@ -78,3 +78,28 @@ async def test_forget_lets_later_rows_through() -> None:
     gate.closed = True
     gate.forget(7)
     assert not gate.refused
+
+
+async def test_reserve_bounds_the_runs_waiting_past_the_limit() -> None:
+    gate, _ = make_gate(1, 100)
+    release = asyncio.Event()
+
+    async def job() -> None:
+        await release.wait()
+
+    gate.admit(job)
+    await asyncio.sleep(0)
+    assert (gate.running, gate.queued, gate.backlog) == (1, 0, 0)  # within the limit
+    assert [gate.reserve(2) for _ in range(3)] == [True, True, False]
+    assert gate.backlog == 2
+    gate.unreserve()
+    gate.admit(job)  # a reserved start admitted: queued behind the running one
+    gate.unreserve()
+    assert (gate.queued, gate.backlog) == (1, 1)
+    release.set()
+
+
+async def test_without_a_limit_every_run_in_flight_counts() -> None:
+    gate, _ = make_gate(None, 100)
+    assert gate.reserve(1)
+    assert not gate.reserve(1)

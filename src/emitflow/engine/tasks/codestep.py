@@ -8,6 +8,7 @@ the run ends, whatever its outcome; ``pd.flow.exit`` ends the run after the step
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from emitflow.dsl.model import ScriptProcess
@@ -19,7 +20,10 @@ from emitflow.engine.tasks.emit import stamped
 from emitflow.errors import FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
 
-__all__ = ["run_code_step"]
+__all__ = ["HOLD_BATCH", "run_code_step"]
+
+#: Emits stamped between two yields to the event loop.
+HOLD_BATCH = 128
 
 
 async def run_code_step(script: ScriptProcess, code: str, data: Any, frame: Frame) -> Any:
@@ -49,13 +53,14 @@ async def run_code_step(script: ScriptProcess, code: str, data: Any, frame: Fram
         context=run.context,
         environment={str(k): str(v) for k, v in environment.items()},
         secrets=run.secrets,
+        workflow=f"{run.workflow.document.namespace}/{run.workflow.document.name}",
     )
     try:
         outcome = await steps_runner.run(step)
     except CodeStepFaultError as exc:
-        _hold(frame, exc.emits, exc.logs)
+        await _hold(frame, exc.emits, exc.logs)
         raise
-    _hold(frame, outcome.emits, outcome.logs)
+    await _hold(frame, outcome.emits, outcome.logs)
     if outcome.exports:
         run.exports[frame.item.name] = dict(outcome.exports)
     if outcome.exit_reason is not None:
@@ -63,15 +68,24 @@ async def run_code_step(script: ScriptProcess, code: str, data: Any, frame: Fram
     return outcome.output
 
 
-def _hold(frame: Frame, emits: tuple[CloudEvent, ...], logs: str) -> None:
-    """Keep the step's emits for the run's end, and record them (and its log) under the step."""
+async def _hold(frame: Frame, emits: tuple[CloudEvent, ...], logs: str) -> None:
+    """Keep the step's emits for the run's end, and record them (and its log) under the step.
+
+    A step may hand back thousands of emits: they are stamped a batch at a time, yielding to
+    the event loop in between, so other runs and the API are served meanwhile."""
     run = frame.run
-    events = [stamped(event, run.options.event_extensions) for event in emits]
+    events: list[CloudEvent] = []
+    bodies: list[dict[str, Any]] = []
+    for index, event in enumerate(emits):
+        if index and index % HOLD_BATCH == 0:
+            await asyncio.sleep(0)
+        events.append(stamped(event, run.options.event_extensions))
+        bodies.append(events[-1].to_dict())
     run.held.extend(events)
     if frame.entry is not None:
         frame.entry.logs = run.redactor.text(logs) if run.redacting and logs else logs
         if events:
-            frame.entry.emits = [*(frame.entry.emits or ()), *(e.to_dict() for e in events)]
+            frame.entry.emits = [*(frame.entry.emits or ()), *bodies]
 
 
 def _steps(frame: Frame) -> dict[str, Any]:
