@@ -1,0 +1,34 @@
+"""``emitflow validate``: check documents without running them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from emitflow.cli.options import EXIT_INVALID
+
+__all__ = ["validate"]
+
+
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="DSL documents to check.")],
+) -> None:
+    """Check documents: exit 0 if all are valid (warnings on stderr), 2 otherwise."""
+    from emitflow.dsl import load_workflow
+    from emitflow.errors import DocumentError
+
+    invalid = 0
+    for path in files:
+        try:
+            workflow = load_workflow(path)
+        except DocumentError as exc:
+            invalid += 1
+            typer.echo(exc.render(), err=True)
+            continue
+        for warning in workflow.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        typer.echo(f"{path}: valid ({workflow.qualified_name})", err=True)
+    if invalid:
+        raise typer.Exit(EXIT_INVALID)
