@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from emitflow.cli.options import EXIT_FAILED, fail
+from emitflow.cli.options import EXIT_FAILED, EXIT_INVALID, fail
 
 if TYPE_CHECKING:
     from emitflow.store import (
@@ -47,10 +47,14 @@ def store_url(option: str | None) -> str:
 
 
 def with_store(
-    option: str | None, action: Callable[[Store], Awaitable[T]], *, create: bool = False
+    option: str | None,
+    action: Callable[[Store], Awaitable[T]],
+    *,
+    create: bool = False,
+    not_found: int = EXIT_INVALID,
 ) -> T:
     """Run ``action`` on the opened local store; exit 1 saying so when there is none (unless
-    ``create``), 2 on a bad URL or argument."""
+    ``create``), 2 on a bad URL or argument (``not_found`` when a record is missing)."""
     from emitflow.errors import EmitflowError, NotFoundError
     from emitflow.store import open_store, store_exists
 
@@ -73,7 +77,7 @@ def with_store(
     try:
         return asyncio.run(go())
     except NotFoundError as exc:
-        raise fail(str(exc), EXIT_FAILED) from None
+        raise fail(str(exc), not_found) from None
     except EmitflowError as exc:
         raise fail(str(exc)) from None
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from emitflow.cli.options import (
+    EXIT_FAILED,
     JsonOption,
     ServerOption,
     StoreOption,
@@ -45,7 +46,7 @@ def get(
             record = await opened.get_run(run_id)
             return run_json(record, await opened.list_tasks(run_id))
 
-        run = with_store(store, fetch)
+        run = with_store(store, fetch, not_found=EXIT_FAILED)
     if as_json:
         print_json(run)
         return
@@ -112,7 +113,7 @@ def list_runs(
             found = await opened.list_runs(workflow_id=workflow_id, limit=limit, before=before)
             return page_json(found, run_json)
 
-        page = with_store(store, fetch)
+        page = with_store(store, fetch, not_found=EXIT_FAILED)
     if as_json:
         print_json(page)
         return
