@@ -4,9 +4,10 @@ At start it opens the engine on the store, deploys every document of ``--workflo
 (``.yaml``, ``.yml``, ``.json``, ``.py``; each file keeps the id ``p_<file stem>`` so a restart
 adds a version instead of a new workflow), makes an admin token if the store has none (printed
 once), and prints the URL. The port is bound before anything else: a port in use is one
-error naming it, and nothing has been written by then. SIGTERM or SIGINT stops taking requests, lets requests in flight
-finish (event streams are cut after ``STREAM_GRACE`` seconds), then closes the engine, which
-lets runs in flight end and commits before the process exits.
+error naming it, and nothing has been written by then. SIGTERM or SIGINT stops taking
+requests, lets requests in flight finish (event streams are cut after ``STREAM_GRACE``
+seconds), then closes the engine, which lets runs in flight end and commits before the
+process exits.
 """
 
 from __future__ import annotations

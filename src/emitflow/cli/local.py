@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from emitflow.store import (
         Page,
         RunRecord,
-        StoredEvent,
         Store,
+        StoredEvent,
         Subscription,
         TaskRecord,
         TokenRecord,

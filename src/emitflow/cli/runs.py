@@ -125,7 +125,9 @@ def list_runs(
         Column(title="created"),
         Column(title="ended"),
     ]
-    rows = [[r["id"], r["status"], r["created_at"] or "", r["ended_at"] or ""] for r in page["data"]]
+    rows = [
+        [r["id"], r["status"], r["created_at"] or "", r["ended_at"] or ""] for r in page["data"]
+    ]
     show(columns, rows, wide=wide, title=f"runs of {workflow_id} ({len(rows)})")
     info = page["page_info"]
     if info.get("has_more") and info.get("end_cursor"):

@@ -37,9 +37,7 @@ EmitterId = Annotated[
 ]
 ListenerId = Annotated[
     str,
-    typer.Option(
-        "--listener-id", envvar="EMITFLOW_LISTENER_ID", help="The listener: p_… or wh_…."
-    ),
+    typer.Option("--listener-id", envvar="EMITFLOW_LISTENER_ID", help="The listener: p_… or wh_…."),
 ]
 EventName = Annotated[
     str,

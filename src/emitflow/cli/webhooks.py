@@ -33,9 +33,7 @@ def _show(rows: list[dict[str, Any]], *, wide: bool) -> None:
         Column(title="health"),
         Column(title="url", kind="text"),
     ]
-    table = [
-        [r["id"], r["name"], r["mode"], _health(r["health"]), r["url"]] for r in rows
-    ]
+    table = [[r["id"], r["name"], r["mode"], _health(r["health"]), r["url"]] for r in rows]
     show(columns, table, wide=wide, title=f"webhooks ({len(rows)})")
 
 
