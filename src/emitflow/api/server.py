@@ -56,7 +56,6 @@ class ServeOptions:
     store: str | None = None
     workflows: Path | None = None
     api: ApiSettings = field(default_factory=ApiSettings)
-    log_level: str = "warning"
 
 
 def workflow_id_for(path: Path) -> str:
@@ -128,7 +127,7 @@ async def _serve_on(sock: socket.socket, options: ServeOptions, out: TextIO) -> 
             app,
             lifespan="off",
             log_config=None,
-            log_level=options.log_level,
+            log_level="warning",  # requests are logged by AccessLog, runs by the runtime
             access_log=False,
             timeout_graceful_shutdown=STREAM_GRACE,
         )

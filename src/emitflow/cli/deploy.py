@@ -1,8 +1,8 @@
 """``emitflow deploy``: a workflow to a server.
 
-Without ``--id``, a workflow already deployed under the same namespace and name gets a new
-version (said on stderr) — the way a redeploy is usually meant; ``--new`` deploys a new
-workflow instead.
+Without ``--id``, the server adds a version to the workflow already deployed under the same
+namespace and name, if there is one; the command says so on stderr. ``--new`` deploys a new
+workflow instead (under a fresh id).
 """
 
 from __future__ import annotations
@@ -63,38 +63,38 @@ def deploy(
         params["name"] = file.stem
     else:
         media = _MEDIA_TYPES.get(suffix, "application/yaml")
-    if not id and not new:
-        id = _same_name(client, file)
+    existing: set[str] = set()
+    if new:
+        import secrets
+
+        id = "p_" + secrets.token_hex(9)  # the server adds to a same-name workflow otherwise
+    elif not id:
+        existing = _same_name(client, file)
     if id:
         params["id"] = id
     data = client.call(
         "POST", "/v1/workflows", params=params, content=content, headers={"Content-Type": media}
     )
+    version = data["data"]
+    if version["id"] in existing:
+        typer.echo(
+            f"emitflow: updated {version['id']}, already deployed as "
+            f"{version['namespace']}/{version['name']}; --new deploys a new workflow instead",
+            err=True,
+        )
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        version = data["data"]
         typer.echo(f"{version['id']} (revision {version['revision']}): {file}")
 
 
-def _same_name(client: ServerClient, file: Path) -> str | None:
-    """The id of the deployed workflow with the document's namespace and name, if any."""
+def _same_name(client: ServerClient, file: Path) -> set[str]:
+    """The ids of deployed workflows with the document's namespace and name."""
     names = _names(file)
     if names is None:
-        return None  # the server says what is wrong with it
-    namespace, name = names
+        return set()  # the server says what is wrong with it
     listed: list[dict[str, Any]] = client.call("GET", "/v1/workflows")["data"]
-    same = [w for w in listed if w["namespace"] == namespace and w["name"] == name]
-    if not same:
-        return None
-    chosen = max(same, key=lambda w: w.get("created_at") or "")
-    others = f" ({len(same) - 1} other workflow(s) have that name too)" if len(same) > 1 else ""
-    typer.echo(
-        f"emitflow: updating {chosen['id']}, already deployed as {namespace}/{name}{others}; "
-        "--new deploys a new workflow instead",
-        err=True,
-    )
-    return str(chosen["id"])
+    return {str(w["id"]) for w in listed if (w["namespace"], w["name"]) == names}
 
 
 def _names(file: Path) -> tuple[str, str] | None:

@@ -54,10 +54,13 @@ def get(
 
 
 def _show_run(run: dict[str, Any], *, wide: bool) -> None:
-    from emitflow.cli.tables import Column, show
+    from emitflow.cli.tables import Column, short_id, show
 
-    typer.echo(f"run {run['id']} of {run['workflow_id']} (revision {run['workflow_revision']})")
-    typer.echo(f"status {run['status']}; created {run['created_at']}; ended {run['ended_at']}")
+    ids = [run["id"], run["workflow_id"]]
+    run_id, workflow_id = ids if wide else [short_id(i) for i in ids]
+    revision = run["workflow_revision"]
+    typer.echo(f"run {run_id} of {workflow_id} (revision {revision}): status {run['status']}")
+    typer.echo(f"created {run['created_at']}  ended {run['ended_at']}")
     outcome = run["error"] if run["error"] is not None else run["output"]
     label = "error" if run["error"] is not None else "output"
     text = json.dumps(outcome, ensure_ascii=False)

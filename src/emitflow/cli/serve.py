@@ -58,7 +58,6 @@ def serve(
         store=store,
         workflows=workflows,
         api=ApiSettings(admin_token=token or None),
-        log_level=log_level.lower(),
     )
     try:
         asyncio.run(run_server(options))
