@@ -25,6 +25,10 @@ def _walkthrough(url: str, token: str) -> str:
 emitflow is serving the examples on {url}
   token: {token}
 
+In the shell where you try it (the README's blocks read $URL and $T):
+export URL={url} T={token}
+source .venv/bin/activate
+
 Try the walkthrough (emitter p_emitter emits four names from a Python step):
   curl -X POST "{url}/v1/subscriptions?emitter_id=p_emitter&listener_id=p_listener" {auth}
   curl -X POST "{url}/hooks/p_emitter" -H 'Content-Type: application/json' -d '{{"go": true}}'
