@@ -75,6 +75,8 @@ def test_runs_get_and_list_show_a_run_and_its_tasks(server: Server) -> None:
     listed = _cli(server, "runs", "list", "p_emitter")
     assert listed.returncode == 0 and run_id[:10] in listed.stdout
     assert run_id in _cli(server, "runs", "list", "p_emitter", "--wide").stdout
+    unknown = _cli(server, "events", "list", "--emitter", "p_nosuchworkflow")
+    assert unknown.returncode == 1 and "no emitter 'p_nosuchworkflow'" in unknown.stderr
     missing = _cli(server, "runs", "get", "r_nosuchrun")
     assert missing.returncode == 1 and "404" in missing.stderr
     # One info line per request, without its query string.

@@ -70,6 +70,9 @@ def test_events_list_as_a_table(home: tuple[Path, str, str]) -> None:
     assert "com.example.greeting" in shown.stdout
     assert "Leia" in shown.stdout and "Luke" not in shown.stdout
     assert "more: --before" in shown.stdout
+    assert all(len(line) <= 80 for line in shown.stdout.splitlines())
+    assert emitter_id not in shown.stdout  # shortened; --wide shows it
+    assert emitter_id in emitflow(folder, "events", "list", "--wide").stdout
 
 
 def test_subscriptions_create_list_delete(home: tuple[Path, str, str]) -> None:
