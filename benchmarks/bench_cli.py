@@ -44,7 +44,8 @@ def measure(rounds: int = ROUNDS) -> dict[str, tuple[float, float]]:
         workflow.write_text(ONE_SET, encoding="utf-8")
         env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(folder) / "pycache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
-        cli = [sys.executable, "-m", "emitflow"]
+        script = Path(sys.executable).parent / "emitflow"  # the console script, as users run it
+        cli = [str(script)] if script.exists() else [sys.executable, "-m", "emitflow"]
         commands = {
             "--help": [*cli, "--help"],
             "validate": [*cli, "validate", "examples/order.yaml"],

@@ -7,8 +7,6 @@ exist; 2 the document or the arguments are invalid. Every option also reads its
 ``EMITFLOW_<OPTION>`` variable (shown in ``--help``).
 """
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

@@ -5,8 +5,6 @@ namespace and name, if there is one; the command says so on stderr. ``--new`` de
 workflow instead (under a fresh id).
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -88,7 +86,7 @@ def deploy(
         typer.echo(f"{version['id']} (revision {version['revision']}): {file}")
 
 
-def _same_name(client: ServerClient, file: Path) -> set[str]:
+def _same_name(client: "ServerClient", file: Path) -> set[str]:
     """The ids of deployed workflows with the document's namespace and name."""
     names = _names(file)
     if names is None:

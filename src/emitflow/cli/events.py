@@ -5,8 +5,6 @@ Without ``--server`` the store is ``--store`` (default ``sqlite:///$EMITFLOW_HOM
 nothing is known of, is said so (exit 1) rather than listed as empty.
 """
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -91,7 +89,7 @@ def _local_page(
     from emitflow.cli.local import event_json, page_json, with_store
     from emitflow.store import EventQuery
 
-    async def fetch(opened: Store) -> dict[str, Any]:
+    async def fetch(opened: "Store") -> dict[str, Any]:
         query = EventQuery(emitter_id=emitter, channel=event_name)
         page = await opened.list_events(query, limit=limit, before=before, after=after)
         if emitter and not page.items and not (before or after):
@@ -101,7 +99,7 @@ def _local_page(
     return with_store(store, fetch)
 
 
-async def _check_local_emitter(store: Store, emitter: str) -> None:
+async def _check_local_emitter(store: "Store", emitter: str) -> None:
     from emitflow.errors import NotFoundError
     from emitflow.store import EventQuery
 
@@ -118,7 +116,7 @@ async def _check_local_emitter(store: Store, emitter: str) -> None:
         raise _unknown(emitter)
 
 
-def _check_remote_emitter(client: ServerClient, emitter: str) -> None:
+def _check_remote_emitter(client: "ServerClient", emitter: str) -> None:
     if emitter.endswith("_*"):
         return
     if emitter.startswith("p_"):
@@ -196,7 +194,9 @@ def tail(
         return
 
 
-def _follow(client: ServerClient, params: dict[str, str], after: str | None, as_json: bool) -> None:
+def _follow(
+    client: "ServerClient", params: dict[str, str], after: str | None, as_json: bool
+) -> None:
     import httpx
 
     headers = {**client.headers, **({"Last-Event-ID": after} if after else {})}

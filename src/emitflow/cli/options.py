@@ -4,8 +4,6 @@ exit codes and the one-line error.
 Only ``typer`` is imported here: the modules that serve a command load when it runs.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Any

@@ -4,8 +4,6 @@ Exit codes: 0 the run completed; 1 it faulted (the RFC 7807 error on stderr as J
 document or the arguments are invalid (a message naming the file, the place and the fix).
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``emitflow runs get|list``: runs with their tasks, from the local store or a server."""
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,7 +40,7 @@ def get(
     else:
         from emitflow.cli.local import run_json, with_store
 
-        async def fetch(opened: Store) -> dict[str, Any]:
+        async def fetch(opened: "Store") -> dict[str, Any]:
             record = await opened.get_run(run_id)
             return run_json(record, await opened.list_tasks(run_id))
 
@@ -111,7 +109,7 @@ def list_runs(
     else:
         from emitflow.cli.local import page_json, run_json, with_store
 
-        async def fetch(opened: Store) -> dict[str, Any]:
+        async def fetch(opened: "Store") -> dict[str, Any]:
             await opened.get_workflow(workflow_id)
             found = await opened.list_runs(workflow_id=workflow_id, limit=limit, before=before)
             return page_json(found, run_json)

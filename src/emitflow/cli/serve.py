@@ -1,8 +1,6 @@
 """``emitflow serve``: the REST API, the dispatcher, the schedules and the code-step pool in
 one process. The server's modules (FastAPI, uvicorn, the runtime) load when it runs."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,8 +1,6 @@
 """``emitflow subscriptions create|list|delete``: listener workflows (or webhooks) subscribed
 to emitters, in the local store or on a server."""
 
-from __future__ import annotations
-
 import json
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -78,7 +76,7 @@ def create(
     else:
         from emitflow.cli.local import subscription_json, with_store
 
-        async def create(opened: Store) -> dict[str, Any]:
+        async def create(opened: "Store") -> dict[str, Any]:
             from emitflow.runtime import Subscriptions
 
             made = await Subscriptions(opened).create(emitter_id, listener_id, event_name, filters)
@@ -114,7 +112,7 @@ def list_subscriptions(
     else:
         from emitflow.cli.local import subscription_json, with_store
 
-        async def fetch(opened: Store) -> list[dict[str, Any]]:
+        async def fetch(opened: "Store") -> list[dict[str, Any]]:
             found = await opened.list_subscriptions(emitter_id=emitter_id, listener_id=listener_id)
             return [subscription_json(s) for s in found]
 
@@ -138,7 +136,7 @@ def delete(
     else:
         from emitflow.cli.local import with_store
 
-        async def delete(opened: Store) -> bool:
+        async def delete(opened: "Store") -> bool:
             return await opened.delete_subscription(emitter_id, listener_id, event_name)
 
         deleted = with_store(store, delete)

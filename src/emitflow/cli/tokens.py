@@ -2,8 +2,6 @@
 ``--token``) or in the local store directly (how the first tokens of a fresh install are made).
 A token's secret is printed once, when it is made."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -55,7 +53,7 @@ def create(
     else:
         from emitflow.cli.local import token_json, with_store
 
-        async def make(opened: Store) -> dict[str, Any]:
+        async def make(opened: "Store") -> dict[str, Any]:
             from emitflow.api.credentials import make_token
             from emitflow.clock import SystemClock
 
@@ -87,7 +85,7 @@ def list_tokens(
     else:
         from emitflow.cli.local import token_json, with_store
 
-        async def fetch(opened: Store) -> list[dict[str, Any]]:
+        async def fetch(opened: "Store") -> list[dict[str, Any]]:
             return [token_json(record) for record in await opened.list_tokens()]
 
         rows = with_store(store, fetch)
@@ -123,7 +121,7 @@ def revoke(
         from emitflow.cli.local import with_store
         from emitflow.cli.options import EXIT_FAILED, fail
 
-        async def delete(opened: Store) -> bool:
+        async def delete(opened: "Store") -> bool:
             return await opened.delete_token(token_id)
 
         if not with_store(store, delete):

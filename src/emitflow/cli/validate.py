@@ -1,7 +1,5 @@
 """``emitflow validate``: check documents without running them."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

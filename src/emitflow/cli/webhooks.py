@@ -2,8 +2,6 @@
 on a server's ``/v1/webhooks``. Subscribe one with ``subscriptions create --listener-id wh_…``.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
