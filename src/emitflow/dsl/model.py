@@ -8,7 +8,7 @@ emitflow never mutates. Fields whose type *is* an expression (``if``, ``for.in``
 compiled each one, so a bad expression never reaches a run.
 
 Every class is ``@frozen``: a frozen, keyword-only dataclass whose methods are generated when
-the class is first instantiated (``emitflow.dsl.frozen``), so that importing the model is cheap.
+the class is first instantiated (``emitflow.frozen``), so that importing the model is cheap.
 
 Field names follow the DSL's keys; a trailing underscore marks a Python keyword
 (``if_``, ``in_``, ``as_``, ``from_``, ``with_``, ``try_``, ``await_``, ``return_``, ``while_``).
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import field
 from typing import Any, Literal
 
-from emitflow.dsl.frozen import frozen
+from emitflow.frozen import frozen
 
 __all__ = [
     "AuthPolicy",

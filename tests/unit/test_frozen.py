@@ -10,7 +10,7 @@ from dataclasses import field
 
 import pytest
 
-from emitflow.dsl.frozen import frozen, materialize
+from emitflow.frozen import frozen, materialize
 
 
 def test_importing_the_model_generates_no_dataclass_code() -> None:
