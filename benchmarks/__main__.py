@@ -16,6 +16,7 @@ SUITES = (
     "bench_ui",
     "bench_dsl",
     "bench_emit_storage",
+    "bench_cli",
 )
 
 

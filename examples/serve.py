@@ -26,6 +26,10 @@ def _walkthrough(url: str, token: str) -> str:
 emitflow is serving the examples on {url}
   token: {token}
 
+In the shell where you try it (the README's blocks read $URL and $T):
+export URL={url} T={token}
+source .venv/bin/activate
+
 Open the event inspector: {url}/ui  (sign in with the token above), then:
   1. Subscriptions: pick emitter p_emitter, channel default, listener p_listener; Subscribe.
   2. Workflows > p_emitter: Run now. The run shows its four emits under the step,

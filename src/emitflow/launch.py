@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emitflow.dsl import load_workflow, python_workflow
 from emitflow.dsl.model import Workflow
 from emitflow.errors import ConfigurationError
 from emitflow.secrets import Redactor, load_secrets, weak_secrets_warning
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["Outcome", "RunRequest", "load_file", "run_file"]
 
@@ -47,18 +53,17 @@ async def run_file(request: RunRequest) -> Outcome:
     from emitflow.codesteps.bridge import PoolStepRunner
     from emitflow.engine import RunOptions, execute
     from emitflow.events.jsonl import JsonLinesSink
-    from emitflow.http.routes import Routes, make_client
 
     secrets = load_secrets(request.secret_pairs, request.secrets_file)
     redactor = Redactor(secrets)
-    routes = Routes.from_env().merged(Routes.parse(request.routes))
+    client = _routed_client(request.routes)
     workflow = load_file(request.file)
     _check_secrets(request.file, workflow.use.secrets, secrets)
     allowed = {name: secrets[name] for name in workflow.use.secrets}
     events = JsonLinesSink(request.events, redactor.value) if request.events else None
     trace = JsonLinesSink(request.trace, redactor.value) if request.trace else None
     try:
-        async with make_client(routes) as client, PoolStepRunner(secrets=allowed) as steps:
+        async with _closing(client), PoolStepRunner(secrets=allowed) as steps:
             result = await execute(
                 workflow,
                 input=request.input if request.input is not None else {},
@@ -84,6 +89,25 @@ async def run_file(request: RunRequest) -> Outcome:
         error=error,
         warnings=() if weak is None else (weak,),
     )
+
+
+def _routed_client(given: tuple[str, ...]) -> httpx.AsyncClient | None:
+    """The HTTP client with the routes, or None without routes: the run then makes a plain
+    client when it first calls out (so a run that makes no call never imports httpx)."""
+    if not given and not os.environ.get("EMITFLOW_ROUTES", "").strip():
+        return None
+    from emitflow.http.routes import Routes, make_client
+
+    return make_client(Routes.from_env().merged(Routes.parse(given)))
+
+
+@contextlib.asynccontextmanager
+async def _closing(client: httpx.AsyncClient | None) -> AsyncIterator[None]:
+    if client is None:
+        yield
+        return
+    async with client:
+        yield
 
 
 def _check_secrets(file: Path, declared: tuple[str, ...], given: dict[str, Any]) -> None:

@@ -55,8 +55,9 @@ def test_events_list_as_json_pages_newest_first(home: tuple[Path, str, str]) -> 
     page = json.loads(first.stdout)
     assert page["page_info"]["total_count"] == 3 and page["page_info"]["count"] == 2
     assert [item["event"]["data"]["name"] for item in page["data"]] == ["Leia", "Han"]
-    assert page["data"][0]["metadata"]["emitter_id"] == emitter_id
-    assert page["data"][0]["metadata"]["name"] == ""
+    # The shape of GET /v1/events, as with --server.
+    assert page["data"][0]["emitter_id"] == emitter_id
+    assert page["data"][0]["event_name"] == ""
     cursor = page["page_info"]["end_cursor"]
     rest = emitflow(folder, "events", "list", "--emitter", emitter_id, "--before", cursor, "--json")
     assert [item["event"]["data"]["name"] for item in json.loads(rest.stdout)["data"]] == ["Luke"]
@@ -69,6 +70,9 @@ def test_events_list_as_a_table(home: tuple[Path, str, str]) -> None:
     assert "com.example.greeting" in shown.stdout
     assert "Leia" in shown.stdout and "Luke" not in shown.stdout
     assert "more: --before" in shown.stdout
+    assert all(len(line) <= 80 for line in shown.stdout.splitlines())
+    assert emitter_id not in shown.stdout  # shortened; --wide shows it
+    assert emitter_id in emitflow(folder, "events", "list", "--wide").stdout
 
 
 def test_subscriptions_create_list_delete(home: tuple[Path, str, str]) -> None:
@@ -91,7 +95,10 @@ def test_subscriptions_create_list_delete(home: tuple[Path, str, str]) -> None:
     listed = emitflow(folder, "subscriptions", "list", "--json")
     assert [s["id"] for s in json.loads(listed.stdout)["data"]] == [created["id"]]
     table = emitflow(folder, "subscriptions", "list")
-    assert created["id"] in table.stdout and listener_id in table.stdout
+    assert all(len(line) <= 80 for line in table.stdout.splitlines())
+    assert created["id"][:12] + "…" in table.stdout  # ids shortened to fit 80 columns
+    wide = emitflow(folder, "subscriptions", "list", "--wide")
+    assert created["id"] in wide.stdout and listener_id in wide.stdout
     gone = emitflow(folder, "subscriptions", "delete", *triple, "--json")
     assert json.loads(gone.stdout) == {"data": {"deleted": True}}
     twice = emitflow(folder, "subscriptions", "delete", *triple)
@@ -122,15 +129,26 @@ def test_subscription_errors_exit_2(
     assert failed.stderr.startswith("emitflow: ")
 
 
-def test_a_missing_store_lists_nothing_and_refuses_changes(tmp_path: Path) -> None:
-    empty = emitflow(tmp_path, "events", "list", "--json")
-    assert empty.returncode == 0
-    assert json.loads(empty.stdout)["data"] == []
+def test_a_missing_store_is_said_and_never_created(tmp_path: Path) -> None:
+    listed = emitflow(tmp_path, "events", "list", "--json")
+    assert listed.returncode == 1 and listed.stdout == ""
+    assert listed.stderr.startswith("emitflow: there is no store at sqlite:///")
     refused = emitflow(
         tmp_path, "subscriptions", "create", "--emitter-id", "p_*", "--listener-id", "p_x"
     )
-    assert refused.returncode == 2 and "there is no store" in refused.stderr
+    assert refused.returncode == 1 and "there is no store" in refused.stderr
     assert not (tmp_path / "emitflow.db").exists()
+
+
+def test_an_unknown_emitter_is_said(home: tuple[Path, str, str]) -> None:
+    folder, emitter_id, _ = home
+    for unknown in ("p_nosuchworkflow", "dc_nosuchsource"):
+        listed = emitflow(folder, "events", "list", "--emitter", unknown)
+        assert listed.returncode == 1, listed.stdout
+        assert f"no emitter '{unknown}'" in listed.stderr
+    # A known emitter with nothing on the asked channel is an empty page, not an error.
+    quiet = emitflow(folder, "events", "list", "--emitter", emitter_id, "--event-name", "x")
+    assert quiet.returncode == 0, quiet.stderr
 
 
 def test_bad_store_url_and_cursor_exit_2(home: tuple[Path, str, str]) -> None:

@@ -3,15 +3,18 @@
 At start it opens the engine on the store, deploys every document of ``--workflows DIR``
 (``.yaml``, ``.yml``, ``.json``, ``.py``; each file keeps the id ``p_<file stem>`` so a restart
 adds a version instead of a new workflow), makes an admin token if the store has none (printed
-once), and prints the URL. SIGTERM or SIGINT stops taking requests, lets requests in flight
-finish (event streams are cut after ``STREAM_GRACE`` seconds), then closes the engine, which
-lets runs in flight end and commits before the process exits.
+once), and prints the URL. The port is bound before anything else: a port in use is one
+error naming it, and nothing has been written by then. SIGTERM or SIGINT stops taking
+requests, lets requests in flight finish (event streams are cut after ``STREAM_GRACE``
+seconds), then closes the engine, which lets runs in flight end and commits before the
+process exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import re
 import signal
 import socket
@@ -23,6 +26,7 @@ from typing import Any, TextIO
 
 import uvicorn
 
+from emitflow.api.access import AccessLog
 from emitflow.api.app import create_app
 from emitflow.api.credentials import make_token
 from emitflow.api.settings import ApiSettings
@@ -32,7 +36,14 @@ from emitflow.runtime.engine import Engine
 from emitflow.runtime.settings import EngineSettings
 from emitflow.secrets import weak_secrets_warning
 
-__all__ = ["DOCUMENT_SUFFIXES", "STREAM_GRACE", "ServeOptions", "serve", "workflow_id_for"]
+__all__ = [
+    "DOCUMENT_SUFFIXES",
+    "STREAM_GRACE",
+    "ServeOptions",
+    "bind",
+    "serve",
+    "workflow_id_for",
+]
 
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json", ".py")
 STREAM_GRACE = 3
@@ -90,35 +101,60 @@ SERVE_SECRET_HINT = (
 )
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; ``ConfigurationError`` naming the port and the fix when
+    it cannot be (in use, or not an address of this machine)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"port {port} on {host} is in use: stop what listens there, or pick another "
+                "with --port (EMITFLOW_PORT; 0 = any free port)"
+            ) from None
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port"
+        ) from None
+    return sock
+
+
 async def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     """Run the server until SIGTERM/SIGINT."""
+    sock = bind(options.host, options.port)
     routes = Routes.from_env().merged(Routes.parse(options.routes))
     weak = weak_secrets_warning(options.secrets)
     if weak is not None:
         print(f"emitflow: {weak}", file=sys.stderr)
-    async with make_client(routes) as client:
-        settings = EngineSettings(
-            secrets=options.secrets, secrets_hint=SERVE_SECRET_HINT, http=client
-        )
-        await _serve(options, settings, out)
+    with sock:
+        async with make_client(routes) as client:
+            settings = EngineSettings(
+                secrets=options.secrets, secrets_hint=SERVE_SECRET_HINT, http=client
+            )
+            await _serve_on(sock, options, settings, out)
 
 
-async def _serve(options: ServeOptions, settings: EngineSettings, out: TextIO) -> None:
+async def _serve_on(
+    sock: socket.socket, options: ServeOptions, settings: EngineSettings, out: TextIO
+) -> None:
     async with Engine.open(options.store, settings=settings) as engine:
         if options.workflows is not None:
             await _deploy_folder(engine, options.workflows, out)
         await _first_admin_token(engine, out)
-        app = create_app(engine, options.api)
+        app = AccessLog(create_app(engine, options.api))
         config = uvicorn.Config(
             app,
-            host=options.host,
-            port=options.port,
             lifespan="off",
-            log_level="warning",
+            log_config=None,
+            log_level="warning",  # requests are logged by AccessLog, runs by the runtime
+            access_log=False,
             timeout_graceful_shutdown=STREAM_GRACE,
         )
         server = _Server(config)
-        task = asyncio.ensure_future(server.serve())
+        task = asyncio.ensure_future(server.serve(sockets=[sock]))
         ready = asyncio.ensure_future(server.ready.wait())
         await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()

@@ -151,6 +151,7 @@ async def delete_workflow(workflow_id: str, engine: EngineDep) -> dict[str, Any]
             "application/json": {
                 "type": "object",
                 "properties": {"input": {}, "context": {}},
+                "additionalProperties": False,
             }
         },
         required=False,
@@ -166,6 +167,15 @@ async def start_run(
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise RequestError(400, "bad_request", 'the body is {"input": …, "context": …}')
+    unknown = sorted(set(body) - _RUN_KEYS)
+    if unknown:
+        raise RequestError(
+            422,
+            "invalid_request",
+            f"unknown key(s) {', '.join(map(repr, unknown))} in the body; a run takes "
+            '{"input": …, "context": …} (the workflow\'s input goes under "input")',
+            {"unknown": unknown},
+        )
     await engine.store.get_workflow(workflow_id)
     run = await engine.start(
         workflow_id, input=body.get("input"), context=body.get("context"), wait=wait
@@ -189,6 +199,9 @@ async def list_runs(
         workflow_id=workflow_id, limit=limit, before=before, after=after
     )
     return page_body(page, run_view)
+
+
+_RUN_KEYS = frozenset({"input", "context"})
 
 
 async def _json_body(request: Request) -> Any:

@@ -7,6 +7,9 @@ emitflow never mutates. Fields whose type *is* an expression (``if``, ``for.in``
 ``output.as`` when a string, …) hold the expression text as written; the loader has already
 compiled each one, so a bad expression never reaches a run.
 
+Every class is ``@frozen``: a frozen, keyword-only dataclass whose methods are generated when
+the class is first instantiated (``emitflow.frozen``), so that importing the model is cheap.
+
 Field names follow the DSL's keys; a trailing underscore marks a Python keyword
 (``if_``, ``in_``, ``as_``, ``from_``, ``with_``, ``try_``, ``await_``, ``return_``, ``while_``).
 """
@@ -14,8 +17,10 @@ Field names follow the DSL's keys; a trailing underscore marks a Python keyword
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Literal
+
+from emitflow.frozen import frozen
 
 __all__ = [
     "AuthPolicy",
@@ -73,7 +78,7 @@ FlowDirective = str  # "continue" | "exit" | "end" | a task name
 # --- small shared values ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Duration:
     """A duration: a fixed number of seconds, or a ``${ }`` expression yielding ISO 8601."""
 
@@ -81,7 +86,7 @@ class Duration:
     expression: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class AuthPolicy:
     """One authentication scheme with its properties (values may hold ``${ }``).
 
@@ -94,7 +99,7 @@ class AuthPolicy:
     secret: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class AuthenticationRef:
     """An endpoint's authentication: a ``use.authentications`` name, or an inline policy."""
 
@@ -102,7 +107,7 @@ class AuthenticationRef:
     policy: AuthPolicy | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Endpoint:
     """A URI (literal, RFC 6570 template, or ``${ }``) with its optional authentication."""
 
@@ -110,7 +115,7 @@ class Endpoint:
     authentication: AuthenticationRef | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExternalResource:
     """A document fetched from an endpoint (an OpenAPI document, a script source, a schema)."""
 
@@ -118,7 +123,7 @@ class ExternalResource:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SchemaSpec:
     """A JSON Schema given inline (``document``) or by reference (``resource``)."""
 
@@ -127,7 +132,7 @@ class SchemaSpec:
     resource: ExternalResource | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class InputSpec:
     """``input``: validate the raw input against ``schema``, then transform it with ``from``."""
 
@@ -135,7 +140,7 @@ class InputSpec:
     from_: Json = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class OutputSpec:
     """``output``: transform the raw output with ``as``, then validate against ``schema``.
 
@@ -148,7 +153,7 @@ class OutputSpec:
     store_as: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ExportSpec:
     """``export``: the new ``$context``, computed from the transformed output."""
 
@@ -156,7 +161,7 @@ class ExportSpec:
     as_: Json = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TimeoutSpec:
     """``timeout.after``."""
 
@@ -166,7 +171,7 @@ class TimeoutSpec:
 # --- errors, retries, catch ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ErrorDefinition:
     """An error to raise; fields may be ``${ }`` expressions."""
 
@@ -177,7 +182,7 @@ class ErrorDefinition:
     instance: Json = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ErrorFilter:
     """``catch.errors.with``: every given field must match (AND). ``type: "*"`` matches any."""
 
@@ -188,7 +193,7 @@ class ErrorFilter:
     detail: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RetryPolicy:
     """A retry policy. Backoff: constant = delay, linear = delay×n, exponential = delay×2^(n-1)."""
 
@@ -203,7 +208,7 @@ class RetryPolicy:
     jitter_to: Duration | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Catch:
     """``catch``: which errors, under which name, retried how, handled by which tasks."""
 
@@ -219,7 +224,7 @@ class Catch:
 # --- events ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Correlation:
     """One correlation key: extracted ``from`` the event, optionally ``expect``-ed."""
 
@@ -227,7 +232,7 @@ class Correlation:
     expect: Json = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EventFilter:
     """Attributes an event must match (regex, ``${ }`` predicate or equality) and correlations."""
 
@@ -235,7 +240,7 @@ class EventFilter:
     correlate: Mapping[str, Correlation] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ConsumptionStrategy:
     """``all``, ``any`` or ``one`` of some filters; ``until`` an expression or a strategy."""
 
@@ -244,7 +249,7 @@ class ConsumptionStrategy:
     until: str | ConsumptionStrategy | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SubscriptionIterator:
     """``listen.foreach``: process each consumed event with ``do``."""
 
@@ -255,7 +260,7 @@ class SubscriptionIterator:
     export: ExportSpec | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Schedule:
     """``schedule``: ``every``, ``cron``, ``after`` and/or ``on``."""
 
@@ -269,7 +274,7 @@ class Schedule:
 # --- tasks -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Task:
     """What every task has. ``catch`` is the seed shorthand of a catch on a non-``try`` task."""
 
@@ -283,7 +288,7 @@ class Task:
     catch: Catch | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TaskItem:
     """A named task in a task list, with its JSON pointer (``/do/0/tryGetPet/try/0/getPet``)."""
 
@@ -293,7 +298,7 @@ class TaskItem:
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class HttpArguments:
     """``call: http`` arguments."""
 
@@ -306,7 +311,7 @@ class HttpArguments:
     redirect: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class OpenApiArguments:
     """``call: openapi`` arguments."""
 
@@ -318,7 +323,7 @@ class OpenApiArguments:
     redirect: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class CallTask(Task):
     """``call``: a built-in (http, openapi, grpc, asyncapi, a2a, mcp) or a custom function."""
 
@@ -328,21 +333,21 @@ class CallTask(Task):
     openapi: OpenApiArguments | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class DoTask(Task):
     """``do``: tasks in sequence."""
 
     do: tuple[TaskItem, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class EmitTask(Task):
     """``emit``: publish a CloudEvent whose attributes (and data) may hold ``${ }``."""
 
     event: Mapping[str, Json]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ForTask(Task):
     """``for``: iterate ``in`` (an expression, or an inline array) with ``each``/``at``."""
 
@@ -353,7 +358,7 @@ class ForTask(Task):
     do: tuple[TaskItem, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ForkTask(Task):
     """``fork``: branches run concurrently; ``compete`` keeps only the first to finish."""
 
@@ -361,7 +366,7 @@ class ForkTask(Task):
     compete: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ListenTask(Task):
     """``listen``: wait for events."""
 
@@ -370,14 +375,14 @@ class ListenTask(Task):
     foreach: SubscriptionIterator | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RaiseTask(Task):
     """``raise``: an inline error, or the name of a ``use.errors`` entry."""
 
     error: ErrorDefinition | str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ScriptProcess:
     """``run.script``: ``code`` or ``source`` in a language (python, js)."""
 
@@ -389,7 +394,7 @@ class ScriptProcess:
     stdin: Json = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class ShellProcess:
     """``run.shell``."""
 
@@ -399,7 +404,7 @@ class ShellProcess:
     stdin: Json = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SubflowProcess:
     """``run.workflow``: another workflow by namespace, name and version."""
 
@@ -409,7 +414,7 @@ class SubflowProcess:
     input: Json = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RunTask(Task):
     """``run``: exactly one of container, script, shell or workflow."""
 
@@ -421,14 +426,14 @@ class RunTask(Task):
     workflow: SubflowProcess | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SetTask(Task):
     """``set``: a map (values may hold ``${ }``) or one expression; it replaces the input."""
 
     set: Json
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SwitchCase:
     """One ``switch`` case; no ``when`` makes it the default."""
 
@@ -437,28 +442,28 @@ class SwitchCase:
     then: FlowDirective = "continue"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class SwitchTask(Task):
     """``switch``: the first case whose ``when`` holds decides where to go."""
 
     cases: tuple[SwitchCase, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class TryTask(Task):
     """``try`` with its ``catch``."""
 
     try_: tuple[TaskItem, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class WaitTask(Task):
     """``wait``: pause for a duration."""
 
     duration: Duration
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Extension:
     """``use.extensions`` entry: tasks run ``before``/``after`` each task of kind ``extend``."""
 
@@ -472,7 +477,7 @@ class Extension:
 # --- the document ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Document:
     """``document``: identity and description."""
 
@@ -486,7 +491,7 @@ class Document:
     metadata: Mapping[str, Json] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Use:
     """``use``: reusable components, by name."""
 
@@ -500,7 +505,7 @@ class Use:
     catalogs: Mapping[str, Endpoint] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Workflow:
     """A whole workflow document.
 

@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from emitflow import __version__
 from emitflow.dsl.model import TaskItem, Workflow
 from emitflow.errors import FaultError, Problem
@@ -25,6 +23,8 @@ from emitflow.events.cloudevent import CloudEvent
 from emitflow.secrets import Redactor
 
 if TYPE_CHECKING:
+    import httpx  # a type only: runs that make no call never import it
+
     from emitflow.engine.durable import Replay
     from emitflow.engine.evaluation import Renderer
     from emitflow.engine.extensions import Plan

@@ -8,14 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.engine.ports import CodeStepRunner, EventSink, Journal, ListenPort
 from emitflow.errors import ERROR_TYPE_NAMESPACES, ConfigurationError, Problem
 from emitflow.events.cloudevent import CONTEXT_ATTRIBUTES, CloudEvent
+
+if TYPE_CHECKING:
+    import httpx  # only a type here: runs that make no call never import it
 
 __all__ = ["RunOptions", "RunResult", "RunStatus", "TaskRecord", "TaskStatus"]
 

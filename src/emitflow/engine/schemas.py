@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import SchemaError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -28,6 +26,8 @@ _MAX_VALIDATORS = 512
 
 async def validate(spec: SchemaSpec, value: Any, what: str, frame: Frame) -> None:
     """Check ``value`` (the task's ``what``: input, output, export) against ``spec``."""
+    import jsonschema  # here: most runs check no schema, and it costs 0.1 s to import
+
     validator = await _validator(spec, frame)
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:
@@ -49,6 +49,9 @@ async def _validator(spec: SchemaSpec, frame: Frame) -> Any:
         return cached[1]
     resource = spec.resource
     document = spec.document if resource is None else await _fetch(resource.endpoint.uri, frame)
+    import jsonschema
+    from jsonschema.exceptions import SchemaError
+
     try:
         cls = jsonschema.validators.validator_for(document, default=jsonschema.Draft202012Validator)
         cls.check_schema(document)

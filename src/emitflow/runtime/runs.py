@@ -247,7 +247,7 @@ class Runs:
             ended = await journal.finish(outcome)
         finally:
             self.executing.pop(run.id, None)
-        logger.debug("run ended", extra={**extra, "status": ended.status})
+        _log_end(ended)
         return ended
 
     def _missing_secrets(self, missing: list[str]) -> Problem:
@@ -330,3 +330,18 @@ def _declared_limit(workflow: Workflow) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
     return None
+
+
+def _log_end(run: RunRecord) -> None:
+    """One info line per run end: id, workflow, status and how long it ran."""
+    ms = 0.0
+    if run.started_at is not None and run.ended_at is not None:
+        ms = (run.ended_at - run.started_at).total_seconds() * 1000
+    logger.info(
+        "run %s of %s %s in %.0f ms",
+        run.id,
+        run.workflow_id,
+        run.status,
+        ms,
+        extra={"run_id": run.id, "workflow_id": run.workflow_id, "status": run.status},
+    )

@@ -235,7 +235,12 @@ class Webhooks:
         await self._store.finish_delivery(outcome)
         await self._health(webhook, failed=error)
         logger.warning(
-            "webhook delivery failed",
+            "webhook %s%s: delivery %s failed (attempt %d): %s",
+            webhook.id,
+            f" ({webhook.name})" if webhook.name else "",
+            delivery.id,
+            attempts,
+            error,
             extra={"webhook_id": webhook.id, "attempts": attempts, "error": error},
         )
 

@@ -11,7 +11,7 @@ from emitflow.store.base import (
     WaitStore,
     WorkflowStore,
 )
-from emitflow.store.factory import open_store
+from emitflow.store.factory import open_store, store_exists
 from emitflow.store.ids import IdFactory, random_id
 from emitflow.store.memory import MemoryStore
 from emitflow.store.records import (
@@ -73,4 +73,5 @@ __all__ = [
     "WorkflowVersion",
     "open_store",
     "random_id",
+    "store_exists",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import cast
 
 from emitflow.clock import Clock
@@ -15,7 +16,7 @@ from emitflow.errors import ConfigurationError
 from emitflow.store.base import Store, StoreClass
 from emitflow.store.ids import IdFactory
 
-__all__ = ["BACKENDS", "open_store"]
+__all__ = ["BACKENDS", "open_store", "store_exists"]
 
 BACKENDS: Mapping[str, str] = {
     "sqlite": "emitflow.store.sqlite:SqliteStore",
@@ -46,6 +47,19 @@ def open_store(
             f"store URL {url!r}: unknown scheme {scheme!r}; known schemes: {known}"
         )
     return _backend(scheme, target, known).from_url(url, clock=clock, ids=ids)
+
+
+def store_exists(url: str) -> bool:
+    """Whether there is a store at ``url`` to read: ``False`` only for a ``sqlite:`` URL whose
+    file is not there (opening it would create an empty one). Raises ``ConfigurationError``
+    for a malformed ``sqlite:`` URL."""
+    if url.partition(":")[0].lower() != "sqlite":
+        return True
+    from emitflow.store.sqlite import path_from_url
+    from emitflow.store.sqlite_db import MEMORY
+
+    path = path_from_url(url)
+    return path == MEMORY or Path(path).exists()
 
 
 def _backend(scheme: str, target: str, known: str) -> StoreClass:

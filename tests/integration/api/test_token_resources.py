@@ -166,7 +166,7 @@ def test_the_cli_makes_a_limited_token(tmp_path: Path) -> None:
         ["tokens", "create", "--scope", "read", "--workflow", "p_a", "--store", url, "--json"],
     )
     assert done.exit_code == 0, done.output
-    made = json.loads(done.output)
+    made = json.loads(done.output)["data"]
     assert made["workflows"] == ["p_a"] and made["token"].startswith("efk_")
     assert asyncio.run(_resources(url)) == [("p_a",)]
     refused = CliRunner().invoke(

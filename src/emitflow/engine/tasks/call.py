@@ -12,7 +12,7 @@ calling task's pointer. grpc, asyncapi, a2a and mcp are not supported yet and sa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emitflow.dsl.model import (
     AuthenticationRef,
@@ -27,10 +27,10 @@ from emitflow.engine.dataflow import process
 from emitflow.engine.evaluation import evaluate, render, truthy
 from emitflow.engine.functions import resolve_function
 from emitflow.errors import FaultError, Problem
-from emitflow.http.auth import Authorization
-from emitflow.http.call import perform
-from emitflow.http.openapi import call_operation, load_document
-from emitflow.http.uritemplate import expand
+
+if TYPE_CHECKING:
+    # The HTTP layer (httpx) is imported by the calls that need it, not by every run.
+    from emitflow.http.auth import Authorization
 
 __all__ = ["authorization", "endpoint_uri", "run_call"]
 
@@ -49,6 +49,8 @@ async def run_call(task: CallTask, data: Any, frame: Frame) -> Any:
 
 
 async def _http(args: HttpArguments, data: Any, frame: Frame) -> Any:
+    from emitflow.http.call import perform
+
     run = frame.run
     uri = endpoint_uri(args.endpoint.uri, data, frame)
     auth = await authorization(args.endpoint.authentication, data, frame)
@@ -69,6 +71,8 @@ async def _http(args: HttpArguments, data: Any, frame: Frame) -> Any:
 
 
 async def _openapi(args: OpenApiArguments, data: Any, frame: Frame) -> Any:
+    from emitflow.http.openapi import call_operation, load_document
+
     run = frame.run
     source = endpoint_uri(args.document.endpoint.uri, data, frame, template=False)
     document_auth = await authorization(args.document.endpoint.authentication, data, frame)
@@ -111,6 +115,8 @@ async def _function(task: CallTask, data: Any, frame: Frame) -> Any:
 
 def endpoint_uri(uri: str, data: Any, frame: Frame, *, template: bool = True) -> str:
     """The endpoint's URI: an expression evaluated, or a template filled from the input's keys."""
+    from emitflow.http.uritemplate import expand
+
     # A value position: ``${ }`` in strict mode, or any jq text in loose mode, is evaluated;
     # literal text comes back as the very same object.
     value: object = render(uri, data, frame)

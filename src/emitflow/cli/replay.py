@@ -5,26 +5,25 @@ With ``--server``/``EMITFLOW_SERVER`` it asks the server (``POST /v1/runs/{id}/r
 the new runs to end. ``--dry-run`` only counts the runs a bulk replay would start.
 """
 
-from __future__ import annotations
-
-import asyncio
-import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from emitflow.cli_client import ServerClient, ServerOption
-from emitflow.errors import EmitflowError
+from emitflow.cli.options import (
+    EXIT_FAILED,
+    JsonOption,
+    ServerOption,
+    StoreOption,
+    TokenOption,
+    fail,
+    print_json,
+)
 
-__all__ = ["register", "runs_app"]
+if TYPE_CHECKING:
+    from emitflow.cli.client import ServerClient
 
-runs_app = typer.Typer(name="runs", help="Runs: replay them.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"emitflow: {message}", err=True)
-    return typer.Exit(code)
+__all__ = ["replay"]
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -33,39 +32,58 @@ def _time(value: str | None, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"--{name} {value!r} is not a time like 2026-12-02T10:00:00Z") from None
+        raise fail(f"--{name} {value!r} is not a time like 2026-12-02T10:00:00Z") from None
     if moment.tzinfo is None:
-        raise _fail(f"--{name} {value!r}: give a time zone, e.g. 2026-12-02T10:00:00Z")
+        raise fail(f"--{name} {value!r}: give a time zone, e.g. 2026-12-02T10:00:00Z")
     return moment
 
 
-@runs_app.command("replay")
 def replay(
     run_id: Annotated[str | None, typer.Argument(help="The run to replay (r_…).")] = None,
     workflow: Annotated[
-        str | None, typer.Option("--workflow", help="Replay this workflow's runs instead.")
+        str | None,
+        typer.Option(
+            "--workflow", envvar="EMITFLOW_WORKFLOW", help="Replay this workflow's runs instead."
+        ),
     ] = None,
-    status: Annotated[str, typer.Option("--status", help="Which runs (bulk).")] = "failed",
-    since: Annotated[str | None, typer.Option("--since", help="RFC 3339, inclusive.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="RFC 3339, exclusive.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count them.")] = False,
+    status: Annotated[
+        str, typer.Option("--status", envvar="EMITFLOW_STATUS", help="Which runs (bulk).")
+    ] = "failed",
+    since: Annotated[
+        str | None, typer.Option("--since", envvar="EMITFLOW_SINCE", help="RFC 3339, inclusive.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", envvar="EMITFLOW_UNTIL", help="RFC 3339, exclusive.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", envvar="EMITFLOW_DRY_RUN", help="Only count them.")
+    ] = False,
+    store: StoreOption = None,
     server: ServerOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Replay a run (its trigger event, on the newest workflow version), or with --workflow the
     runs of a status in a time range."""
+    import asyncio
+
+    from emitflow.errors import EmitflowError
+
     if (run_id is None) == (workflow is None):
-        raise _fail("give a run id, or --workflow p_… for a bulk replay (not both)")
+        raise fail("give a run id, or --workflow p_… for a bulk replay (not both)")
     start, end = _time(since, "since"), _time(until, "until")
     if server:
-        data = _remote(ServerClient(server), run_id, workflow, status, since, until, dry_run)
+        from emitflow.cli.client import ServerClient
+
+        client = ServerClient(server, token)
+        data = _remote(client, run_id, workflow, status, since, until, dry_run)
     else:
         try:
-            data = asyncio.run(_local(run_id, workflow, status, start, end, dry_run))
+            data = asyncio.run(_local(store, run_id, workflow, status, start, end, dry_run))
         except EmitflowError as exc:
-            raise _fail(str(exc), 1) from None
+            raise fail(str(exc), EXIT_FAILED) from None
     if as_json:
-        typer.echo(json.dumps(data))
+        print_json(data)
     elif "count" in data:
         verb = "would replay" if dry_run else "replayed"
         ids = " ".join(run["id"] for run in data.get("runs", []))
@@ -75,7 +93,7 @@ def replay(
 
 
 def _remote(
-    client: ServerClient,
+    client: "ServerClient",
     run_id: str | None,
     workflow: str | None,
     status: str,
@@ -93,6 +111,7 @@ def _remote(
 
 
 async def _local(
+    store: str | None,
     run_id: str | None,
     workflow: str | None,
     status: str,
@@ -104,7 +123,7 @@ async def _local(
     from emitflow.runtime.engine import Engine
     from emitflow.runtime.replays import RunScan, run_statuses
 
-    async with Engine.open() as engine:
+    async with Engine.open(store) as engine:
         if workflow is None:
             new = await engine.replay(str(run_id))
             return run_view(await engine.wait(new.id))
@@ -116,8 +135,3 @@ async def _local(
             return {"count": len(await engine.scan_runs(scan)), "runs": []}
         runs = [await engine.wait(run.id) for run in await engine.replay_runs(scan)]
         return {"count": len(runs), "runs": [run_view(run) for run in runs]}
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``emitflow runs`` to the CLI."""
-    app.add_typer(runs_app)
