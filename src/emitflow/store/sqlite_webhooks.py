@@ -109,8 +109,43 @@ def _add(
     return added
 
 
-def _claim(conn: sqlite3.Connection, now: int, until: int, limit: int) -> list[WebhookDelivery]:
-    rows = conn.execute(_CLAIM, (now, limit)).fetchall()
+_CLAIM_OF = """
+SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending'
+    AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+"""
+_HEAD_OF = """
+SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending' ORDER BY id LIMIT ?
+"""
+_DUE_IDS = """
+SELECT DISTINCT webhook_id FROM webhook_deliveries
+WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY webhook_id
+"""
+
+
+def _due_rows(
+    conn: sqlite3.Connection, now: int, limit: int, webhook_id: str | None, in_order: bool
+) -> list[sqlite3.Row]:
+    if webhook_id is None:
+        return conn.execute(_CLAIM, (now, limit)).fetchall()
+    if not in_order:
+        return conn.execute(_CLAIM_OF, (webhook_id, now, limit)).fetchall()
+    rows = []
+    for row in conn.execute(_HEAD_OF, (webhook_id, limit)).fetchall():
+        if row["next_attempt_at"] > now:
+            break
+        rows.append(row)
+    return rows
+
+
+def _claim(
+    conn: sqlite3.Connection,
+    now: int,
+    until: int,
+    limit: int,
+    webhook_id: str | None = None,
+    in_order: bool = False,
+) -> list[WebhookDelivery]:
+    rows = _due_rows(conn, now, limit, webhook_id, in_order)
     conn.executemany(
         "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
         [(until, row["id"]) for row in rows],
@@ -179,14 +214,31 @@ class SqliteWebhooks:
         return await self._db.write(action)
 
     async def claim_due_deliveries(
-        self, *, limit: int = 100, lease_seconds: float = 30.0
+        self,
+        *,
+        limit: int = 100,
+        lease_seconds: float = 30.0,
+        webhook_id: str | None = None,
+        in_order: bool = False,
     ) -> list[WebhookDelivery]:
-        """Lease pending deliveries that are due, oldest first."""
+        """Lease pending deliveries that are due, oldest first (of one webhook when given)."""
         now = codec.from_micros(self._now_us())
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
-        return await self._db.write(
-            partial(_claim, now=codec.to_micros(now), until=until, limit=limit)
+        action = partial(
+            _claim,
+            now=codec.to_micros(now),
+            until=until,
+            limit=limit,
+            webhook_id=webhook_id,
+            in_order=in_order,
         )
+        return await self._db.write(action)
+
+    async def due_webhook_ids(self) -> list[str]:
+        """The webhooks that have a pending delivery due now."""
+        now = self._now_us()
+        rows = await self._db.read(lambda conn: conn.execute(_DUE_IDS, (now,)).fetchall())
+        return [row[0] for row in rows]
 
     async def finish_delivery(self, delivery: WebhookDelivery) -> None:
         """Record an attempt's outcome."""
