@@ -99,7 +99,7 @@ async def test_refused_credentials_name_the_broker_and_hide_the_password() -> No
     from tests.conftest import require_service
 
     require_service("redis", port=6379)
-    with pytest.raises(BrokerError, match="redis://127.0.0.1:6379") as caught:
+    with pytest.raises(BrokerError, match=r"redis://127\.0\.0\.1:6379") as caught:
         await open_transport("redis://nobody:hunter2@127.0.0.1:6379/0", seconds=5)
     assert "hunter2" not in str(caught.value)
 
