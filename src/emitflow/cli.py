@@ -18,7 +18,7 @@ import typer
 from emitflow.cli_client import register as register_client
 from emitflow.cli_events import events_app, subscriptions_app
 from emitflow.cli_server import register as register_server
-from emitflow.errors import ConfigurationError, DocumentError, EmitflowError
+from emitflow.errors import BrokerError, ConfigurationError, DocumentError, EmitflowError
 
 __all__ = ["app", "main"]
 
@@ -89,6 +89,14 @@ def run(
             help="ORIGIN=TARGET (repeatable; also EMITFLOW_ROUTES, comma-separated).",
         ),
     ] = None,
+    broker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--broker",
+            help="Publish every emitted event to this broker URL (repeatable; also "
+            "EMITFLOW_BROKERS). ?types=GLOB,...&channel=NAME narrows it.",
+        ),
+    ] = None,
 ) -> None:
     """Run one workflow to its end in this process and print its output as JSON."""
     from emitflow.launch import RunRequest, run_file
@@ -102,10 +110,13 @@ def run(
         events=events,
         trace=trace,
         routes=tuple(route or ()),
+        brokers=tuple(broker or ()),
     )
     try:
         outcome = asyncio.run(run_file(request))
     except (DocumentError, ConfigurationError) as exc:
+        raise _fail(str(exc)) from None
+    except BrokerError as exc:  # a broker that cannot be reached at start: a setup problem
         raise _fail(str(exc)) from None
     except EmitflowError as exc:
         raise _fail(str(exc), EXIT_FAULTED) from None
