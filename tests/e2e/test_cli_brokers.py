@@ -12,7 +12,7 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http_event
 
 from tests.conftest import require_service
 from tests.contract.brokers import unique
-from tests.e2e.test_cli_run import emitflow, orders_url, run_order  # noqa: F401 - fixture
+from tests.e2e.test_cli_run import emitflow, orders_url, run_order
 
 __all__ = ["orders_url"]
 
@@ -32,7 +32,7 @@ async def _read_stream(stream: str, subject: str) -> list[tuple[str, dict[str, s
 
 
 def test_the_seed_example_puts_the_placed_event_on_the_nats_stream(
-    orders_url: str,  # noqa: F811 - the fixture
+    orders_url: str,
     tmp_path: Path,
 ) -> None:
     require_service("nats", port=4222)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -137,7 +138,8 @@ class AmqpConsumer:
         async with queue.iterator() as messages:
             async for incoming in messages:
                 headers = {
-                    k: v.decode() if isinstance(v, bytes) else str(v)
+                    # The binding allows either separator; one spelling for the reader.
+                    _colon(k): _text(v)
                     for k, v in (incoming.headers or {}).items()
                 }
                 media = incoming.content_type
@@ -149,3 +151,17 @@ class AmqpConsumer:
         if self._connection is not None and not self._connection.is_closed:
             await self._connection.close()
         self._connection = None
+
+
+def _colon(name: str) -> str:
+    if name.startswith("cloudEvents_"):
+        return PREFIX + name[len("cloudEvents_") :]
+    return name
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, datetime):  # an AMQP timestamp: RFC 3339 as CloudEvents writes it
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)

@@ -114,7 +114,10 @@ def _json(body: bytes) -> Any:
 
 
 def _structured(body: bytes) -> CloudEvent:
-    value = _json(body)
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        value = None
     if not isinstance(value, dict) or "specversion" not in value:
         raise EventError(
             "not a CloudEvent: no attribute headers (binary mode) and the body is not a "

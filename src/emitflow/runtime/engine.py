@@ -29,6 +29,7 @@ from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.schedules import Timers, schedule_specs
 from emitflow.runtime.settings import EngineSettings, default_store_url
+from emitflow.runtime.sources import Sources, SourceSpec
 from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
 from emitflow.runtime.triggers import EventStarts
 from emitflow.runtime.waits import ListenHub
@@ -85,6 +86,7 @@ class Engine:
         self._subscriptions = Subscriptions(store)
         self._webhooks = Webhooks(store, settings.clock, settings.webhooks, settings.http)
         self._router.webhooks_queued = self._webhooks.wake
+        self._sources = Sources(self._enqueue, settings.clock)
         self._listens = ListenHub(store)
         self._dispatcher.listens = self._listens
         self._runs.listens = self._listens
@@ -147,6 +149,7 @@ class Engine:
 
     async def close(self) -> None:
         """Stop the background tasks, let runs in flight end (for a grace period), close."""
+        await self._sources.close()
         background, self._background = self._background, []
         for task in background:
             task.cancel()
@@ -331,6 +334,18 @@ class Engine:
         ``before``/``after`` are positions (the page's cursors)."""
         query = EventQuery(emitter_id=emitter_id, channel=event_name)
         return await self._store.list_events(query, limit=limit, before=before, after=after)
+
+    async def start_source(self, name: str, url: str) -> SourceSpec:
+        """Consume a broker (``nats://…?subject=&durable=``, ``amqp://…?queue=``,
+        ``mqtt://…?topic=``, ``redis://…?stream=&group=``) as the source ``dc_<name>`` while
+        the engine is open; a wrong URL or refused credentials raise ``BrokerError`` here."""
+        spec = SourceSpec(name=name, url=url)
+        await self._sources.start(spec)
+        return spec
+
+    async def _enqueue(self, events: Sequence[NewEvent]) -> None:
+        await self._store.enqueue_events(events)
+        self._wake()
 
     # --- waiting -------------------------------------------------------------------------
 
