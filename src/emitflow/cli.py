@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from emitflow.cli_client import register as register_client
+from emitflow.cli_destinations import register as register_destinations
 from emitflow.cli_events import events_app, subscriptions_app
 from emitflow.cli_server import register as register_server
 from emitflow.errors import BrokerError, ConfigurationError, DocumentError, EmitflowError
@@ -33,6 +34,7 @@ app.add_typer(events_app)
 app.add_typer(subscriptions_app)
 register_server(app)
 register_client(app, events_app)
+register_destinations(app)
 
 EXIT_FAULTED = 1
 EXIT_INVALID = 2

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from emitflow import __version__
 from emitflow.api import (
+    destinations,
     events,
     hooks,
     runs,
@@ -30,7 +31,18 @@ from emitflow.runtime.engine import Engine
 
 __all__ = ["create_app"]
 
-_ROUTERS = (workflows, runs, subscriptions, summaries, events, stream, hooks, webhooks, tokens)
+_ROUTERS = (
+    workflows,
+    runs,
+    subscriptions,
+    summaries,
+    events,
+    stream,
+    hooks,
+    webhooks,
+    destinations,
+    tokens,
+)
 
 
 def create_app(

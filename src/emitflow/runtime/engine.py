@@ -238,6 +238,10 @@ class Engine:
         """Remove a webhook listener, its subscriptions and deliveries."""
         return await self._store.delete_webhook(webhook_id)
 
+    async def test_webhook(self, webhook_id: str) -> str | None:
+        """Send a test event straight to a destination; ``None`` if accepted, else why not."""
+        return await self._webhooks.test(webhook_id)
+
     async def enable_webhook(self, webhook_id: str) -> Webhook:
         """Make a disabled webhook healthy again (its dead letters stay)."""
         return await self._webhooks.enable(webhook_id)

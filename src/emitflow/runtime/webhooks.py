@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from emitflow.brokers.factory import is_broker_url, open_transport
+from emitflow.brokers.factory import is_broker_url, open_transport, reason
 from emitflow.clock import Clock
 from emitflow.errors import ConfigurationError
 from emitflow.runtime.lanes import DeliveryLanes
@@ -33,7 +33,9 @@ from emitflow.store.base import WebhookStore
 from emitflow.store.ids import random_id
 from emitflow.store.records import WEBHOOK_MODES, Webhook, WebhookDelivery
 
-__all__ = ["WebhookSettings", "Webhooks", "masked_url", "request_for"]
+__all__ = ["TEST_TYPE", "WebhookSettings", "Webhooks", "masked_url", "request_for"]
+
+TEST_TYPE = "io.emitflow.destination.test.v1"
 
 # The HTTP binding percent-encodes header values outside printable ASCII, and space, '"', '%'.
 _HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
@@ -179,8 +181,39 @@ class Webhooks:
         """Send every due delivery once; how many were attempted."""
         return await self._lanes.deliver_due()
 
+    async def test(self, webhook_id: str) -> str | None:
+        """Send one test CloudEvent (``io.emitflow.destination.test.v1``) straight to the
+        destination, outside the queue; ``None`` when it was accepted, else why not."""
+        webhook = await self._store.get_webhook(webhook_id)
+        now = self._clock.now()
+        event = {
+            "specversion": "1.0",
+            "id": random_id("test"),
+            "source": "/emitflow/destinations",
+            "type": TEST_TYPE,
+            "subject": webhook.id,
+            "time": now.isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "data": {"destination": webhook.id},
+        }
+        try:
+            if not is_broker_url(webhook.url):
+                return await self._send(webhook, event)
+            transport = await open_transport(
+                webhook.url, mode=webhook.mode, seconds=self._settings.timeout_seconds
+            )
+            try:
+                return (await transport.publish([event])).error
+            finally:
+                await transport.close()
+        except Exception as exc:  # the test's answer is the failure, never a 500
+            return f"{type(exc).__name__}: {reason(exc, webhook.url)}"
+
     async def _post(self, webhook: Webhook, delivery: WebhookDelivery) -> str | None:
-        headers, body = request_for(webhook, dict(delivery.event))
+        return await self._send(webhook, dict(delivery.event))
+
+    async def _send(self, webhook: Webhook, event: dict[str, Any]) -> str | None:
+        headers, body = request_for(webhook, event)
         try:
             answer = await self._client().post(
                 webhook.url,
