@@ -49,17 +49,49 @@ def serve_command(
         Path | None,
         typer.Option("--workflows", envvar="EMITFLOW_WORKFLOWS", help="Deploy a folder."),
     ] = None,
+    broker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--broker",
+            help="Publish every workflow's emitted events to this broker URL (repeatable; "
+            "also EMITFLOW_BROKERS). ?types=GLOB,...&channel=NAME narrows it.",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="NAME=URL: consume a broker as the source dc_NAME."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="EMITFLOW_CONFIG",
+            help="A TOML file of [[destinations]] and [[sources]] (default ./emitflow.toml "
+            "when present).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API, run the dispatcher, schedules and code steps, until SIGTERM."""
     # The server's modules (FastAPI, uvicorn) load only for this command.
     from emitflow.api.server import ServeOptions, serve
     from emitflow.api.settings import ApiSettings
+    from emitflow.brokers.config import broker_specs
+    from emitflow.runtime.broker_setup import from_options, load_config
 
+    try:
+        setup = from_options(broker_specs(broker or ()), source or ())
+        if config is None and Path("emitflow.toml").is_file():
+            config = Path("emitflow.toml")
+        if config is not None:
+            setup = load_config(config).merged(setup)
+    except EmitflowError as exc:
+        raise _fail(str(exc)) from None
     options = ServeOptions(
         host=host,
         port=port,
         store=store,
         workflows=workflows,
+        brokers=setup,
         api=ApiSettings(admin_token=os.environ.get("EMITFLOW_TOKEN") or None),
     )
     try:

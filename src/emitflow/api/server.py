@@ -27,8 +27,10 @@ from emitflow.api.app import create_app
 from emitflow.api.credentials import make_token
 from emitflow.api.settings import ApiSettings
 from emitflow.errors import ConfigurationError
+from emitflow.runtime.broker_setup import BrokerSetup, attach
 from emitflow.runtime.engine import Engine
 from emitflow.runtime.settings import EngineSettings
+from emitflow.runtime.webhooks import masked_url
 
 __all__ = ["DOCUMENT_SUFFIXES", "STREAM_GRACE", "ServeOptions", "serve", "workflow_id_for"]
 
@@ -45,6 +47,7 @@ class ServeOptions:
     store: str | None = None
     workflows: Path | None = None
     api: ApiSettings = field(default_factory=ApiSettings)
+    brokers: BrokerSetup = field(default_factory=BrokerSetup)
 
 
 def workflow_id_for(path: Path) -> str:
@@ -83,6 +86,8 @@ async def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     async with Engine.open(options.store, settings=EngineSettings()) as engine:
         if options.workflows is not None:
             await _deploy_folder(engine, options.workflows, out)
+        for destination in await attach(engine, options.brokers):
+            print(f"publishing to {masked_url(destination.url)} as {destination.id}", file=out)
         await _first_admin_token(engine, out)
         app = create_app(engine, options.api)
         config = uvicorn.Config(
