@@ -7,7 +7,8 @@ stream's duplicate window drops a re-sent event. The subject comes from the temp
 (``{type}``, ``{source}``, ``{subject}``, ``{id}``; characters a subject cannot hold become
 ``_``). The stream is created when missing, over the template's fixed prefix (``emitflow.>``).
 An event counts as delivered when JetStream's PubAck arrived. A consumer (source) reads
-``?subject=…&durable=NAME`` through a durable pull consumer and acks after the handler.
+``?subject=…&durable=NAME`` through a durable pull consumer and acks after the handler; a
+message not acked within ``ack_wait`` seconds (default 30: the consumer died) is redelivered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError as StreamNotFound
 
 from emitflow.brokers.base import Acks, Message, MessageHandler
@@ -124,6 +126,7 @@ class NatsConsumer:
         self._subject = query.get("subject", "emitflow.>")
         self._durable = query.get("durable", "emitflow")
         self._stream = query.get("stream")
+        self._ack_wait = float(query.get("ack_wait", "30"))
         self._client: Client | None = None
 
     async def connect(self) -> None:
@@ -135,7 +138,10 @@ class NatsConsumer:
         if self._client is None:
             raise BrokerError(f"{broker_name(self._url)}: not connected")
         js = self._client.jetstream()
-        sub = await js.pull_subscribe(self._subject, durable=self._durable, stream=self._stream)
+        config = ConsumerConfig(ack_wait=self._ack_wait)
+        sub = await js.pull_subscribe(
+            self._subject, durable=self._durable, stream=self._stream, config=config
+        )
         while True:
             try:
                 messages = await sub.fetch(64, timeout=1.0)

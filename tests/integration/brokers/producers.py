@@ -29,7 +29,7 @@ def sdk_event(event_id: str, kind: str, data: dict[str, Any]) -> BaseCloudEvent:
     )
 
 
-def _attrs_and_body(event: BaseCloudEvent) -> tuple[dict[str, str], bytes, str]:
+def attrs_and_body(event: BaseCloudEvent) -> tuple[dict[str, str], bytes, str]:
     message = sdk_http.to_binary_event(event)
     headers = {k.lower(): v for k, v in message.headers.items()}
     media = headers.pop("content-type", "application/json")
@@ -53,7 +53,7 @@ async def produce(scheme: str, place: dict[str, str], event: BaseCloudEvent) -> 
     elif scheme == "redis":
         import redis.asyncio as aioredis
 
-        attrs, body, media = _attrs_and_body(event)
+        attrs, body, media = attrs_and_body(event)
         client = aioredis.Redis()
         try:
             await client.xadd(place["stream"], {**attrs, "datacontenttype": media, "data": body})
@@ -79,7 +79,7 @@ async def produce(scheme: str, place: dict[str, str], event: BaseCloudEvent) -> 
         from paho.mqtt.packettypes import PacketTypes
         from paho.mqtt.properties import Properties
 
-        attrs, body, media = _attrs_and_body(event)
+        attrs, body, media = attrs_and_body(event)
         props = Properties(PacketTypes.PUBLISH)
         props.UserProperty = list(attrs.items())
         props.ContentType = media
