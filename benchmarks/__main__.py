@@ -7,7 +7,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-SUITES = ("bench_engine", "bench_codesteps", "bench_events", "bench_store", "bench_api")
+SUITES = (
+    "bench_engine",
+    "bench_codesteps",
+    "bench_events",
+    "bench_store",
+    "bench_api",
+    "bench_brokers",
+)
 
 
 def main(argv: list[str]) -> None:

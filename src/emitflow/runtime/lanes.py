@@ -121,9 +121,9 @@ class DeliveryLanes:
         if not claimed:
             return 0
         if webhook.state == "disabled":
-            for delivery in claimed:
-                dead = replace(delivery, status="dead", last_error="the destination is disabled")
-                await self._store.finish_delivery(dead)
+            why = "the destination is disabled"
+            dead = [replace(d, status="dead", last_error=why) for d in claimed]
+            await self._store.finish_deliveries(dead)
         elif broker:
             await self._publish(webhook, claimed)
         else:
@@ -160,8 +160,8 @@ class DeliveryLanes:
         await self._drop_transport(webhook.id)  # reconnect before the retry
         failed = await self._failed(webhook, claimed[acks_count], failure)
         resume = failed.next_attempt_at if failed.status == "pending" else self._clock.now()
-        for behind in claimed[acks_count + 1 :]:
-            await self._store.finish_delivery(replace(behind, next_attempt_at=resume))
+        behind = [replace(d, next_attempt_at=resume) for d in claimed[acks_count + 1 :]]
+        await self._store.finish_deliveries(behind)
 
     async def _transport(self, webhook: Webhook) -> Transport:
         transport = self._transports.get(webhook.id)
@@ -179,15 +179,13 @@ class DeliveryLanes:
                 await transport.close()
 
     async def _delivered(self, webhook: Webhook, deliveries: Sequence[WebhookDelivery]) -> None:
-        for delivery in deliveries:
-            done = replace(
-                delivery, status="delivered", attempts=delivery.attempts + 1, last_error=None
-            )
-            await self._store.finish_delivery(done)
-        if deliveries:
-            current = await self._store.get_webhook(webhook.id)
-            if current.state != "healthy" or current.failures or current.last_error:
-                await self._health(webhook, failed=None)
+        done = [
+            replace(d, status="delivered", attempts=d.attempts + 1, last_error=None)
+            for d in deliveries
+        ]
+        await self._store.finish_deliveries(done)
+        if done and (webhook.state != "healthy" or webhook.failures or webhook.last_error):
+            await self._health(webhook, failed=None)
 
     async def _failed(
         self, webhook: Webhook, delivery: WebhookDelivery, error: str

@@ -340,8 +340,17 @@ class WebhookStore(Protocol):
         """The webhooks that have a pending delivery due now."""
         ...
 
+    async def add_deliveries_many(self, batch: Sequence[tuple[Sequence[str], str, Any]]) -> int:
+        """``add_deliveries`` for several events — ``(webhook_ids, position, event)`` in queue
+        order — in one write; how many were queued."""
+        ...
+
     async def finish_delivery(self, delivery: WebhookDelivery) -> None:
         """Record an attempt's outcome: the delivery as it now stands."""
+        ...
+
+    async def finish_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Record several attempts' outcomes in one write."""
         ...
 
     async def list_deliveries(

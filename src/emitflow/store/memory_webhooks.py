@@ -120,11 +120,23 @@ class MemoryWebhooks:
         }
         return sorted(due)
 
+    async def add_deliveries_many(self, batch: Sequence[tuple[Sequence[str], str, Any]]) -> int:
+        """Queue several events at once, in order."""
+        added = 0
+        for webhook_ids, position, event in batch:
+            added += await self.add_deliveries(webhook_ids, position, event)
+        return added
+
     async def finish_delivery(self, delivery: WebhookDelivery) -> None:
         """Record an attempt's outcome."""
         self._check_open()
         if delivery.id in self._deliveries:
             self._deliveries[delivery.id] = delivery
+
+    async def finish_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Record several attempts' outcomes."""
+        for delivery in deliveries:
+            await self.finish_delivery(delivery)
 
     async def list_deliveries(
         self, webhook_id: str, *, status: str | None = None, limit: int = 100

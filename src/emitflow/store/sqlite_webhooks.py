@@ -153,18 +153,34 @@ def _claim(
     return [_delivery(row) for row in rows]
 
 
-def _finish(conn: sqlite3.Connection, delivery: WebhookDelivery) -> None:
-    conn.execute(
-        "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-        "last_error = ? WHERE id = ?",
-        (
-            delivery.status,
-            delivery.attempts,
-            codec.to_micros(delivery.next_attempt_at),
-            delivery.last_error,
-            delivery.id,
-        ),
+_FINISH = (
+    "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+    "last_error = ? WHERE id = ?"
+)
+
+
+def _finish_params(delivery: WebhookDelivery) -> tuple[Any, ...]:
+    return (
+        delivery.status,
+        delivery.attempts,
+        codec.to_micros(delivery.next_attempt_at),
+        delivery.last_error,
+        delivery.id,
     )
+
+
+def _finish(conn: sqlite3.Connection, delivery: WebhookDelivery) -> None:
+    conn.execute(_FINISH, _finish_params(delivery))
+
+
+def _finish_many(conn: sqlite3.Connection, deliveries: Sequence[WebhookDelivery]) -> None:
+    conn.executemany(_FINISH, [_finish_params(d) for d in deliveries])
+
+
+def _add_many(
+    conn: sqlite3.Connection, batch: Sequence[tuple[Sequence[str], str, Any]], now: int
+) -> int:
+    return sum(_add(conn, ids, position, event, now) for ids, position, event in batch)
 
 
 def _list(
@@ -240,9 +256,19 @@ class SqliteWebhooks:
         rows = await self._db.read(lambda conn: conn.execute(_DUE_IDS, (now,)).fetchall())
         return [row[0] for row in rows]
 
+    async def add_deliveries_many(self, batch: Sequence[tuple[Sequence[str], str, Any]]) -> int:
+        """Queue several events, in order, in one write."""
+        copied = [(list(ids), position, dict(event)) for ids, position, event in batch]
+        return await self._db.write(partial(_add_many, batch=copied, now=self._now_us()))
+
     async def finish_delivery(self, delivery: WebhookDelivery) -> None:
         """Record an attempt's outcome."""
         await self._db.write(partial(_finish, delivery=delivery))
+
+    async def finish_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Record several attempts' outcomes in one write."""
+        if deliveries:
+            await self._db.write(partial(_finish_many, deliveries=list(deliveries)))
 
     async def list_deliveries(
         self, webhook_id: str, *, status: str | None = None, limit: int = 100
