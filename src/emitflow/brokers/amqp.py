@@ -97,6 +97,7 @@ class AmqpTransport:
             except Exception as exc:  # a nack or a lost channel: the rest retried in order
                 for rest in sends[count + 1 :]:
                     rest.cancel()
+                await asyncio.gather(*sends[count + 1 :], return_exceptions=True)
                 return Acks(count=count, error=f"{broker_name(self._url)}: {reason(exc)}")
             count += 1
         return Acks(count=count)

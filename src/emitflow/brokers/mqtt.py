@@ -97,6 +97,7 @@ class MqttTransport:
             except Exception as exc:  # no PUBACK: the rest are retried in order
                 for rest in sends[count + 1 :]:
                     rest.cancel()
+                await asyncio.gather(*sends[count + 1 :], return_exceptions=True)
                 return Acks(count=count, error=f"{broker_name(self._url)}: {reason(exc)}")
             count += 1
         return Acks(count=count)

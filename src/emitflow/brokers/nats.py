@@ -55,7 +55,10 @@ async def _connect(url: str) -> Client:
         user=user,
         password=password,
         connect_timeout=3,
-        max_reconnect_attempts=0,
+        # One attempt, no reconnecting: a lost connection is a failed attempt the delivery
+        # lane retries with backoff (0 would mean "forever" to the driver).
+        max_reconnect_attempts=1,
+        reconnect_time_wait=0.05,
         allow_reconnect=False,
         error_cb=quiet,
     )

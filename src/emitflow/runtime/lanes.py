@@ -113,7 +113,7 @@ class DeliveryLanes:
             return 0  # removed since it was queued (its deliveries went with it)
         broker = is_broker_url(webhook.url)
         claimed = await self._store.claim_due_deliveries(
-            limit=self._settings.batch,
+            limit=self._settings.broker_batch if broker else self._settings.batch,
             lease_seconds=self._settings.lease_seconds,
             webhook_id=webhook_id,
             in_order=broker,

@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 class WebhookSettings:
     """Retries, health and per-destination concurrency of deliveries (defaults: 8 attempts
     over about 4 minutes; ``concurrency`` POSTs at a time per webhook, each destination in its
-    own lane)."""
+    own lane; a broker lane publishes up to ``broker_batch`` events per round)."""
 
     max_attempts: int = 8
     base_seconds: float = 1.0
@@ -58,6 +58,7 @@ class WebhookSettings:
     batch: int = 50
     lease_seconds: float = 60.0
     concurrency: int = 8
+    broker_batch: int = 500
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed attempt."""
