@@ -104,6 +104,15 @@ async def test_refused_credentials_name_the_broker_and_hide_the_password() -> No
     assert "hunter2" not in str(caught.value)
 
 
+async def test_refused_amqp_credentials_name_the_broker() -> None:
+    from tests.conftest import require_service
+
+    require_service("rabbitmq", port=5672)
+    with pytest.raises(BrokerError, match=r"amqp://127\.0\.0\.1:5672") as caught:
+        await open_transport("amqp://guest:wr0ngpass@127.0.0.1:5672/", seconds=10)
+    assert "wr0ngpass" not in str(caught.value)
+
+
 async def test_an_unknown_scheme_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="not a broker scheme"):
         await open_transport("gopher://127.0.0.1:70")

@@ -133,6 +133,19 @@ async def _cleanup(scheme: str, place: dict[str, str]) -> None:
             await channel.queue_delete(place["queue"])
 
 
+ON_PLACED = """
+document: {dsl: '1.0.3', namespace: t, name: on-placed, version: '1.0.0'}
+schedule:
+  on:
+    one:
+      with:
+        type: com.outside.order.placed
+do:
+  - keep:
+      set:
+        order: ${ .[0].data.order }
+"""
+
 LISTENER = {
     "document": {"dsl": "1.0.0", "namespace": "t", "name": "listener", "version": "1.0.0"},
     "do": [{"keep": {"set": {"got": "${ . }"}}}],
@@ -186,6 +199,7 @@ async def test_sdk_events_on_the_broker_start_workflows_and_resume_a_listen(
         source = await engine.start_source(f"s{name}", url)
         listener = await engine.deploy(LISTENER)
         await engine.subscribe(emitter_id=source.id, listener_id=listener.id)
+        on_placed = await engine.deploy(ON_PLACED)
         waiter = await engine.deploy(_waiter())
         wrong = await engine.start(waiter.id, input={"order": 8}, wait=False)
         right = await engine.start(waiter.id, input={"order": 7}, wait=False)
@@ -198,6 +212,8 @@ async def test_sdk_events_on_the_broker_start_workflows_and_resume_a_listen(
         await produce(scheme, place, sdk_event(f"b{name}", "com.outside.order.paid", {"order": 7}))
         await produce_raw(scheme, place, b"not a cloud event")
         (started, *_) = await _runs(engine, listener.id, 1)
+        (scheduled,) = await _runs(engine, on_placed.id, 1)
+        assert scheduled.output == {"order": 1}
         ended = await engine.wait(right.id)
         assert ended.status == "completed", ended.error
         assert ended.output == [{"order": 7}]
