@@ -117,6 +117,13 @@ async def _redis_read(t: Target, count: int) -> list[BaseCloudEvent]:
             await asyncio.sleep(0.01)
         got = []
         for _, fields in entries[:count]:
+            if b"cloudevent" in fields:  # structured mode: the JSON event in one field
+                message = HTTPMessage(
+                    headers={"content-type": "application/cloudevents+json"},
+                    body=fields[b"cloudevent"],
+                )
+                got.append(from_http_event(message))
+                continue
             text = {k.decode(): (v if k == b"data" else v.decode()) for k, v in fields.items()}
             got.append(sdk_from_fields(text))
         return got

@@ -72,6 +72,23 @@ async def test_a_batch_is_acked_in_order_and_read_back_intact(scheme: str) -> No
     assert empty.get_type() == "com.example.order.empty"
 
 
+@pytest.mark.parametrize("scheme", [*SCHEMES, "mqtt311"])
+async def test_structured_mode_is_read_back_intact(scheme: str) -> None:
+    async with target(scheme.removesuffix("311")) as place:
+        url = place.url + "&protocol=3.1.1" if scheme == "mqtt311" else place.url
+        mode = "binary" if scheme == "mqtt311" else "structured"  # 3.1.1 is structured-only
+        transport = await open_transport(url, mode=mode)
+        try:
+            events = _events(place.name)
+            assert (await transport.publish(events)).count == 3
+        finally:
+            await transport.close()
+        first, text, _ = await place.read(3)
+    assert first.get_extension("traceparent") == events[0]["traceparent"]
+    assert first.get_data() == {"order": 1, "items": ["a", "b"], "note": "caf\u00e9"}
+    assert text.get_data() in ("plain text, not JSON", b"plain text, not JSON")
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 async def test_an_empty_batch_is_acked_and_close_twice_is_harmless(scheme: str) -> None:
     async with target(scheme) as place:
