@@ -5,7 +5,8 @@ attributes are User Properties named exactly as the attribute, ``datacontenttype
 Content Type property, the data the payload. MQTT 3.1.1 (``protocol=3.1.1``) has no properties,
 so it is structured mode, the JSON event. QoS 1: an event counts as delivered when its PUBACK
 arrived. A consumer (source) subscribes to ``?topic=`` with QoS 1 on a persistent session
-(``client_id=``) and acks (PUBACK) after the handler returned.
+(``client_id=``; kept ``session_expiry`` seconds, default a day, while disconnected) and sends
+the PUBACK after the handler returned, so a message in flight at a crash is sent again.
 """
 
 from __future__ import annotations
@@ -47,7 +48,13 @@ def _query(url: str) -> dict[str, str]:
 
 def _client(url: str, identifier: str | None = None, clean: bool = True) -> aiomqtt.Client:
     parts = urlsplit(url)
-    v5 = _query(url).get("protocol", "5") == "5"
+    query = _query(url)
+    v5 = query.get("protocol", "5") == "5"
+    connect: Properties | None = None
+    if v5 and not clean:
+        # MQTT 5 ends a session when its connection closes unless it asks to be kept.
+        connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        connect.SessionExpiryInterval = int(query.get("session_expiry", "86400"))
     return aiomqtt.Client(
         parts.hostname or "127.0.0.1",
         parts.port or 1883,
@@ -58,6 +65,7 @@ def _client(url: str, identifier: str | None = None, clean: bool = True) -> aiom
         clean_start=clean if v5 else 3,
         clean_session=None if v5 else clean,
         timeout=5,
+        properties=connect,
     )
 
 
@@ -123,11 +131,14 @@ class MqttConsumer:
     async def connect(self) -> None:
         """Connect on a persistent session."""
         client = _client(self._url, self._identifier, clean=False)
+        # PUBACK only once the handler stored the event: paho's manual acknowledgement, which
+        # aiomqtt does not expose, on the paho client it wraps.
+        client._client.manual_ack_set(True)
         await client.__aenter__()
         self._client = client
 
     async def consume(self, handler: MessageHandler) -> None:
-        """Hand each message over; the driver PUBACKs after the handler returned."""
+        """Hand each message over; PUBACK after the handler returned."""
         if self._client is None:
             raise BrokerError(f"{broker_name(self._url)}: not connected")
         await self._client.subscribe(self._topic, qos=1)
@@ -139,6 +150,8 @@ class MqttConsumer:
             if not pairs and media is None:
                 media = STRUCTURED if body.startswith(b"{") else None
             await handler(Message(headers=dict(pairs), body=body, content_type=media))
+            if incoming.qos > 0:
+                self._client._client.ack(incoming.mid, incoming.qos)
 
     async def close(self) -> None:
         """Disconnect."""

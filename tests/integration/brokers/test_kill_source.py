@@ -173,3 +173,48 @@ async def test_kill_9_while_a_nats_source_consumes(tmp_path: Path) -> None:
     finally:
         await js.delete_stream(stream)
         await client.close()
+
+
+async def test_kill_9_while_an_mqtt_source_consumes(tmp_path: Path) -> None:
+    require_service("mosquitto", port=1883)
+    import aiomqtt
+
+    name = unique()
+    store = f"sqlite:///{tmp_path}/k.db"
+    count = 500  # within Mosquitto's default queue of 1,000 messages per session
+    url = f"mqtt://127.0.0.1:1883?topic=kill{name}/%23&client_id=k{name}"
+    first = _child(store, f"k{name}", url)  # subscribed on a persistent session
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from tests.integration.brokers.producers import attrs_and_body
+
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
+        for i in range(count):
+            attrs, body, media = attrs_and_body(sdk_event(f"k{i:04d}", "t.kill", {"order": i}))
+            props = Properties(PacketTypes.PUBLISH)
+            props.UserProperty = list(attrs.items())
+            props.ContentType = media
+            await client.publish(f"kill{name}/e", body, qos=1, properties=props)
+    async with asyncio.timeout(60):
+        while len(await _stored(store, f"dc_k{name}")) < 100:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    at_kill = len(await _stored(store, f"dc_k{name}"))
+    assert at_kill < count, "the kill came too late to prove anything"
+    second = _child(store, f"k{name}", url)
+    try:
+        async with asyncio.timeout(90):
+            while len(await _stored(store, f"dc_k{name}")) < count:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        second.send_signal(signal.SIGKILL)
+        second.wait(timeout=30)
+    ids = await _stored(store, f"dc_k{name}")
+    assert sorted(ids) == [f"k{i:04d}" for i in range(count)]  # all, none twice
+    print(f"killed with {at_kill} of {count} stored")
+    async with aiomqtt.Client(  # end the persistent session
+        "127.0.0.1", 1883, identifier=f"k{name}", clean_session=True
+    ):
+        pass
