@@ -34,6 +34,20 @@ class Target:
         async with asyncio.timeout(20):
             return await reader(self, count)
 
+    async def read_ids(self, distinct: int) -> list[str]:
+        """Event ids in arrival order, duplicates included, until ``distinct`` different ones
+        arrived (after an outage a broker may hold an event twice)."""
+        ids: list[str] = []
+        async with asyncio.timeout(60):
+            while len(set(ids)) < distinct:
+                if self.scheme == "mqtt":  # the collector keeps everything: read it all again
+                    ids = [e.get_id() for e in await _mqtt_read(self, 0, everything=True)]
+                    await asyncio.sleep(0.01)
+                else:  # a queue: each read takes what it returns
+                    missing = distinct - len(set(ids))
+                    ids += [e.get_id() for e in await _READERS[self.scheme](self, missing)]
+        return ids
+
 
 def unique() -> str:
     return uuid.uuid4().hex[:10]
@@ -222,12 +236,12 @@ async def _mqtt_prepare(t: Target) -> None:
         await ready.wait()
 
 
-async def _mqtt_read(t: Target, count: int) -> list[BaseCloudEvent]:
+async def _mqtt_read(t: Target, count: int, everything: bool = False) -> list[BaseCloudEvent]:
     _, got = _MQTT_READERS[t.name]
     while len(got) < count:  # noqa: ASYNC110 - the collector task appends, with the deadline
         await asyncio.sleep(0.01)
     events = []
-    for message in got[:count]:
+    for message in got if everything else got[:count]:
         props = message.properties
         pairs = dict(getattr(props, "UserProperty", None) or [])
         if not pairs:  # MQTT 3.1.1: structured

@@ -144,8 +144,10 @@ class AmqpConsumer:
                     for k, v in (incoming.headers or {}).items()
                 }
                 media = incoming.content_type
-                await handler(Message(headers=headers, body=incoming.body, content_type=media))
-                await incoming.ack()
+                if await handler(Message(headers=headers, body=incoming.body, content_type=media)):
+                    await incoming.ack()
+                else:  # to the queue's dead-letter exchange, when it has one
+                    await incoming.reject(requeue=False)
 
     async def close(self) -> None:
         """Close the connection."""

@@ -3,7 +3,8 @@
 A transport publishes a batch in order and says how many of it, from the start, the broker
 acknowledged (JetStream PubAck, publisher confirm, PUBACK, XADD reply); the first failure stops
 the batch, so a destination's events leave in queue order. A consumer hands each message to a
-callback and acknowledges it only after the callback returned (the event is stored).
+callback and acknowledges it only after the callback returned (the event is stored), or refuses
+it when the callback says so (a dead letter on the broker, where the protocol has them).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class Message:
     content_type: str | None = None
 
 
-MessageHandler = Callable[[Message], Awaitable[None]]
+#: Takes a message; ``True``: acknowledge it, ``False``: refuse it (dead-letter it on the broker).
+MessageHandler = Callable[[Message], Awaitable[bool]]
 
 
 class Transport(Protocol):
@@ -52,7 +54,8 @@ class Consumer(Protocol):
     """Consumes one broker subject/queue/topic/stream until cancelled."""
 
     async def consume(self, handler: MessageHandler) -> None:
-        """Call ``handler`` for each message; ack it after ``handler`` returned."""
+        """Call ``handler`` for each message; ack it after ``handler`` returned ``True``,
+        refuse it (dead-letter it on the broker) when it returned ``False``."""
         ...
 
     async def close(self) -> None:

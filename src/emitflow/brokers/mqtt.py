@@ -149,6 +149,7 @@ class MqttConsumer:
             body = incoming.payload if isinstance(incoming.payload, bytes) else b""
             if not pairs and media is None:
                 media = STRUCTURED if body.startswith(b"{") else None
+            # MQTT has no negative acknowledgement: a refused message is acknowledged too.
             await handler(Message(headers=dict(pairs), body=body, content_type=media))
             if incoming.qos > 0:
                 self._client._client.ack(incoming.mid, incoming.qos)

@@ -153,8 +153,10 @@ class NatsConsumer:
             for msg in messages:
                 headers = dict(msg.headers or {})
                 media = headers.get("content-type") or headers.get("Content-Type")
-                await handler(Message(headers=headers, body=msg.data, content_type=media))
-                await msg.ack_sync()
+                if await handler(Message(headers=headers, body=msg.data, content_type=media)):
+                    await msg.ack_sync()
+                else:
+                    await msg.term()  # never redelivered; JetStream advisories report it
 
     async def close(self) -> None:
         """Close the connection."""

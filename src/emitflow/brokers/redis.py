@@ -6,7 +6,8 @@ field (binary mode); structured mode writes one ``cloudevent`` field holding the
 An event counts as delivered when the ``XADD`` reply (the entry id) arrived; a batch is one
 pipeline (``MULTI``-less, in order). A consumer (source) reads the stream with a consumer group
 (``?group=…&consumer=…``), and ``XACK``s an entry after the handler returned; entries a dead
-consumer left pending are claimed again.
+consumer left pending are claimed again. A refused entry is copied to ``?dead_stream=``
+(default ``<stream>.dead``) before it is acknowledged.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class RedisConsumer:
         self._stream = query.get("stream", DEFAULT_STREAM)
         self._group = query.get("group", "emitflow")
         self._consumer = query.get("consumer", "emitflow")
+        self._dead = query.get("dead_stream", f"{self._stream}.dead")
         self._redis: aioredis.Redis | None = None
 
     async def connect(self) -> None:
@@ -117,7 +119,8 @@ class RedisConsumer:
                 start = ">"
                 continue
             for entry_id, fields in entries:
-                await handler(_message(fields))
+                if not await handler(_message(fields)):  # a dead letter: copied aside
+                    await self._redis.xadd(self._dead, fields)
                 await self._redis.xack(self._stream, self._group, entry_id)
 
     async def close(self) -> None:

@@ -7,8 +7,10 @@ there reaches subscriptions, ``schedule.on`` starts and waiting ``listen`` tasks
 event emitted inside emitflow. The message is acknowledged only after the event is stored, so a
 crash before that gets it delivered again — and the log stores an event once per
 ``(emitter, source, id)``, so it is not stored twice. A message that is not a CloudEvent goes to
-the source's ``$errors`` channel with the reason, and is acknowledged. A consumer that loses its
-broker reconnects with backoff; the engine keeps serving meanwhile.
+the source's ``$errors`` channel with the reason, and is acknowledged — or, with
+``?invalid=reject`` in the source's URL, is refused as a dead letter on the broker (JetStream
+``term``, AMQP reject to the queue's dead-letter exchange, a Redis ``<stream>.dead`` stream).
+A consumer that loses its broker reconnects with backoff; the engine keeps serving meanwhile.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from emitflow.brokers.base import Consumer, Message
 from emitflow.brokers.encoding import from_message
@@ -40,6 +42,8 @@ REJECTED_TYPE = "io.emitflow.source.message.rejected.v1"
 #: Where each binding puts the attributes of a binary-mode message.
 _PREFIXES = {"nats": "ce-", "amqp": "cloudEvents:", "mqtt": "", "redis": "", "kafka": "ce_"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: Schemes whose consumers can refuse a message as a dead letter (``?invalid=reject``).
+_REJECTS = frozenset({"nats", "amqp", "redis"})
 
 Enqueue = Callable[[Sequence[NewEvent]], Awaitable[object]]
 
@@ -56,6 +60,22 @@ class SourceSpec:
             raise ConfigurationError(
                 f"source name {self.name!r}: use 1-64 letters, digits, '_' or '-'"
             )
+        scheme = urlsplit(self.url).scheme
+        if self.on_invalid not in ("errors", "reject"):
+            raise ConfigurationError(
+                f"source {self.name!r}: invalid={self.on_invalid!r}; use errors or reject"
+            )
+        if self.on_invalid == "reject" and scheme not in _REJECTS:
+            raise ConfigurationError(
+                f"source {self.name!r}: {scheme}:// has no dead letters; invalid=reject works "
+                "with " + ", ".join(sorted(_REJECTS))
+            )
+
+    @property
+    def on_invalid(self) -> str:
+        """``errors`` (the ``$errors`` channel, acked) or ``reject`` (a broker dead letter)."""
+        values = parse_qs(urlsplit(self.url).query).get("invalid", ["errors"])
+        return values[-1]
 
     @property
     def id(self) -> str:
@@ -113,16 +133,22 @@ class Sources:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_cap)
 
-    async def _handle(self, spec: SourceSpec, message: Message) -> None:
+    async def _handle(self, spec: SourceSpec, message: Message) -> bool:
         scheme = urlsplit(spec.url).scheme
         try:
             event = from_message(message, _PREFIXES.get(scheme, ""))
         except EventError as exc:
+            if spec.on_invalid == "reject":
+                logger.warning(
+                    "source refused a message", extra={"source": spec.id, "reason": str(exc)}
+                )
+                return False
             await self._enqueue([self._rejected(spec, message, str(exc))])
-            return
+            return True
         await self._enqueue(
             [NewEvent(emitter_id=spec.id, event=event, metadata={"emit_id": event.id})]
         )
+        return True
 
     def _rejected(self, spec: SourceSpec, message: Message, why: str) -> NewEvent:
         try:

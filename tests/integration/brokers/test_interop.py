@@ -230,3 +230,39 @@ async def test_sdk_events_on_the_broker_start_workflows_and_resume_a_listen(
         assert "not a CloudEvent" in errors[0].event["data"]["reason"]
     finally:
         await _cleanup(scheme, place)
+
+
+async def test_with_invalid_reject_a_bad_message_is_a_dead_letter_on_the_broker(
+    engine: Engine,
+) -> None:
+    require_service("redis", port=6379)
+    import redis.asyncio as aioredis
+
+    name = unique()
+    url, place = _place("redis", name)
+    source = await engine.start_source(f"s{name}", url + "&invalid=reject")
+    client = aioredis.Redis()
+    try:
+        await produce_raw("redis", place, b"not a cloud event")
+        await produce("redis", place, sdk_event(f"a{name}", "com.outside.ok", {"order": 1}))
+        async with asyncio.timeout(30):
+            while not (dead := await client.xrange(f"{place['stream']}.dead")):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            while not (await engine.events(source.id)).items:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert dead[0][1] == {b"payload": b"not a cloud event"}
+        assert (await engine.events(source.id, event_name=ERRORS_CHANNEL)).items == ()
+        pending = await client.xpending(place["stream"], f"g{name}")
+        assert pending["pending"] == 0
+    finally:
+        await client.delete(place["stream"], f"{place['stream']}.dead")
+        await client.aclose()
+
+
+async def test_invalid_reject_is_refused_where_the_broker_has_no_dead_letters(
+    engine: Engine,
+) -> None:
+    from emitflow.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="mqtt:// has no dead letters"):
+        await engine.start_source("m", "mqtt://127.0.0.1:1883?topic=x&invalid=reject")

@@ -183,12 +183,24 @@ async def test_kill_9_while_an_mqtt_source_consumes(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/k.db"
     count = 500  # within Mosquitto's default queue of 1,000 messages per session
     url = f"mqtt://127.0.0.1:1883?topic=kill{name}/%23&client_id=k{name}"
-    first = _child(store, f"k{name}", url)  # subscribed on a persistent session
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
     from tests.integration.brokers.producers import attrs_and_body
 
+    # The source's session exists (subscribed, kept while offline) before anything is sent, so
+    # the broker queues all of it and the source starts with a backlog.
+    keep = Properties(PacketTypes.CONNECT)
+    keep.SessionExpiryInterval = 600
+    async with aiomqtt.Client(
+        "127.0.0.1",
+        1883,
+        identifier=f"k{name}",
+        protocol=aiomqtt.ProtocolVersion.V5,
+        clean_start=False,
+        properties=keep,
+    ) as session:
+        await session.subscribe(f"kill{name}/#", qos=1)
     async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
         for i in range(count):
             attrs, body, media = attrs_and_body(sdk_event(f"k{i:04d}", "t.kill", {"order": i}))
@@ -196,6 +208,7 @@ async def test_kill_9_while_an_mqtt_source_consumes(tmp_path: Path) -> None:
             props.UserProperty = list(attrs.items())
             props.ContentType = media
             await client.publish(f"kill{name}/e", body, qos=1, properties=props)
+    first = _child(store, f"k{name}", url)
     async with asyncio.timeout(60):
         while len(await _stored(store, f"dc_k{name}")) < 100:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
