@@ -17,6 +17,7 @@ SUITES = (
     "bench_dsl",
     "bench_emit_storage",
     "bench_cli",
+    "bench_brokers",
 )
 
 

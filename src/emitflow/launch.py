@@ -32,6 +32,7 @@ class RunRequest:
     events: str | None = None
     trace: str | None = None
     routes: tuple[str, ...] = ()
+    brokers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +51,8 @@ async def run_file(request: RunRequest) -> Outcome:
 
     Raises ``DocumentError`` for an invalid document and ``ConfigurationError`` for bad options.
     """
+    from emitflow.brokers.config import broker_specs
+    from emitflow.brokers.sink import BrokerSink, TeeSink
     from emitflow.codesteps.bridge import PoolStepRunner
     from emitflow.engine import RunOptions, execute
     from emitflow.events.jsonl import JsonLinesSink
@@ -62,8 +65,16 @@ async def run_file(request: RunRequest) -> Outcome:
     allowed = {name: secrets[name] for name in workflow.use.secrets}
     events = JsonLinesSink(request.events, redactor.value) if request.events else None
     trace = JsonLinesSink(request.trace, redactor.value) if request.trace else None
+    specs = broker_specs(request.brokers)
     try:
-        async with _closing(client), PoolStepRunner(secrets=allowed) as steps:
+        async with (
+            _closing(client),
+            PoolStepRunner(secrets=allowed) as steps,
+            BrokerSink(specs) as brokers,
+        ):
+            sink: Any = events
+            if specs:
+                sink = brokers if events is None else TeeSink([events, brokers])
             result = await execute(
                 workflow,
                 input=request.input if request.input is not None else {},
@@ -71,16 +82,16 @@ async def run_file(request: RunRequest) -> Outcome:
                     context=request.context,
                     secrets=secrets,
                     http=client,
-                    events=events,
+                    events=sink,
                     trace=trace,
                     workflows_dir=request.file.resolve().parent,
                     code_steps=steps,
                 ),
             )
     finally:
-        for sink in (events, trace):
-            if sink is not None:
-                sink.close()
+        for opened in (events, trace):
+            if opened is not None:
+                opened.close()
     error = redactor.value(result.error.to_dict()) if result.error is not None else None
     weak = weak_secrets_warning(secrets)
     return Outcome(

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from emitflow import __version__
 from emitflow.api import (
+    destinations,
     events,
     hooks,
     replay,
@@ -42,6 +43,7 @@ _ROUTERS = (
     stream,
     hooks,
     webhooks,
+    destinations,
     tokens,
     secrets,
 )

@@ -32,8 +32,10 @@ from emitflow.api.credentials import make_token
 from emitflow.api.settings import ApiSettings
 from emitflow.errors import ConfigurationError
 from emitflow.http.routes import Routes, make_client
+from emitflow.runtime.broker_setup import BrokerSetup, attach
 from emitflow.runtime.engine import Engine
 from emitflow.runtime.settings import EngineSettings
+from emitflow.runtime.webhooks import masked_url
 from emitflow.secrets import weak_secrets_warning
 
 __all__ = [
@@ -62,6 +64,7 @@ class ServeOptions:
     secrets: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: ``ORIGIN=TARGET`` routes for every outgoing request (``--route``, ``EMITFLOW_ROUTES``).
     routes: tuple[str, ...] = ()
+    brokers: BrokerSetup = field(default_factory=BrokerSetup)
 
 
 def workflow_id_for(path: Path) -> str:
@@ -143,6 +146,8 @@ async def _serve_on(
     async with Engine.open(options.store, settings=settings) as engine:
         if options.workflows is not None:
             await _deploy_folder(engine, options.workflows, out)
+        for destination in await attach(engine, options.brokers):
+            print(f"publishing to {masked_url(destination.url)} as {destination.id}", file=out)
         await _first_admin_token(engine, out)
         app = AccessLog(create_app(engine, options.api))
         config = uvicorn.Config(

@@ -1,4 +1,6 @@
-"""Routes: webhook listeners ``wh_…`` — create, list with health, enable, remove, deliveries."""
+"""Routes: webhook listeners ``wh_…`` — create, list with health, enable, remove, deliveries.
+
+The HTTP-only view of the destinations (``/v1/destinations`` holds brokers as well)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from emitflow.api.auth import Scope, require
 from emitflow.api.deps import EngineDep, PageLimit
 from emitflow.api.views import time_text
+from emitflow.brokers.factory import is_broker_url
 from emitflow.errors import RequestError
 from emitflow.runtime.webhooks import masked_url
 from emitflow.store.records import DELIVERY_STATUSES, Webhook, WebhookDelivery
@@ -62,6 +65,10 @@ async def create_webhook(
     mode: Annotated[str, Query(pattern="^(binary|structured)$")] = "binary",
 ) -> dict[str, Any]:
     """Create a webhook listener; subscribe it with ``listener_id=wh_…``."""
+    if is_broker_url(url):
+        raise RequestError(
+            400, "bad_request", "a broker URL is a destination: POST /v1/destinations?url=…"
+        )
     webhook = await engine.create_webhook(url, name=name, mode=mode)
     return {"data": webhook_view(webhook)}
 
@@ -69,7 +76,8 @@ async def create_webhook(
 @router.get("/v1/webhooks", dependencies=_read)
 async def list_webhooks(engine: EngineDep) -> dict[str, Any]:
     """Every webhook with its health."""
-    return {"data": [webhook_view(w) for w in await engine.webhooks()]}
+    found = [w for w in await engine.webhooks() if not is_broker_url(w.url)]
+    return {"data": [webhook_view(w) for w in found]}
 
 
 @router.get("/v1/webhooks/{webhook_id}", dependencies=_read)

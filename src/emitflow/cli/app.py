@@ -14,6 +14,7 @@ import typer
 
 from emitflow.cli import (
     deploy,
+    destinations,
     events,
     replay,
     run,
@@ -67,6 +68,7 @@ runs.app.command("replay")(replay.replay)
 app.add_typer(runs.app)
 app.add_typer(tokens.app)
 app.add_typer(webhooks.app)
+app.add_typer(destinations.app)
 
 
 def main() -> None:

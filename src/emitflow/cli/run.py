@@ -64,12 +64,21 @@ def run(
             help="ORIGIN=TARGET (repeatable; also EMITFLOW_ROUTES, comma-separated).",
         ),
     ] = None,
+    broker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--broker",
+            envvar="EMITFLOW_BROKER",
+            help="Publish every emitted event to this broker URL (repeatable; also "
+            "EMITFLOW_BROKERS). ?types=GLOB,...&channel=NAME narrows it.",
+        ),
+    ] = None,
 ) -> None:
     """Run one workflow to its end in this process and print its output as JSON."""
     import asyncio
     import json
 
-    from emitflow.errors import ConfigurationError, DocumentError, EmitflowError
+    from emitflow.errors import BrokerError, ConfigurationError, DocumentError, EmitflowError
     from emitflow.launch import RunRequest, run_file
 
     request = RunRequest(
@@ -81,10 +90,12 @@ def run(
         events=events,
         trace=trace,
         routes=tuple(route or ()),
+        brokers=tuple(broker or ()),
     )
     try:
         outcome = asyncio.run(run_file(request))
-    except (DocumentError, ConfigurationError) as exc:
+    except (DocumentError, ConfigurationError, BrokerError) as exc:
+        # A broker that cannot be reached at start is a setup problem, like a bad argument.
         raise fail(str(exc)) from None
     except EmitflowError as exc:
         raise fail(str(exc), EXIT_FAILED) from None

@@ -54,6 +54,32 @@ def serve(
             help="ORIGIN=TARGET (repeatable; also EMITFLOW_ROUTES, comma-separated).",
         ),
     ] = None,
+    broker: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--broker",
+            envvar="EMITFLOW_BROKER",
+            help="Publish every workflow's emitted events to this broker URL (repeatable; "
+            "also EMITFLOW_BROKERS). ?types=GLOB,...&channel=NAME narrows it.",
+        ),
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            envvar="EMITFLOW_SOURCE",
+            help="NAME=URL: consume a broker as the source dc_NAME.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="EMITFLOW_CONFIG",
+            help="A TOML file of [[destinations]] and [[sources]] (default ./emitflow.toml "
+            "when present).",
+        ),
+    ] = None,
     log_level: Annotated[
         str,
         typer.Option(
@@ -69,11 +95,18 @@ def serve(
     from emitflow.api.server import ServeOptions
     from emitflow.api.server import serve as run_server
     from emitflow.api.settings import ApiSettings
+    from emitflow.brokers.config import broker_specs
     from emitflow.errors import EmitflowError
+    from emitflow.runtime.broker_setup import from_options, load_config
     from emitflow.secrets import load_secrets
 
     _logging(log_level)
     try:
+        setup = from_options(broker_specs(broker or ()), source or ())
+        if config is None and Path("emitflow.toml").is_file():
+            config = Path("emitflow.toml")
+        if config is not None:
+            setup = load_config(config).merged(setup)
         options = ServeOptions(
             host=host,
             port=port,
@@ -82,6 +115,7 @@ def serve(
             api=ApiSettings(admin_token=token or None),
             secrets=load_secrets(secret or (), secrets_file),
             routes=tuple(route or ()),
+            brokers=setup,
         )
         asyncio.run(run_server(options))
     except EmitflowError as exc:

@@ -30,6 +30,7 @@ from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.schedules import Timers, schedule_specs
 from emitflow.runtime.settings import EngineSettings, default_store_url
+from emitflow.runtime.sources import Sources, SourceSpec
 from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
 from emitflow.runtime.triggers import EventStarts
 from emitflow.runtime.vault import SecretVault
@@ -85,7 +86,8 @@ class Engine(Inspection):
         self._dispatcher = Dispatcher(store, self._router, settings)
         self._timers = Timers(store, self._runs, self._workflows, settings)
         self._runs.end_hooks.append(self._timers.on_run_end)
-        self._subscriptions = Subscriptions(store)
+        self._sources = Sources(self._enqueue, settings.clock)
+        self._subscriptions = Subscriptions(store, running=self._sources.running)
         self._webhooks = Webhooks(store, settings.clock, settings.webhooks, settings.http)
         self._router.webhooks_queued = self._webhooks.wake
         #: The secrets runs read: ``settings.secrets`` and those stored (sealed) with ``put``.
@@ -156,6 +158,7 @@ class Engine(Inspection):
 
     async def close(self) -> None:
         """Stop the background tasks, let runs in flight end (for a grace period), close."""
+        await self._sources.close()
         background, self._background = self._background, []
         for task in background:
             task.cancel()
@@ -244,6 +247,10 @@ class Engine(Inspection):
     async def delete_webhook(self, webhook_id: str) -> bool:
         """Remove a webhook listener, its subscriptions and deliveries."""
         return await self._store.delete_webhook(webhook_id)
+
+    async def test_webhook(self, webhook_id: str) -> str | None:
+        """Send a test event straight to a destination; ``None`` if accepted, else why not."""
+        return await self._webhooks.test(webhook_id)
 
     async def enable_webhook(self, webhook_id: str) -> Webhook:
         """Make a disabled webhook healthy again (its dead letters stay)."""
@@ -373,6 +380,18 @@ class Engine(Inspection):
         ``before``/``after`` are positions (the page's cursors)."""
         query = EventQuery(emitter_id=emitter_id, channel=event_name)
         return await self._store.list_events(query, limit=limit, before=before, after=after)
+
+    async def start_source(self, name: str, url: str) -> SourceSpec:
+        """Consume a broker (``nats://…?subject=&durable=``, ``amqp://…?queue=``,
+        ``mqtt://…?topic=``, ``redis://…?stream=&group=``) as the source ``dc_<name>`` while
+        the engine is open; a wrong URL or refused credentials raise ``BrokerError`` here."""
+        spec = SourceSpec(name=name, url=url)
+        await self._sources.start(spec)
+        return spec
+
+    async def _enqueue(self, events: Sequence[NewEvent]) -> None:
+        await self._store.enqueue_events(events)
+        self._wake()
 
     # --- waiting -------------------------------------------------------------------------
 

@@ -89,6 +89,8 @@ class Router:
         self._chains = ChainBudget(settings.max_chain_runs)
         #: Listener runs routed in this batch, created together by ``end_batch``.
         self._starting: list[tuple[Delivery, Target, Gate, NewRun]] = []
+        #: Destination deliveries routed in this batch, queued together by ``end_batch``.
+        self._queueing: list[tuple[Delivery, list[Target]]] = []
         #: Called when webhook deliveries were queued (the engine wakes its webhook worker).
         self.webhooks_queued: Callable[[], None] = _nothing
 
@@ -96,6 +98,7 @@ class Router:
         """A new batch: subscriptions are read again (they may have changed)."""
         self._matches.clear()
         self._starting = []
+        self._queueing = []
 
     async def route(self, delivery: Delivery) -> bool:
         """Deliver to every target the gates let in now; ``True`` once none is left."""
@@ -109,10 +112,10 @@ class Router:
                 await self._stop(stored, hops, len(delivery.targets))
                 delivery.targets = []
             delivery.targets = await self._within_budget(stored, delivery.targets)
-            hooks = [t.workflow_id for t in delivery.targets if t.webhook]
+            hooks = [t for t in delivery.targets if t.webhook]
             if hooks:
-                await self._store.add_deliveries(hooks, stored.position, dict(stored.event))
-                self.webhooks_queued()
+                # Queued with the batch's other deliveries by ``end_batch``, in one write.
+                self._queueing.append((delivery, hooks))
                 delivery.targets = [t for t in delivery.targets if not t.webhook]
         waiting: list[Target] = []
         for target in delivery.targets:
@@ -135,6 +138,7 @@ class Router:
         """Create the listener runs of the batch's deliveries, in one write, and submit them in
         event order. If that write fails, nothing was created: each target goes back on its
         delivery (whose outbox row is then not done) and the error is raised."""
+        await self._queue_deliveries()
         starting, self._starting = self._starting, []
         if not starting:
             return
@@ -151,6 +155,23 @@ class Router:
                     await self._runs.submit(run)
             finally:
                 gate.release()
+
+    async def _queue_deliveries(self) -> None:
+        queueing, self._queueing = self._queueing, []
+        if not queueing:
+            return
+        batch = []
+        for delivery, hooks in queueing:
+            stored = delivery.stored
+            assert stored is not None
+            batch.append(([t.workflow_id for t in hooks], stored.position, dict(stored.event)))
+        try:
+            await self._store.add_deliveries_many(batch)
+        except BaseException:
+            for delivery, hooks in queueing:  # not queued: the rows stay in the outbox
+                delivery.targets = [*(delivery.targets or ()), *hooks]
+            raise
+        self.webhooks_queued()
 
     async def give_up(self, delivery: Delivery, reason: str) -> None:
         """Stop trying a row that keeps failing: forget it in the gates, report it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from emitflow.errors import ConfigurationError, NotFoundError
@@ -46,8 +46,10 @@ def source_emitter_id(source: str) -> str:
 class Subscriptions:
     """Subscriptions of one store, checked before they are written."""
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: _Store, *, running: Callable[[str], bool] | None = None) -> None:
         self._store = store
+        #: Whether an emitter id is a source this process consumes now (a broker source).
+        self._running = running or (lambda _: False)
 
     async def create(
         self,
@@ -86,7 +88,8 @@ class Subscriptions:
         ``dc_<x>`` where ``p_<x>`` is a deployed workflow is that workflow's events (the seed
         subscribes with ``emitter_id=dc_def456`` to the workflow ``p_def456``). Any other
         ``dc_…`` must be able to fire: an event source id (``source_emitter_id``, the form every
-        ingested CloudEvent gets) or an emitter whose events are already stored."""
+        ingested CloudEvent gets), a broker source being consumed, or an emitter whose events are
+        already stored."""
         if not isinstance(emitter_id, str) or not emitter_id:
             raise ConfigurationError(f"emitter_id must be a non-empty string, not {emitter_id!r}")
         if emitter_id in EMITTER_GLOBS:
@@ -98,7 +101,11 @@ class Subscriptions:
             workflow_id = "p_" + emitter_id[3:]
             if await self._exists(workflow_id):
                 return workflow_id
-            if _SOURCE_ID.match(emitter_id) or await self._has_events(emitter_id):
+            if (
+                _SOURCE_ID.match(emitter_id)
+                or self._running(emitter_id)
+                or await self._has_events(emitter_id)
+            ):
                 return emitter_id
         raise ConfigurationError(
             f"emitter_id {emitter_id!r} names no emitter whose events could reach a listener; "

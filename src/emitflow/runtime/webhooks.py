@@ -17,27 +17,35 @@ password and query values masked.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
+from emitflow.brokers.factory import is_broker_url, open_transport, reason
 from emitflow.clock import Clock
-from emitflow.errors import ConfigurationError, NotFoundError
+from emitflow.errors import ConfigurationError
+from emitflow.runtime.lanes import DeliveryLanes
 from emitflow.sealing import SEALED_PREFIX, Sealer
 from emitflow.store.base import WebhookStore
 from emitflow.store.ids import random_id
 from emitflow.store.records import WEBHOOK_MODES, Webhook, WebhookDelivery
 
-__all__ = ["WebhookSettings", "Webhooks", "has_credentials", "masked_url", "request_for"]
+__all__ = [
+    "TEST_TYPE",
+    "WebhookSettings",
+    "Webhooks",
+    "has_credentials",
+    "masked_url",
+    "request_for",
+]
+
+TEST_TYPE = "io.emitflow.destination.test.v1"
 
 # The HTTP binding percent-encodes header values outside printable ASCII, and space, '"', '%'.
 _HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
@@ -47,7 +55,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebhookSettings:
-    """Retries and health of webhook deliveries (defaults: 8 attempts over about 4 minutes)."""
+    """Retries, health and per-destination concurrency of deliveries (defaults: 8 attempts
+    over about 4 minutes; ``concurrency`` POSTs at a time per webhook, each destination in its
+    own lane; a broker lane publishes up to ``broker_batch`` events per round)."""
 
     max_attempts: int = 8
     base_seconds: float = 1.0
@@ -57,6 +67,8 @@ class WebhookSettings:
     timeout_seconds: float = 10.0
     batch: int = 50
     lease_seconds: float = 60.0
+    concurrency: int = 8
+    broker_batch: int = 500
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed attempt."""
@@ -124,7 +136,7 @@ def request_for(webhook: Webhook, event: dict[str, Any]) -> tuple[dict[str, str]
 
 
 class Webhooks:
-    """Creates webhooks and delivers queued events to them while the engine is open."""
+    """Creates destinations (webhooks and brokers) and delivers queued events to them."""
 
     def __init__(
         self,
@@ -138,21 +150,27 @@ class Webhooks:
         self._settings = settings
         self._http = http
         self._own_http: httpx.AsyncClient | None = None
-        self._wake = asyncio.Event()
         #: Seals URLs with credentials at rest (the engine's key); ``None``: stored as given.
         self.sealer: Callable[[], Sealer] | None = None
+        self._lanes = DeliveryLanes(store, clock, settings, self._post, reveal=self.reveal)
 
     async def create(self, url: str, *, name: str = "", mode: str = "binary") -> Webhook:
-        """A new webhook listener ``wh_…`` (the URL must be absolute http or https).
+        """A new destination ``wh_…``: an http(s) webhook, or a broker URL (``nats://`` …),
+        which is connected once first so a wrong URL or refused credentials fail here.
 
         A URL carrying credentials (user info, a query) is stored sealed; the record returned
         holds it in clear."""
         if mode not in WEBHOOK_MODES:
             raise ConfigurationError(f"mode {mode!r} is not a mode: use binary or structured")
+        if isinstance(url, str) and is_broker_url(url):
+            transport = await open_transport(url, mode=mode)
+            await transport.close()
+        else:
+            _check_url(url)
         now = self._clock.now()
         webhook = Webhook(
             id=random_id("wh"),
-            url=_check_url(url),
+            url=url,
             name=name,
             mode=mode,
             created_at=now,
@@ -171,92 +189,64 @@ class Webhooks:
         return replace(webhook, url=self.sealer().unseal(webhook.url))
 
     async def enable(self, webhook_id: str) -> Webhook:
-        """Make a disabled (or backing-off) webhook healthy again."""
+        """Make a disabled (or backing-off) destination healthy again."""
         webhook = await self._store.get_webhook(webhook_id)
-        healthy = replace(webhook, state="healthy", failures=0, updated_at=self._clock.now())
+        healthy = replace(
+            webhook, state="healthy", failures=0, last_error=None, updated_at=self._clock.now()
+        )
         await self._store.put_webhook(healthy)
         self.wake()
         return healthy
 
     def wake(self) -> None:
         """Deliveries were queued: look soon."""
-        self._wake.set()
+        self._lanes.wake()
 
     async def run(self, rescan_seconds: float) -> None:
-        """Deliver due events until cancelled."""
+        """Deliver due events until cancelled, one lane per destination."""
         try:
-            while True:
-                self._wake.clear()
-                try:
-                    while await self.deliver_due():
-                        pass
-                except Exception:
-                    logger.exception("webhook deliveries failed; retrying")
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(rescan_seconds):
-                        await self._wake.wait()
+            await self._lanes.run(rescan_seconds)
         finally:
             if self._own_http is not None:
                 await self._own_http.aclose()
                 self._own_http = None
 
     async def deliver_due(self) -> int:
-        """POST every due delivery once; how many were attempted."""
-        claimed = await self._store.claim_due_deliveries(
-            limit=self._settings.batch, lease_seconds=self._settings.lease_seconds
-        )
-        if claimed:
-            await asyncio.gather(*(self._attempt(d) for d in claimed))
-        return len(claimed)
+        """Send every due delivery once; how many were attempted."""
+        return await self._lanes.deliver_due()
 
-    async def _attempt(self, delivery: WebhookDelivery) -> None:
+    async def test(self, webhook_id: str) -> str | None:
+        """Send one test CloudEvent (``io.emitflow.destination.test.v1``) straight to the
+        destination, outside the queue; ``None`` when it was accepted, else why not."""
+        webhook = self.reveal(await self._store.get_webhook(webhook_id))
+        now = self._clock.now()
+        event = {
+            "specversion": "1.0",
+            "id": random_id("test"),
+            "source": "/emitflow/destinations",
+            "type": TEST_TYPE,
+            "subject": webhook.id,
+            "time": now.isoformat().replace("+00:00", "Z"),
+            "datacontenttype": "application/json",
+            "data": {"destination": webhook.id},
+        }
         try:
-            webhook = await self._store.get_webhook(delivery.webhook_id)
-        except NotFoundError:
-            return  # removed since it was queued
-        if webhook.state == "disabled":
-            dead = replace(delivery, status="dead", last_error="the webhook is disabled")
-            await self._store.finish_delivery(dead)
-            return
-        error = await self._post(webhook, dict(delivery.event))
-        attempts = delivery.attempts + 1
-        if error is None:
-            await self._store.finish_delivery(
-                replace(delivery, status="delivered", attempts=attempts, last_error=None)
+            if not is_broker_url(webhook.url):
+                return await self._send(webhook, event)
+            transport = await open_transport(
+                webhook.url, mode=webhook.mode, seconds=self._settings.timeout_seconds
             )
-            if webhook.state != "healthy" or webhook.failures:
-                await self._health(webhook, failed=None)
-            return
-        if attempts >= self._settings.max_attempts:
-            outcome = replace(delivery, status="dead", attempts=attempts, last_error=error)
-        else:
-            due = self._clock.now() + timedelta(seconds=self._settings.delay(attempts))
-            outcome = replace(delivery, attempts=attempts, next_attempt_at=due, last_error=error)
-        await self._store.finish_delivery(outcome)
-        await self._health(webhook, failed=error)
-        logger.warning(
-            "webhook %s%s: delivery %s failed (attempt %d): %s",
-            webhook.id,
-            f" ({webhook.name})" if webhook.name else "",
-            delivery.id,
-            attempts,
-            error,
-            extra={"webhook_id": webhook.id, "attempts": attempts, "error": error},
-        )
+            try:
+                return (await transport.publish([event])).error
+            finally:
+                await transport.close()
+        except Exception as exc:  # the test's answer is the failure, never a 500
+            return f"{type(exc).__name__}: {reason(exc, webhook.url)}"
 
-    async def _health(self, webhook: Webhook, *, failed: str | None) -> None:
-        current = await self._store.get_webhook(webhook.id)
-        if failed is None:
-            changed = replace(current, state="healthy", failures=0)
-        else:
-            failures = current.failures + 1
-            state = "disabled" if failures >= self._settings.disable_after else "backing_off"
-            if current.state == "disabled":
-                state = "disabled"
-            changed = replace(current, state=state, failures=failures, last_error=failed)
-        await self._store.put_webhook(replace(changed, updated_at=self._clock.now()))
+    async def _post(self, webhook: Webhook, delivery: WebhookDelivery) -> str | None:
+        return await self._send(webhook, dict(delivery.event))
 
-    async def _post(self, webhook: Webhook, event: dict[str, Any]) -> str | None:
+    async def _send(self, webhook: Webhook, event: dict[str, Any]) -> str | None:
         headers, body = request_for(webhook, event)
         try:
             answer = await self._client().post(
@@ -275,5 +265,7 @@ class Webhooks:
         if self._http is not None:
             return self._http
         if self._own_http is None:
-            self._own_http = httpx.AsyncClient(follow_redirects=False)
+            # No pool bound shared by every webhook: a hanging one must not starve the rest.
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+            self._own_http = httpx.AsyncClient(follow_redirects=False, limits=limits)
         return self._own_http

@@ -352,13 +352,34 @@ class WebhookStore(Protocol):
         ...
 
     async def claim_due_deliveries(
-        self, *, limit: int = 100, lease_seconds: float = 30.0
+        self,
+        *,
+        limit: int = 100,
+        lease_seconds: float = 30.0,
+        webhook_id: str | None = None,
+        in_order: bool = False,
     ) -> list[WebhookDelivery]:
-        """Lease pending deliveries that are due (by ``next_attempt_at``), oldest first."""
+        """Lease pending deliveries that are due (by ``next_attempt_at``), oldest first;
+        only ``webhook_id``'s when given. ``in_order`` (with ``webhook_id``): only the due
+        prefix of its pending deliveries in queue order, so nothing overtakes a delivery that
+        is leased or backing off."""
+        ...
+
+    async def due_webhook_ids(self) -> list[str]:
+        """The webhooks that have a pending delivery due now."""
+        ...
+
+    async def add_deliveries_many(self, batch: Sequence[tuple[Sequence[str], str, Any]]) -> int:
+        """``add_deliveries`` for several events — ``(webhook_ids, position, event)`` in queue
+        order — in one write; how many were queued."""
         ...
 
     async def finish_delivery(self, delivery: WebhookDelivery) -> None:
         """Record an attempt's outcome: the delivery as it now stands."""
+        ...
+
+    async def finish_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Record several attempts' outcomes in one write."""
         ...
 
     async def list_deliveries(

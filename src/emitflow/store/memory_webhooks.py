@@ -80,26 +80,63 @@ class MemoryWebhooks:
         return added
 
     async def claim_due_deliveries(
-        self, *, limit: int = 100, lease_seconds: float = 30.0
+        self,
+        *,
+        limit: int = 100,
+        lease_seconds: float = 30.0,
+        webhook_id: str | None = None,
+        in_order: bool = False,
     ) -> list[WebhookDelivery]:
-        """Lease pending deliveries that are due, oldest first."""
+        """Lease pending deliveries that are due, oldest first (of one webhook when given)."""
         self._check_open()
         now = self._now()
         until = lease_end(now, limit, lease_seconds)
-        due = sorted(
-            (d for d in self._deliveries.values() if d.status == "pending"),
-            key=lambda d: (d.next_attempt_at, d.id),
-        )
-        claimed = [d for d in due if d.next_attempt_at <= now][:limit]
+        pending = [
+            d
+            for d in self._deliveries.values()
+            if d.status == "pending" and webhook_id in (None, d.webhook_id)
+        ]
+        if in_order and webhook_id is not None:
+            claimed = []
+            for delivery in sorted(pending, key=lambda d: d.id)[:limit]:
+                if delivery.next_attempt_at > now:
+                    break
+                claimed.append(delivery)
+        else:
+            due = sorted(pending, key=lambda d: (d.next_attempt_at, d.id))
+            claimed = [d for d in due if d.next_attempt_at <= now][:limit]
         for delivery in claimed:
             self._deliveries[delivery.id] = replace(delivery, next_attempt_at=until)
         return claimed
+
+    async def due_webhook_ids(self) -> list[str]:
+        """The webhooks that have a pending delivery due now."""
+        self._check_open()
+        now = self._now()
+        due = {
+            d.webhook_id
+            for d in self._deliveries.values()
+            if d.status == "pending" and d.next_attempt_at <= now
+        }
+        return sorted(due)
+
+    async def add_deliveries_many(self, batch: Sequence[tuple[Sequence[str], str, Any]]) -> int:
+        """Queue several events at once, in order."""
+        added = 0
+        for webhook_ids, position, event in batch:
+            added += await self.add_deliveries(webhook_ids, position, event)
+        return added
 
     async def finish_delivery(self, delivery: WebhookDelivery) -> None:
         """Record an attempt's outcome."""
         self._check_open()
         if delivery.id in self._deliveries:
             self._deliveries[delivery.id] = delivery
+
+    async def finish_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Record several attempts' outcomes."""
+        for delivery in deliveries:
+            await self.finish_delivery(delivery)
 
     async def list_deliveries(
         self, webhook_id: str, *, status: str | None = None, limit: int = 100

@@ -109,8 +109,43 @@ def _add(
     return added
 
 
-def _claim(conn: sqlite3.Connection, now: int, until: int, limit: int) -> list[WebhookDelivery]:
-    rows = conn.execute(_CLAIM, (now, limit)).fetchall()
+_CLAIM_OF = """
+SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending'
+    AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+"""
+_HEAD_OF = """
+SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending' ORDER BY id LIMIT ?
+"""
+_DUE_IDS = """
+SELECT DISTINCT webhook_id FROM webhook_deliveries
+WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY webhook_id
+"""
+
+
+def _due_rows(
+    conn: sqlite3.Connection, now: int, limit: int, webhook_id: str | None, in_order: bool
+) -> list[sqlite3.Row]:
+    if webhook_id is None:
+        return conn.execute(_CLAIM, (now, limit)).fetchall()
+    if not in_order:
+        return conn.execute(_CLAIM_OF, (webhook_id, now, limit)).fetchall()
+    rows = []
+    for row in conn.execute(_HEAD_OF, (webhook_id, limit)).fetchall():
+        if row["next_attempt_at"] > now:
+            break
+        rows.append(row)
+    return rows
+
+
+def _claim(
+    conn: sqlite3.Connection,
+    now: int,
+    until: int,
+    limit: int,
+    webhook_id: str | None = None,
+    in_order: bool = False,
+) -> list[WebhookDelivery]:
+    rows = _due_rows(conn, now, limit, webhook_id, in_order)
     conn.executemany(
         "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
         [(until, row["id"]) for row in rows],
@@ -118,18 +153,34 @@ def _claim(conn: sqlite3.Connection, now: int, until: int, limit: int) -> list[W
     return [_delivery(row) for row in rows]
 
 
-def _finish(conn: sqlite3.Connection, delivery: WebhookDelivery) -> None:
-    conn.execute(
-        "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-        "last_error = ? WHERE id = ?",
-        (
-            delivery.status,
-            delivery.attempts,
-            codec.to_micros(delivery.next_attempt_at),
-            delivery.last_error,
-            delivery.id,
-        ),
+_FINISH = (
+    "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+    "last_error = ? WHERE id = ?"
+)
+
+
+def _finish_params(delivery: WebhookDelivery) -> tuple[Any, ...]:
+    return (
+        delivery.status,
+        delivery.attempts,
+        codec.to_micros(delivery.next_attempt_at),
+        delivery.last_error,
+        delivery.id,
     )
+
+
+def _finish(conn: sqlite3.Connection, delivery: WebhookDelivery) -> None:
+    conn.execute(_FINISH, _finish_params(delivery))
+
+
+def _finish_many(conn: sqlite3.Connection, deliveries: Sequence[WebhookDelivery]) -> None:
+    conn.executemany(_FINISH, [_finish_params(d) for d in deliveries])
+
+
+def _add_many(
+    conn: sqlite3.Connection, batch: Sequence[tuple[Sequence[str], str, Any]], now: int
+) -> int:
+    return sum(_add(conn, ids, position, event, now) for ids, position, event in batch)
 
 
 def _list(
@@ -179,18 +230,45 @@ class SqliteWebhooks:
         return await self._db.write(action)
 
     async def claim_due_deliveries(
-        self, *, limit: int = 100, lease_seconds: float = 30.0
+        self,
+        *,
+        limit: int = 100,
+        lease_seconds: float = 30.0,
+        webhook_id: str | None = None,
+        in_order: bool = False,
     ) -> list[WebhookDelivery]:
-        """Lease pending deliveries that are due, oldest first."""
+        """Lease pending deliveries that are due, oldest first (of one webhook when given)."""
         now = codec.from_micros(self._now_us())
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
-        return await self._db.write(
-            partial(_claim, now=codec.to_micros(now), until=until, limit=limit)
+        action = partial(
+            _claim,
+            now=codec.to_micros(now),
+            until=until,
+            limit=limit,
+            webhook_id=webhook_id,
+            in_order=in_order,
         )
+        return await self._db.write(action)
+
+    async def due_webhook_ids(self) -> list[str]:
+        """The webhooks that have a pending delivery due now."""
+        now = self._now_us()
+        rows = await self._db.read(lambda conn: conn.execute(_DUE_IDS, (now,)).fetchall())
+        return [row[0] for row in rows]
+
+    async def add_deliveries_many(self, batch: Sequence[tuple[Sequence[str], str, Any]]) -> int:
+        """Queue several events, in order, in one write."""
+        copied = [(list(ids), position, dict(event)) for ids, position, event in batch]
+        return await self._db.write(partial(_add_many, batch=copied, now=self._now_us()))
 
     async def finish_delivery(self, delivery: WebhookDelivery) -> None:
         """Record an attempt's outcome."""
         await self._db.write(partial(_finish, delivery=delivery))
+
+    async def finish_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Record several attempts' outcomes in one write."""
+        if deliveries:
+            await self._db.write(partial(_finish_many, deliveries=list(deliveries)))
 
     async def list_deliveries(
         self, webhook_id: str, *, status: str | None = None, limit: int = 100
