@@ -30,8 +30,8 @@ from typing import Any
 
 from emitflow.dsl import parse_workflow
 from emitflow.dsl.model import Workflow
-from emitflow.engine import Journal, TaskRecord, execute
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.runner import Journal, TaskRecord, execute
 from emitflow.runtime import Engine, EngineSettings, RunOutcome, RunPlan, engine_executor
 from emitflow.runtime.executor import EventSink
 

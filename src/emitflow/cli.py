@@ -91,7 +91,7 @@ def run(
     ] = None,
 ) -> None:
     """Run one workflow to its end in this process and print its output as JSON."""
-    from emitflow.launch import RunRequest, run_file
+    from emitflow.run_file import RunRequest, run_file
 
     request = RunRequest(
         file=file,

@@ -19,9 +19,9 @@ from typing import Any
 
 from emitflow.codesteps.pool import CodeStepPool, PoolSettings
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
-from emitflow.engine.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
 from emitflow.errors import EventError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.runner.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
 
 __all__ = ["CHANNEL_ATTRIBUTE", "DEFAULT_EMIT_TYPE", "PoolStepRunner"]
 

@@ -19,9 +19,9 @@ import logging
 from typing import Protocol
 
 from emitflow.runtime.feed import EventFeed
+from emitflow.runtime.listens import ListenHub
 from emitflow.runtime.router import Delivery, Router
 from emitflow.runtime.settings import EngineSettings
-from emitflow.runtime.waits import ListenHub
 from emitflow.store.base import EventLog, Outbox
 from emitflow.store.records import NewEvent
 

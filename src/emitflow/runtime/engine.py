@@ -25,13 +25,13 @@ from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime.dispatcher import Dispatcher
 from emitflow.runtime.feed import EventFeed
+from emitflow.runtime.listens import ListenHub
 from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
-from emitflow.runtime.schedules import Timers, schedule_specs
 from emitflow.runtime.settings import EngineSettings, default_store_url
+from emitflow.runtime.starts import EventStarts
 from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
-from emitflow.runtime.triggers import EventStarts
-from emitflow.runtime.waits import ListenHub
+from emitflow.runtime.timers import Timers, schedule_specs
 from emitflow.runtime.webhooks import Webhooks
 from emitflow.runtime.workflows import DeploySource, Workflows
 from emitflow.store.base import Store

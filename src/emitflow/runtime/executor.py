@@ -1,7 +1,7 @@
 """The port to the workflow runner: what the runtime hands a run, and what it reads back.
 
 The runtime reads the runner through this narrow port: ``Executor`` is the signature of
-``emitflow.engine.execute`` with a ``RunPlan`` (the same fields as ``RunOptions``) for options,
+``emitflow.runner.execute`` with a ``RunPlan`` (the same fields as ``RunOptions``) for options,
 and the outcome is read through the protocols below. ``engine_executor`` adapts the real runner;
 unit tests pass a small fake with the same signature.
 """
@@ -36,7 +36,7 @@ class EventSink(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunPlan:
-    """The options of one run, field for field those of ``emitflow.engine.RunOptions``."""
+    """The options of one run, field for field those of ``emitflow.runner.RunOptions``."""
 
     context: Any = None
     secrets: Mapping[str, str] = field(default_factory=dict)
@@ -54,7 +54,7 @@ class RunPlan:
     journal: Any = None
     #: The stored task records of an interrupted run, to resume it from.
     resume: Sequence[Any] = ()
-    #: Where ``listen`` tasks get their events (``emitflow.engine.ListenPort``).
+    #: Where ``listen`` tasks get their events (``emitflow.runner.ListenPort``).
     listen: Any = None
 
 
@@ -95,7 +95,7 @@ class RunOutcome(Protocol):
 
 
 class Executor(Protocol):
-    """Runs one workflow to its end: ``emitflow.engine.execute``'s signature."""
+    """Runs one workflow to its end: ``emitflow.runner.execute``'s signature."""
 
     async def __call__(self, workflow: Workflow, *, input: Any, options: RunPlan) -> RunOutcome:
         """Run ``workflow`` on ``input``."""
@@ -103,9 +103,9 @@ class Executor(Protocol):
 
 
 async def engine_executor(workflow: Workflow, *, input: Any, options: RunPlan) -> RunOutcome:
-    """Run with ``emitflow.engine.execute``, the plan turned into its ``RunOptions``."""
+    """Run with ``emitflow.runner.execute``, the plan turned into its ``RunOptions``."""
     # Imported on first use, so loading the runtime (e.g. for the CLI) does not load the runner.
-    from emitflow.engine import RunOptions, execute
+    from emitflow.runner import RunOptions, execute
 
     run_options = RunOptions(
         context=options.context,
@@ -129,7 +129,7 @@ async def engine_executor(workflow: Workflow, *, input: Any, options: RunPlan) -
 
 def _resumed(record: Any) -> Any:
     """A stored task record (``emitflow.store.records.TaskRecord``) as the runner's."""
-    from emitflow.engine import TaskRecord
+    from emitflow.runner import TaskRecord
 
     return TaskRecord(
         reference=record.reference,

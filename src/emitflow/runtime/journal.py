@@ -120,7 +120,7 @@ class RunJournal:
         self._held.append(self._new_event(event, LIFECYCLE_CHANNEL))
 
     async def task_committed(self, record: Any, events: Sequence[CloudEvent]) -> None:
-        """Commit a completed effectful task (an ``emitflow.engine.TaskRecord``) with its
+        """Commit a completed effectful task (an ``emitflow.runner.TaskRecord``) with its
         events and the events held so far, in one transaction."""
         task = TaskRecord(
             run_id=self._run.id,

@@ -27,7 +27,7 @@ from emitflow.runtime.gates import Gate
 from emitflow.runtime.reports import delivery_context, hops_of, undelivered_report
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings
-from emitflow.runtime.triggers import EventStarts
+from emitflow.runtime.starts import EventStarts
 from emitflow.runtime.workflows import Workflows
 from emitflow.store.base import EventLog, SubscriptionStore, WebhookStore
 from emitflow.store.records import (

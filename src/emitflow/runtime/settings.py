@@ -58,7 +58,7 @@ class EngineSettings:
       (and its code steps' ``pd.secrets``) reads only the secrets its ``use.secrets`` lists.
       ``code_steps`` ``None``: the engine runs code steps in a sandbox pool of its own,
       started by the first code step and closed with the engine.
-    - ``executor``: what runs a workflow (``None`` = ``emitflow.engine.execute``).
+    - ``executor``: what runs a workflow (``None`` = ``emitflow.runner.execute``).
     - ``timers``: run ``every``/``cron``/``after`` schedules while open.
     - ``close_grace_seconds``: how long closing waits for runs in flight before cancelling them.
     - ``webhooks``: retries, backoff and health of webhook deliveries (``WebhookSettings``).

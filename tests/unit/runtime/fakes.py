@@ -1,4 +1,4 @@
-"""A tiny stand-in for ``emitflow.engine.execute``: enough of the DSL to test the runtime.
+"""A tiny stand-in for ``emitflow.runner.execute``: enough of the DSL to test the runtime.
 
 It runs the top-level tasks in order: ``emit`` (publishes a CloudEvent built from
 ``event.with``, ``${ }`` evaluated on the task input), ``set`` and ``raise``; any other task

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from emitflow.clock import VirtualClock
-from emitflow.engine import TaskRecord as EngineTask
 from emitflow.errors import StoreError
+from emitflow.runner import TaskRecord as EngineTask
 from emitflow.runtime.journal import RunJournal
 from emitflow.store import MemoryStore, NewEvent, NewRun, OutboxItem, Transition
 
