@@ -16,8 +16,8 @@ from datetime import datetime
 
 from emitflow.api.auth import AdminTokenVerifier, Principal, Scope
 from emitflow.errors import RequestError
+from emitflow.ids import random_id
 from emitflow.store.base import TokenStore
-from emitflow.store.ids import random_id
 from emitflow.store.records import TokenRecord
 
 __all__ = ["SECRET_PREFIX", "StoreTokenVerifier", "digest", "make_token", "parse_scopes"]

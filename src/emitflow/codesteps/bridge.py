@@ -21,7 +21,7 @@ from emitflow.codesteps.pool import CodeStepPool, PoolSettings
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
 from emitflow.errors import EventError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.runner.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
+from emitflow.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
 
 __all__ = ["CHANNEL_ATTRIBUTE", "DEFAULT_EMIT_TYPE", "PoolStepRunner"]
 
@@ -33,7 +33,11 @@ class PoolStepRunner:
     """Runs code steps in a lazily started pool; use it as an async context manager."""
 
     def __init__(
-        self, settings: PoolSettings | None = None, secrets: Mapping[str, str] | None = None
+        self,
+        settings: PoolSettings | None = None,
+        secrets: Mapping[str, str] | None = None,
+        *,
+        responder: Callable[[str, Any], None] | None = None,
     ) -> None:
         self._settings = settings or PoolSettings()
         self._secrets = dict(secrets or {})
@@ -41,7 +45,7 @@ class PoolStepRunner:
         self._lock = asyncio.Lock()
         #: Told ``(run id, response)`` when a step calls ``pd.respond(...)`` (an HTTP hook
         #: waiting to answer); ``None``: responses are dropped.
-        self.responder: Callable[[str, Any], None] | None = None
+        self.responder = responder
 
     async def __aenter__(self) -> PoolStepRunner:
         return self

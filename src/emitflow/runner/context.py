@@ -26,12 +26,12 @@ from emitflow.secrets import Redactor
 
 if TYPE_CHECKING:
     from emitflow.http.auth import Authenticator
+    from emitflow.ports import RunOptions
     from emitflow.runner.durable import Replay
     from emitflow.runner.evaluation import Renderer
     from emitflow.runner.extensions import Plan
     from emitflow.runner.kinds import Kinds
     from emitflow.runner.lifecycle import Lifecycle
-    from emitflow.runner.options import RunOptions
 
 __all__ = [
     "NO_EXTENSIONS",

@@ -21,8 +21,8 @@ from emitflow.events.cloudevent import CloudEvent
 from emitflow.runner.dataflow import export, shape_input
 
 if TYPE_CHECKING:
+    from emitflow.ports import TaskRecord
     from emitflow.runner.context import Entry, Frame, Run
-    from emitflow.runner.options import TaskRecord
 
 __all__ = ["EFFECTFUL", "Replay", "commit", "replayed"]
 
@@ -75,7 +75,7 @@ async def replayed(task: Task, record: TaskRecord, frame: Frame) -> Any:
 
 async def commit(run: Run, entry: Entry, sequence: int, events: list[CloudEvent] | None) -> None:
     """Hand a completed effectful task and its events to the run's journal."""
-    from emitflow.runner.options import TaskRecord
+    from emitflow.ports import TaskRecord
 
     journal = run.options.journal
     if journal is None:

@@ -19,14 +19,14 @@ from typing import Any
 
 from emitflow.dsl.model import Task, TaskItem, Workflow
 from emitflow.errors import FaultError, Problem
+from emitflow.ids import RUN_PREFIX, random_id
+from emitflow.ports import RunOptions, RunResult, RunStatus, TaskRecord
 from emitflow.runner import flow
 from emitflow.runner.context import NO_VARIABLES, Entry, Frame, Run
 from emitflow.runner.dataflow import shape_input, shape_output, timeout_seconds
 from emitflow.runner.deadlines import limited
 from emitflow.runner.kinds import kinds
 from emitflow.runner.lifecycle import Lifecycle
-from emitflow.runner.options import RunOptions, RunResult, RunStatus, TaskRecord
-from emitflow.store.ids import RUN_PREFIX, random_id
 
 __all__ = ["execute"]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from emitflow.errors import Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ports import EventSink
 from emitflow.runner.context import Run, rfc3339
-from emitflow.runner.ports import EventSink
 
 __all__ = ["Lifecycle"]
 

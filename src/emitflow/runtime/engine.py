@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -45,8 +45,8 @@ from emitflow.store.records import (
     Page,
     RunRecord,
     StoredEvent,
+    StoredTask,
     Subscription,
-    TaskRecord,
     Webhook,
     WebhookDelivery,
     WorkflowVersion,
@@ -67,35 +67,38 @@ class Engine:
         self._store = store
         self._settings = settings = settings or EngineSettings()
         self._workflows = Workflows(store)
+        self._responses: dict[str, asyncio.Future[Any]] = {}
         # Code steps run in a sandbox pool the engine owns (started by the first step).
-        self._code_steps = _step_runner() if settings.code_steps is None else None
+        self._code_steps = _step_runner(self._responded) if settings.code_steps is None else None
+        self._listens = ListenHub(store, changed=self._listening)
         self._runs = Runs(
             store,
             settings,
             self._workflows,
             committed=self._wake,
             room=self._wake,
+            ended=self._run_ended,
             code_steps=self._code_steps,
+            listen=self._listens,
         )
         self._starts = EventStarts(store, self._runs, self._workflows)
-        self._router = Router(store, self._runs, self._workflows, self._starts, settings)
-        self._dispatcher = Dispatcher(store, self._router, settings)
-        self._timers = Timers(store, self._runs, self._workflows, settings)
-        self._runs.end_hooks.append(self._timers.on_run_end)
-        self._subscriptions = Subscriptions(store)
         self._webhooks = Webhooks(store, settings.clock, settings.webhooks, settings.http)
-        self._router.webhooks_queued = self._webhooks.wake
-        self._listens = ListenHub(store)
-        self._dispatcher.listens = self._listens
-        self._runs.listens = self._listens
-        self._listens.changed = self._runs.recheck_idle
-        self._background: list[asyncio.Task[None]] = []
+        self._router = Router(
+            store,
+            self._runs,
+            self._workflows,
+            self._starts,
+            settings,
+            webhooks_queued=self._webhooks.wake,
+        )
         #: Every event appended to the log, for live readers (``GET /v1/events/stream``).
         self.feed = EventFeed()
-        self._dispatcher.feed = self.feed
-        self._responses: dict[str, asyncio.Future[Any]] = {}
-        if self._code_steps is not None:
-            self._code_steps.responder = self._responded
+        self._dispatcher = Dispatcher(
+            store, self._router, settings, feed=self.feed, listens=self._listens
+        )
+        self._timers = Timers(store, self._runs, self._workflows, settings)
+        self._subscriptions = Subscriptions(store)
+        self._background: list[asyncio.Task[None]] = []
 
     @classmethod
     def open(
@@ -295,7 +298,7 @@ class Engine:
             return self._runs.executing.get(run_id, run)
         return run
 
-    async def tasks(self, run_id: str) -> list[TaskRecord]:
+    async def tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in order."""
         return await self._store.list_tasks(run_id)
 
@@ -355,6 +358,12 @@ class Engine:
     def _wake(self) -> None:
         self._dispatcher.wake()
 
+    def _listening(self, waiting: int) -> None:
+        self._runs.listening(waiting)
+
+    async def _run_ended(self, run: RunRecord) -> None:
+        await self._timers.on_run_end(run)
+
     def _responded(self, run_id: str, response: Any) -> None:
         future = self._responses.pop(run_id, None)
         if future is not None and not future.done():
@@ -374,8 +383,8 @@ def _ingested(event: CloudEvent | Mapping[str, Any], emitter_id: str | None) -> 
     return NewEvent(emitter_id=emitter, event=event, metadata={"emit_id": event.id})
 
 
-def _step_runner() -> PoolStepRunner:
+def _step_runner(responder: Callable[[str, Any], None]) -> PoolStepRunner:
     # Imported here: the sandbox pool's modules load only for an engine that runs code.
     from emitflow.codesteps.bridge import PoolStepRunner
 
-    return PoolStepRunner()
+    return PoolStepRunner(responder=responder)

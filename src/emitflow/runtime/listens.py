@@ -99,11 +99,11 @@ class _Inbox:
 class ListenHub:
     """Offers every logged event to the ``listen`` tasks waiting in this process."""
 
-    def __init__(self, store: _Store) -> None:
+    def __init__(self, store: _Store, *, changed: Callable[[int], None] | None = None) -> None:
         self.store = store
         self._inboxes: set[_Inbox] = set()
-        #: Told when a run starts or stops waiting (the engine's idle check).
-        self.changed: Callable[[], None] = lambda: None
+        #: Told how many runs wait when one starts or stops waiting (the engine's idle check).
+        self._changed = changed
 
     @property
     def waiting(self) -> int:
@@ -133,14 +133,18 @@ class ListenHub:
         inbox = _Inbox(self, wait, saved)
         self._inboxes.add(inbox)  # live first, then the backlog: nothing falls between
         await inbox.load_backlog()
-        self.changed()
+        self._tell()
         return inbox
 
     def forget(self, inbox: _Inbox) -> None:
         """Stop offering events to an inbox."""
         if inbox in self._inboxes:
             self._inboxes.discard(inbox)
-            self.changed()
+            self._tell()
+
+    def _tell(self) -> None:
+        if self._changed is not None:
+            self._changed(self.waiting)
 
     def offer(self, events: list[StoredEvent]) -> None:
         """Hand freshly logged events to every waiting task."""

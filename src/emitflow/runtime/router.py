@@ -77,6 +77,8 @@ class Router:
         workflows: Workflows,
         starts: EventStarts,
         settings: EngineSettings,
+        *,
+        webhooks_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._runs = runs
@@ -88,7 +90,7 @@ class Router:
         #: Listener runs routed in this batch, created together by ``end_batch``.
         self._starting: list[tuple[Delivery, Target, Gate, NewRun]] = []
         #: Called when webhook deliveries were queued (the engine wakes its webhook worker).
-        self.webhooks_queued: Callable[[], None] = _nothing
+        self._webhooks_queued = webhooks_queued
 
     def begin_batch(self) -> None:
         """A new batch: subscriptions are read again (they may have changed)."""
@@ -109,7 +111,7 @@ class Router:
             hooks = [t.workflow_id for t in delivery.targets if t.webhook]
             if hooks:
                 await self._store.add_deliveries(hooks, stored.position, dict(stored.event))
-                self.webhooks_queued()
+                self._webhooks_queued()
                 delivery.targets = [t for t in delivery.targets if not t.webhook]
         waiting: list[Target] = []
         for target in delivery.targets:
@@ -243,10 +245,6 @@ class Router:
             "loop guard stopped an event",
             extra={"emitter_id": stored.emitter_id, "position": stored.position, "hops": hops},
         )
-
-
-def _nothing() -> None:
-    return None
 
 
 def _never(_attributes: Mapping[str, Any]) -> bool:

@@ -6,15 +6,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.errors import ConfigurationError
-from emitflow.store.ids import IdFactory
+from emitflow.ids import IdFactory
 
 if TYPE_CHECKING:
     import httpx
 
+    from emitflow.ports import CodeStepRunner
     from emitflow.runtime.executor import Executor
     from emitflow.runtime.webhooks import WebhookSettings
 
@@ -77,7 +78,7 @@ class EngineSettings:
     secrets: Mapping[str, str] = field(default_factory=dict)
     http: httpx.AsyncClient | None = None
     workflows_dir: Path | None = None
-    code_steps: Any = None
+    code_steps: CodeStepRunner | None = None
     executor: Executor | None = None
     timers: bool = True
     close_grace_seconds: float = 10.0

@@ -30,8 +30,8 @@ import httpx
 
 from emitflow.clock import Clock
 from emitflow.errors import ConfigurationError, NotFoundError
+from emitflow.ids import random_id
 from emitflow.store.base import WebhookStore
-from emitflow.store.ids import random_id
 from emitflow.store.records import WEBHOOK_MODES, Webhook, WebhookDelivery
 
 __all__ = ["WebhookSettings", "Webhooks", "masked_url", "request_for"]

@@ -1,5 +1,6 @@
 """The store: workflows, runs, the event log, outbox, subscriptions, waits and schedules."""
 
+from emitflow.ids import IdFactory, random_id
 from emitflow.store.base import (
     EventLog,
     Outbox,
@@ -12,7 +13,6 @@ from emitflow.store.base import (
     WorkflowStore,
 )
 from emitflow.store.factory import open_store
-from emitflow.store.ids import IdFactory, random_id
 from emitflow.store.memory import MemoryStore
 from emitflow.store.records import (
     DEFAULT_CHANNEL,
@@ -29,8 +29,8 @@ from emitflow.store.records import (
     RunStatus,
     Schedule,
     StoredEvent,
+    StoredTask,
     Subscription,
-    TaskRecord,
     TaskStatus,
     TokenRecord,
     Transition,
@@ -60,9 +60,9 @@ __all__ = [
     "ScheduleStore",
     "Store",
     "StoredEvent",
+    "StoredTask",
     "Subscription",
     "SubscriptionStore",
-    "TaskRecord",
     "TaskStatus",
     "TokenRecord",
     "TokenStore",

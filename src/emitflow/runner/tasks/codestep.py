@@ -13,10 +13,10 @@ from typing import Any
 from emitflow.dsl.model import ScriptProcess
 from emitflow.errors import FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ports import CodeStep, CodeStepFaultError
 from emitflow.runner import flow
 from emitflow.runner.context import Frame
 from emitflow.runner.evaluation import render
-from emitflow.runner.ports import CodeStep, CodeStepFaultError
 from emitflow.runner.tasks.emit import stamped
 
 __all__ = ["run_code_step"]

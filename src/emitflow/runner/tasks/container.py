@@ -17,10 +17,10 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
-from emitflow.codesteps.process import ProcessResult, run_process
 from emitflow.errors import FaultError, Problem
 from emitflow.runner.context import Frame
 from emitflow.runner.evaluation import render
+from emitflow.runner.processes import ProcessResult, run_process
 
 __all__ = ["run_container"]
 

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from emitflow.dsl.model import ListenTask, SubscriptionIterator
+from emitflow.ports import EventInbox
 from emitflow.runner import flow
 from emitflow.runner.context import Frame, Run
 from emitflow.runner.dataflow import shape_output
 from emitflow.runner.listening import Consumption, read_event
-from emitflow.runner.ports import EventInbox
 
 __all__ = ["run_listen"]
 

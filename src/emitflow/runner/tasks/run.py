@@ -26,11 +26,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from emitflow.codesteps.process import ProcessResult, run_process, script_argv, shell_argv
 from emitflow.dsl.model import RunTask, ScriptProcess, ShellProcess
 from emitflow.errors import FaultError, Problem
 from emitflow.runner.context import Frame
 from emitflow.runner.evaluation import render
+from emitflow.runner.processes import ProcessResult, run_process, script_argv, shell_argv
 from emitflow.runner.subflows import run_subflow
 from emitflow.runner.tasks.codestep import run_code_step
 from emitflow.runner.tasks.container import run_container

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emitflow.codesteps.process import ProcessResult, script_argv, shell_argv
 from emitflow.errors import FaultError
+from emitflow.runner.processes import ProcessResult, script_argv, shell_argv
 
 
 def test_shell_passes_arguments_as_positional_parameters() -> None:

@@ -1,4 +1,4 @@
-"""Running a command for DSL ``run: shell`` and ``run: script`` (code without a ``handler``).
+"""Running commands for ``run: shell`` and ``run: script`` (no handler): argv, limits, capture.
 
 ``run_process`` starts the command in a process group of its own with a scrubbed environment
 (plus the task's ``environment``), the given stdin, rlimits, and a private working directory

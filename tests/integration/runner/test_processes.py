@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from emitflow.codesteps import Limits, run_process, script_argv, shell_argv
+from emitflow.codesteps import Limits
 from emitflow.errors import FaultError
+from emitflow.runner.processes import run_process, script_argv, shell_argv
 
 
 async def test_stdout_stderr_and_the_exit_code() -> None:

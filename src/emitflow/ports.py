@@ -1,4 +1,15 @@
-"""The values of the engine's API: what a run is given (``RunOptions``) and what it gives back."""
+r"""The runtime ↔ runner seam: what a run is given, what it reports back, and its ports.
+
+Both sides import this module, and it imports neither: the runtime (``emitflow.runtime``)
+hands the runner (``emitflow.runner.execute``) a ``RunOptions`` and reads a ``RunResult`` with
+its ``TaskRecord``\ s; the runner publishes through an ``EventSink``, commits through a
+``Journal``, listens through a ``ListenPort`` and runs code steps through a ``CodeStepRunner``.
+It is light (no httpx, jq or store import), so the runtime loads the runner only to run.
+
+``CodeStepRunner`` is deliberately narrow: one request in, one outcome out. The sandboxed pool
+(``emitflow.codesteps``) is adapted to it by whoever wires the engine up; with none configured a
+``handler(pd)`` script faults with a ``configuration`` problem saying so.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +19,159 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from emitflow.clock import Clock, SystemClock
-from emitflow.errors import ConfigurationError, Problem
+from emitflow.errors import ConfigurationError, FaultError, Problem
 from emitflow.events.cloudevent import CONTEXT_ATTRIBUTES, CloudEvent
-from emitflow.runner.ports import CodeStepRunner, EventSink, Journal, ListenPort
 
-__all__ = ["RunOptions", "RunResult", "RunStatus", "TaskRecord", "TaskStatus"]
+if TYPE_CHECKING:
+    import httpx
 
-RunStatus = Literal["completed", "faulted", "cancelled"]
-TaskStatus = Literal["completed", "faulted", "cancelled", "skipped", "running", "pending"]
+__all__ = [
+    "RUN_STATUSES",
+    "TASK_STATUSES",
+    "TERMINAL_STATUSES",
+    "CodeStep",
+    "CodeStepFaultError",
+    "CodeStepOutcome",
+    "CodeStepRunner",
+    "EventInbox",
+    "EventSink",
+    "Journal",
+    "ListenPort",
+    "MemorySink",
+    "RunOptions",
+    "RunResult",
+    "RunStatus",
+    "TaskRecord",
+    "TaskStatus",
+]
+
+
+class EventSink(Protocol):
+    """Where events go (emitted events, or lifecycle events for a trace)."""
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Take one event; called in order, awaited before the run goes on."""
+        ...
+
+
+class Journal(Protocol):
+    """Where a durable run commits each completed task that has an effect."""
+
+    async def task_committed(self, record: TaskRecord, events: Sequence[CloudEvent]) -> None:
+        """Commit ``record`` (a completed call, emit, run, wait or listen task) with the events
+        it emitted (an emit task's; a code step's are held, listed in ``record.emits``), in one
+        transaction; awaited before the run goes on."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeStep:
+    """A Python code step to run: its ``handler(pd)`` source and what ``pd`` shows it."""
+
+    run_id: str
+    task: str
+    reference: str
+    code: str
+    input: Any
+    steps: Mapping[str, Any]
+    context: Any = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    #: The secrets the workflow's ``use.secrets`` lists and the run was given (``pd.secrets``).
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+class EventInbox(Protocol):
+    """The events offered to one waiting ``listen`` task, and where its progress is kept."""
+
+    async def next(self) -> Mapping[str, Any]:
+        """The next event (structured JSON) that arrived since the listen began."""
+        ...
+
+    def saved(self) -> Mapping[str, Any] | None:
+        """The progress saved before a restart, if any."""
+        ...
+
+    async def save(self, state: Mapping[str, Any]) -> None:
+        """Keep the listen's progress (consumed events, correlation keys) durably."""
+        ...
+
+    async def close(self) -> None:
+        """The listen is over: stop receiving events and forget its progress."""
+        ...
+
+    def detach(self) -> None:
+        """Stop receiving events, keeping the progress (the run was interrupted)."""
+        ...
+
+
+class ListenPort(Protocol):
+    """Where ``listen`` tasks get their events (``RunOptions.listen``)."""
+
+    async def open(self, run_id: str, reference: str) -> EventInbox:
+        """Start receiving every event that arrives from now on for this run's task."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeStepOutcome:
+    """What a code step did: its output, held emits, exports, an early exit, its log."""
+
+    output: Any = None
+    emits: tuple[CloudEvent, ...] = ()
+    exports: Mapping[str, Any] = field(default_factory=dict)
+    exit_reason: str | None = None
+    logs: str = ""
+
+
+class CodeStepFaultError(FaultError):
+    """A code step faulted; ``emits`` and ``logs`` are what it made before (still sent/kept)."""
+
+    def __init__(
+        self, problem: Problem, emits: tuple[CloudEvent, ...] = (), logs: str = ""
+    ) -> None:
+        super().__init__(problem)
+        self.emits = emits
+        self.logs = logs
+
+
+class CodeStepRunner(Protocol):
+    """Runs Python code steps (in a sandbox); faults come back as ``FaultError``."""
+
+    async def run(self, step: CodeStep) -> CodeStepOutcome:
+        """Run one step to its end."""
+        ...
+
+
+class MemorySink:
+    """An ``EventSink`` that keeps events in a list (tests, embedding)."""
+
+    def __init__(self) -> None:
+        self.events: list[CloudEvent] = []
+
+    async def publish(self, event: CloudEvent) -> None:
+        """Append the event."""
+        self.events.append(event)
+
+    @property
+    def types(self) -> list[str]:
+        """The ``type`` of each event, in order."""
+        return [event.type for event in self.events]
+
+
+#: Where a run is: ``pending`` (created), ``running`` (its first commit), then one of the three
+#: terminal statuses, which are the ones a ``RunResult`` has.
+RunStatus = Literal[
+    "pending", "running", "waiting", "suspended", "cancelled", "faulted", "completed"
+]
+TaskStatus = Literal[
+    "pending", "running", "waiting", "suspended", "cancelled", "faulted", "completed", "skipped"
+]
+RUN_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
+TASK_STATUSES: frozenset[str] = frozenset(get_args(TaskStatus))
+TERMINAL_STATUSES: frozenset[str] = frozenset({"cancelled", "faulted", "completed"})
 
 _ATTRIBUTE = re.compile(r"[a-z0-9]+")
 
@@ -106,7 +257,8 @@ class TaskRecord:
     input: Any
     output: Any
     error: dict[str, Any] | None
-    started_at: datetime
+    #: ``None`` only for a record read back from the store without times (replay ignores it).
+    started_at: datetime | None
     ended_at: datetime | None
     emits: tuple[dict[str, Any], ...] = ()
     #: A code step's captured stdout/stderr (size-capped); empty for other tasks.
@@ -129,7 +281,7 @@ class RunResult:
     output: Any
     error: Problem | None
     tasks: tuple[TaskRecord, ...]
-    emitted: tuple[CloudEvent, ...]
+    emitted: tuple[CloudEvent, ...] = ()
     started_at: datetime | None = None
     ended_at: datetime | None = None
 
