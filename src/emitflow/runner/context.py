@@ -22,6 +22,7 @@ from emitflow import __version__
 from emitflow.dsl.model import TaskItem, Workflow
 from emitflow.errors import FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.expressions import STANDARD_VARIABLES
 from emitflow.secrets import Redactor
 
 if TYPE_CHECKING:
@@ -307,10 +308,10 @@ class Frame(Mapping[str, Any]):
         return value
 
     def __iter__(self) -> Iterator[str]:
-        yield from (*self.scope, *_STANDARD)
+        yield from (*self.scope, *STANDARD_VARIABLES)
 
     def __len__(self) -> int:
-        return len(self.scope) + len(_STANDARD)
+        return len(self.scope) + len(STANDARD_VARIABLES)
 
     def with_scope(self, extra: Mapping[str, Any]) -> Mapping[str, Any]:
         """This task's scope plus ``extra`` (loop or catch variables) for the tasks it runs."""
@@ -340,16 +341,6 @@ class Frame(Mapping[str, Any]):
 
 
 _MISSING = object()
-_STANDARD = (
-    "context",
-    "input",
-    "output",
-    "secrets",
-    "task",
-    "workflow",
-    "runtime",
-    "authorization",
-)
 
 
 def definition_at(document: Any, pointer: str) -> Any:

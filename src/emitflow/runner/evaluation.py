@@ -1,10 +1,10 @@
 """Evaluating expressions and ``${ }`` value templates for a task.
 
-Each expression text is prepared once per process: its jq program, its Python fast path (see
-``fastpath``) and the secrets it names. Value templates (``set``, ``with``, headers, emit
-attributes …) are compiled once per model value into closures, so a loop body re-renders its
-``set`` without walking the definition again. Constant parts are returned as they are in the
-(immutable) model, not copied.
+Each expression text is prepared once per process: its compiled expression (jq, tried first
+on the Python fast path: ``emitflow.expressions``) and the secrets it names. Value templates
+(``set``, ``with``, headers, emit attributes …) are compiled once per model value into
+closures, so a loop body re-renders its ``set`` without walking the definition again. Constant
+parts are returned as they are in the (immutable) model, not copied.
 
 **Evaluation modes** (``evaluate.mode``, DSL §5). The mode only changes *value positions*
 (everything ``render`` walks, and an endpoint's URI); expression fields (``if``, ``for.in``,
@@ -44,7 +44,6 @@ from typing import Any
 from emitflow.errors import ExpressionError, FaultError
 from emitflow.expressions import Expression, compile_expression, expression_text, is_expression
 from emitflow.runner.context import Frame
-from emitflow.runner.fastpath import Fast, Unsupported, compile_fast
 
 __all__ = [
     "RENDERERS",
@@ -68,22 +67,15 @@ Renderer = Callable[[Any, Frame], Any]
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """An expression ready to evaluate: jq, the fast path, and the secrets it reads."""
+    """An expression ready to evaluate, and the secrets it reads."""
 
     expression: Expression
-    fast: Fast | None
     secrets: tuple[str, ...]
 
     def __call__(self, data: Any, frame: Frame) -> Any:
         """The expression's value on ``data`` with the frame's variables."""
         if self.secrets:
             frame.run.check_secrets(self.secrets, frame.item.reference)
-        fast = self.fast
-        if fast is not None:
-            try:
-                return fast(data, frame)
-            except Unsupported:
-                pass
         return self.expression.evaluate(data, frame, where=frame.item.reference)
 
 
@@ -93,7 +85,7 @@ def prepare(text: str) -> Prepared:
     expression = compile_expression(text)
     source = expression_text(text)
     names = tuple(dict.fromkeys(a or b or c for a, b, c in _SECRET.findall(source)))
-    return Prepared(expression, compile_fast(source), names)
+    return Prepared(expression, names)
 
 
 def evaluate(text: str, data: Any, frame: Frame) -> Any:

@@ -97,3 +97,14 @@ def test_no_text_makes_the_layer_raise_anything_but_our_errors(text: str, data: 
 def test_real_expressions_on_any_data_raise_only_faults(text: str, data: Any) -> None:
     with contextlib.suppress(FaultError):
         compile_expression(text).evaluate(data)
+
+
+def test_every_compiled_expression_tries_the_fast_path_first() -> None:
+    data = {"items": [1, 2, 3]}
+    assert compile_expression("${ .items }").evaluate(data) is data["items"]
+    # Outside the subset: jq answers (the fast path has nothing to say).
+    assert compile_expression("${ .items | map(. * 2) }").fast is None
+    assert compile_expression("${ .items | map(. * 2) }").evaluate(data) == [2, 4, 6]
+    # A case the fast path refuses at run time (a type error) still gets jq's real error.
+    with pytest.raises(FaultError):
+        compile_expression("${ .items + 1 }").evaluate(data)

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from emitflow.runner import jqops
-from emitflow.runner.jqops import Unsupported
+from emitflow.expressions import jqops
+from emitflow.expressions.jqops import Unsupported
 
 __all__ = ["Fast", "Unsupported", "compile_fast"]
 

@@ -7,7 +7,7 @@ from typing import Any
 import jq
 import pytest
 
-from emitflow.runner.fastpath import Unsupported, compile_fast
+from emitflow.expressions.fastpath import Unsupported, compile_fast
 
 DATA: Any = {
     "a": {"b": 1, "c": [1, 2, 3], "s": "x"},
