@@ -48,7 +48,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.settings = settings
-    app.state.tokens = tokens or StoreTokenVerifier(engine.store, settings.admin_token)
+    app.state.tokens = tokens or StoreTokenVerifier(engine, settings.admin_token)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

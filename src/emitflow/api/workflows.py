@@ -114,14 +114,14 @@ async def deploy_workflow(
 @router.get("/v1/workflows", dependencies=_read)
 async def list_workflows(engine: EngineDep) -> dict[str, Any]:
     """The latest version of every workflow."""
-    versions = await engine.store.list_workflows()
+    versions = await engine.workflows()
     return {"data": [workflow_view(version) for version in versions]}
 
 
 @router.get("/v1/workflows/{workflow_id}", dependencies=_read)
 async def get_workflow(workflow_id: str, engine: EngineDep) -> dict[str, Any]:
     """A workflow's latest version, with its document."""
-    version = await engine.store.get_workflow(workflow_id)
+    version = await engine.get_workflow(workflow_id)
     return {"data": workflow_view(version, document=True)}
 
 
@@ -157,7 +157,7 @@ async def start_run(
     body = await _json_body(request)
     if not isinstance(body, dict):
         raise RequestError(400, "bad_request", 'the body is {"input": …, "context": …}')
-    await engine.store.get_workflow(workflow_id)
+    await engine.get_workflow(workflow_id)
     run = await engine.start(
         workflow_id, input=body.get("input"), context=body.get("context"), wait=wait
     )
@@ -175,10 +175,8 @@ async def list_runs(
     after: str | None = None,
 ) -> dict[str, Any]:
     """The workflow's runs, newest first; cursors are run ids."""
-    await engine.store.get_workflow(workflow_id)
-    page = await engine.store.list_runs(
-        workflow_id=workflow_id, limit=limit, before=before, after=after
-    )
+    await engine.get_workflow(workflow_id)
+    page = await engine.runs(workflow_id=workflow_id, limit=limit, before=before, after=after)
     return page_body(page, run_view)
 
 

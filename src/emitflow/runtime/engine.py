@@ -47,6 +47,7 @@ from emitflow.store.records import (
     StoredEvent,
     StoredTask,
     Subscription,
+    TokenRecord,
     Webhook,
     WebhookDelivery,
     WorkflowVersion,
@@ -180,6 +181,14 @@ class Engine:
         )
         return version
 
+    async def workflows(self) -> list[WorkflowVersion]:
+        """The latest version of every workflow."""
+        return await self._store.list_workflows()
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowVersion:
+        """A workflow's latest version (``NotFoundError`` when there is none)."""
+        return await self._store.get_workflow(workflow_id)
+
     async def undeploy(self, workflow_id: str) -> bool:
         """Remove a workflow with its schedules and subscriptions (runs and events stay)."""
         removed = await self._store.delete_workflow(workflow_id)
@@ -298,6 +307,19 @@ class Engine:
             return self._runs.executing.get(run_id, run)
         return run
 
+    async def runs(
+        self,
+        workflow_id: str | None = None,
+        *,
+        limit: int = 20,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[RunRecord]:
+        """Runs newest first, optionally of one workflow; ``before``/``after`` are run ids."""
+        return await self._store.list_runs(
+            workflow_id=workflow_id, limit=limit, before=before, after=after
+        )
+
     async def tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in order."""
         return await self._store.list_tasks(run_id)
@@ -333,7 +355,48 @@ class Engine:
         """An emitter's stored events on one channel (``None``: every channel), newest first;
         ``before``/``after`` are positions (the page's cursors)."""
         query = EventQuery(emitter_id=emitter_id, channel=event_name)
+        return await self.list_events(query, limit=limit, before=before, after=after)
+
+    async def list_events(
+        self,
+        query: EventQuery | None = None,
+        *,
+        limit: int = 10,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[StoredEvent]:
+        """Stored events matching ``query`` (``None``: all), newest first."""
         return await self._store.list_events(query, limit=limit, before=before, after=after)
+
+    async def delete_events(
+        self,
+        emitter_id: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        channel: str | None = None,
+    ) -> int:
+        """Delete an emitter's stored events from position ``start`` to ``end`` (inclusive,
+        open ends), on one channel or all (``None``); how many."""
+        return await self._store.delete_events(emitter_id, start=start, end=end, channel=channel)
+
+    # --- API tokens (the engine is a ``TokenStore``) ----------------------------------------
+
+    async def put_token(self, token: TokenRecord) -> None:
+        """Store a new API token (its digest only)."""
+        await self._store.put_token(token)
+
+    async def find_token(self, digest: str) -> TokenRecord | None:
+        """The token with this SHA-256 digest, if any."""
+        return await self._store.find_token(digest)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        """Every token, oldest first."""
+        return await self._store.list_tokens()
+
+    async def delete_token(self, token_id: str) -> bool:
+        """Revoke a token; ``False`` if there was none."""
+        return await self._store.delete_token(token_id)
 
     # --- waiting -------------------------------------------------------------------------
 
