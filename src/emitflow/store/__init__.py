@@ -7,9 +7,11 @@ from emitflow.store.base import (
     RunStore,
     ScheduleStore,
     Store,
+    StoreClass,
     SubscriptionStore,
     TokenStore,
     WaitStore,
+    WebhookStore,
     WorkflowStore,
 )
 from emitflow.store.factory import open_store
@@ -35,6 +37,8 @@ from emitflow.store.records import (
     TokenRecord,
     Transition,
     Wait,
+    Webhook,
+    WebhookDelivery,
     WorkflowVersion,
 )
 
@@ -59,6 +63,7 @@ __all__ = [
     "Schedule",
     "ScheduleStore",
     "Store",
+    "StoreClass",
     "StoredEvent",
     "StoredTask",
     "Subscription",
@@ -69,6 +74,9 @@ __all__ = [
     "Transition",
     "Wait",
     "WaitStore",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookStore",
     "WorkflowStore",
     "WorkflowVersion",
     "open_store",
