@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from emitflow.dsl.model import Correlation, EventFilter
 from emitflow.events.matching import correlation_keys, event_matches
 
-EVENT = {
+EVENT: dict[str, Any] = {
     "specversion": "1.0",
     "id": "1",
     "source": "https://petstore.com/orders",

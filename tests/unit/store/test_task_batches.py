@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,8 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 def chain(count: int) -> list[StoredTask]:
     """A ``do`` list's records: each task's input is the object the one before it output."""
-    records, data = [], {"big": list(range(100))}
+    records: list[StoredTask] = []
+    data: dict[str, Any] = {"big": list(range(100))}
     for n in range(1, count + 1):
         output = {"n": n}
         records.append(
