@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 from emitflow.codesteps.pool import CodeStepPool, PoolSettings
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
 from emitflow.errors import EventError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.lifecycle import AsyncLifecycle
 from emitflow.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
 
 __all__ = ["CHANNEL_ATTRIBUTE", "DEFAULT_EMIT_TYPE", "PoolStepRunner"]
@@ -29,7 +29,7 @@ DEFAULT_EMIT_TYPE = "emitflow.emit.v1"
 CHANNEL_ATTRIBUTE = "emitflowchannel"
 
 
-class PoolStepRunner:
+class PoolStepRunner(AsyncLifecycle):
     """Runs code steps in a lazily started pool; use it as an async context manager."""
 
     def __init__(
@@ -47,24 +47,20 @@ class PoolStepRunner:
         #: waiting to answer); ``None``: responses are dropped.
         self.responder = responder
 
-    async def __aenter__(self) -> PoolStepRunner:
-        return self
+    async def _enter(self) -> None:
+        """Nothing yet: the pool starts with the first step."""
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
+        """Stop the pool, if a step started it."""
         if self._pool is not None:
-            await self._pool.__aexit__(exc_type, exc, tb)
+            await self._pool.close()
             self._pool = None
 
     async def _started(self) -> CodeStepPool:
         async with self._lock:
             if self._pool is None:
                 pool = CodeStepPool(self._settings)
-                await pool.__aenter__()
+                await pool.start()
                 self._pool = pool
             return self._pool
 

@@ -18,11 +18,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.lifecycle import AsyncLifecycle
 from emitflow.runtime.dispatcher import Dispatcher
 from emitflow.runtime.feed import EventFeed
 from emitflow.runtime.listens import ListenHub
@@ -61,7 +61,7 @@ __all__ = ["Engine"]
 logger = logging.getLogger(__name__)
 
 
-class Engine:
+class Engine(AsyncLifecycle):
     """Deploys workflows, starts runs, and delivers their events while open."""
 
     def __init__(self, store: Store, settings: EngineSettings | None = None) -> None:
@@ -124,30 +124,17 @@ class Engine:
         """The engine's settings."""
         return self._settings
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         await self._store.open()
-        try:
-            await self._starts.load()
-            loop = asyncio.get_running_loop()
-            self._background.append(loop.create_task(self._dispatcher.run()))
-            if self._settings.timers:
-                self._background.append(loop.create_task(self._timers.run()))
-            rescan = self._settings.rescan_seconds
-            self._background.append(loop.create_task(self._webhooks.run(rescan)))
-            await self._runs.recover()
-        except BaseException:
-            await self.close()
-            raise
+        await self._starts.load()
+        loop = asyncio.get_running_loop()
+        self._background.append(loop.create_task(self._dispatcher.run()))
+        if self._settings.timers:
+            self._background.append(loop.create_task(self._timers.run()))
+        rescan = self._settings.rescan_seconds
+        self._background.append(loop.create_task(self._webhooks.run(rescan)))
+        await self._runs.recover()
         self._wake()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Stop the background tasks, let runs in flight end (for a grace period), close."""
@@ -162,7 +149,7 @@ class Engine:
         finally:
             try:
                 if self._code_steps is not None:
-                    await self._code_steps.__aexit__(None, None, None)
+                    await self._code_steps.close()
             finally:
                 await self._store.close()
 
