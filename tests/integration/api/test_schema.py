@@ -21,6 +21,9 @@ from schemathesis.checks import positive_data_acceptance
 from emitflow.api import ApiSettings, create_app
 from emitflow.runtime.engine import Engine
 
+#: Fuzzing and schemathesis take their time: left out of ``make test-fast``.
+pytestmark = pytest.mark.slow
+
 TOKEN = "schemathesis-admin-token-0123456789"
 
 

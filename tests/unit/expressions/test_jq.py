@@ -78,6 +78,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(text=st.text(max_size=40), data=json_values)
 def test_no_text_makes_the_layer_raise_anything_but_our_errors(text: str, data: Any) -> None:
@@ -89,6 +90,7 @@ def test_no_text_makes_the_layer_raise_anything_but_our_errors(text: str, data: 
         expr.evaluate(data, {"context": data})
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     text=st.sampled_from([".a", ". + 1", ".[0]", "keys", "length", "tostring", ".a.b.c", "-(.)"]),
