@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: venv sysdeps test lint bench demo demo-run clean
+.PHONY: venv sysdeps test test-fast lint bench demo demo-run clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ venv: $(STAMP)
 sysdeps:
 	@bash scripts/sysdeps.sh
 
+# The whole suite, with line coverage of src/emitflow (its total printed at the end).
 test: $(STAMP) sysdeps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report= $(PYTEST_ARGS)
+	@echo "coverage of src/emitflow: $$($(BIN)/python -m coverage report --format=total)% of lines"
+
+# Everything but the tests marked slow (fuzzing, schemathesis, end-to-end CLI): under 2 minutes.
+test-fast: $(STAMP) sysdeps
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -41,4 +47,4 @@ demo-run: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .emitflow-demo
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .emitflow-demo .coverage

@@ -17,8 +17,8 @@ from collections.abc import Callable
 import jq
 
 from emitflow.dsl import parse_workflow
-from emitflow.engine import execute
 from emitflow.expressions import compile_expression
+from emitflow.runner import execute
 
 FOR_DOC = """
 document: {dsl: '1.0.3', namespace: bench, name: for-set, version: '1.0.0'}

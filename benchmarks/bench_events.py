@@ -30,10 +30,10 @@ from typing import Any
 
 from emitflow.dsl import parse_workflow
 from emitflow.dsl.model import Workflow
-from emitflow.engine import Journal, TaskRecord, execute
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.runtime import Engine, EngineSettings, RunOutcome, RunPlan, engine_executor
-from emitflow.runtime.executor import EventSink
+from emitflow.ports import EventSink, Journal, RunOptions, RunResult, TaskRecord
+from emitflow.runner import execute
+from emitflow.runtime import Engine, EngineSettings, engine_executor
 
 THROUGHPUT_EVENTS = 5_000
 LATENCY_EVENTS = 10_000
@@ -121,7 +121,7 @@ class _Clocked:
         #: Note when each emit committed (waiting for each commit, which throughput must not).
         self.time_emits = True
 
-    async def __call__(self, workflow: Workflow, *, input: Any, options: RunPlan) -> RunOutcome:
+    async def __call__(self, workflow: Workflow, *, input: Any, options: RunOptions) -> RunResult:
         if isinstance(input, list) and input and isinstance(input[0], dict):
             times = self.started.setdefault(str(input[0].get("id")), [])
             times.append(time.perf_counter())

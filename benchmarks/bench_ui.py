@@ -27,7 +27,7 @@ from benchmarks.bench_store import build
 from emitflow.api import ApiSettings, create_app
 from emitflow.runtime.engine import Engine
 from emitflow.runtime.settings import EngineSettings
-from emitflow.store.records import NewRun, RunRecord, TaskRecord, Transition
+from emitflow.store.records import NewRun, RunRecord, StoredTask, Transition
 from emitflow.store.sqlite import SqliteStore
 
 EVENTS = int(os.environ.get("BENCH_UI_EVENTS", "1000000"))
@@ -68,7 +68,7 @@ async def _big_run(engine: Engine) -> str:
     run, _ = await store.create_run(NewRun(workflow_id=emitter.id, workflow_revision=1))
     start = datetime(2026, 1, 1, tzinfo=UTC)
     tasks = tuple(
-        TaskRecord(
+        StoredTask(
             run_id=run.id,
             sequence=n,
             reference=f"/do/{n}/step{n}",

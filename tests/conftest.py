@@ -47,3 +47,14 @@ def require_service(name: str, host: str = "127.0.0.1", port: int | None = None)
         if services_required():
             pytest.fail(reason + "; EMITFLOW_REQUIRE_SERVICES=1 makes this a failure")
         pytest.skip(reason)
+
+
+#: Where each service named by the ``service(name)`` marker listens on loopback.
+SERVICE_PORTS = {"postgres": 5432, "nats": 4222, "rabbitmq": 5672, "mosquitto": 1883, "redis": 6379}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.service("nats")``: skip (or fail under CI) when that service is down."""
+    for mark in item.iter_markers("service"):
+        (name,) = mark.args
+        require_service(name, port=SERVICE_PORTS.get(name))

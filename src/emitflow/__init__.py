@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from emitflow.runtime import Engine
 
 __all__ = ["Engine", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typing.Any:
     # Lazy, so that light users of the package (the code-step worker above all) do not pay for
     # importing the whole runtime.
     if name == "Engine":

@@ -2,7 +2,7 @@
 
 Every scenario of every feature file is bound here with pytest-bdd; the step library covers the
 phrases the features use and the ones the kit's README documents but no feature uses yet. Runs
-go through ``emitflow.engine.execute`` over real HTTP to the local stand-ins for
+go through ``emitflow.runner.execute`` over real HTTP to the local stand-ins for
 petstore.swagger.io and httpbin.org (routed by the client's transport), so the kit runs offline.
 Docstrings are read as YAML 1.2; a scenario without an input step starts from ``{}``.
 """
@@ -21,8 +21,8 @@ from ruamel.yaml import YAML
 
 from emitflow.dsl import parse_workflow
 from emitflow.dsl.model import Workflow
-from emitflow.engine import RunOptions, RunResult, TaskRecord, execute
 from emitflow.http.routes import Routes, make_client
+from emitflow.runner import RunOptions, RunResult, TaskRecord, execute
 from tests.conftest import require_spec
 from tests.standins.fixtures import ctk_routes, petstore, petstore_url
 

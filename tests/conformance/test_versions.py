@@ -14,8 +14,8 @@ import pytest
 
 from emitflow.dsl import parse_workflow
 from emitflow.dsl.yaml import read_text
-from emitflow.engine import RunOptions, execute
 from emitflow.errors import DocumentError
+from emitflow.runner import RunOptions, execute
 from tests.conftest import require_spec
 
 MAP_ARGUMENTS = """\

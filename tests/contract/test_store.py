@@ -27,7 +27,7 @@ from emitflow.store import (
     RetentionPolicy,
     Schedule,
     Store,
-    TaskRecord,
+    StoredTask,
     TokenRecord,
     Transition,
     Wait,
@@ -110,8 +110,8 @@ async def new_run(store: Store, workflow_id: str = "p_w", **changes: Any) -> str
     return run.id
 
 
-def task(run_id: str, sequence: int = 1, **changes: Any) -> TaskRecord:
-    base = TaskRecord(
+def task(run_id: str, sequence: int = 1, **changes: Any) -> StoredTask:
+    base = StoredTask(
         run_id=run_id,
         sequence=sequence,
         reference=f"/do/{sequence}/step",

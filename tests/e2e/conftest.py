@@ -62,6 +62,8 @@ def start_server(
             break
     if not url:
         process.kill()
+        process.wait(timeout=30)
+        process.stdout.close()
         pytest.fail("emitflow serve did not start:\n" + "".join(lines))
     return Server(url=url, token=token, process=process, lines=lines)
 
@@ -76,3 +78,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
         if running.process.poll() is None:
             running.process.kill()
             running.process.wait(timeout=30)
+        if running.process.stdout is not None:
+            running.process.stdout.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests run the CLI and servers as processes: all are ``slow``."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.slow)

@@ -83,3 +83,5 @@ def test_events_tail_follows_new_events(server: Server) -> None:
     finally:
         follower.kill()
         follower.wait(timeout=30)
+        if follower.stdout is not None:
+            follower.stdout.close()

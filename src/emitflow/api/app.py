@@ -65,7 +65,7 @@ def create_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.tokens = tokens or StoreTokenVerifier(
-        engine.store, settings.admin_token, clock=engine.settings.clock
+        engine, settings.admin_token, clock=engine.settings.clock
     )
     install_error_handlers(app)
     install_openapi(app)

@@ -125,7 +125,7 @@ async def check_resources(request: Request, principal: Principal, *, lists: bool
     params = request.path_params
     workflow_id = params.get("workflow_id")
     if workflow_id is None and "run_id" in params:
-        run = await request.app.state.engine.store.get_run(params["run_id"])
+        run = await request.app.state.engine.get_run(params["run_id"])
         workflow_id = run.workflow_id
     if workflow_id is None:
         workflow_id = request.query_params.get("emitter_id")

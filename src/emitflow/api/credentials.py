@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from emitflow.api.auth import AdminTokenVerifier, Principal, Scope
 from emitflow.clock import Clock
 from emitflow.errors import RequestError, StoreError
+from emitflow.ids import random_id
 from emitflow.runtime.workflows import WORKFLOW_ID
 from emitflow.store.base import TokenStore
-from emitflow.store.ids import random_id
 from emitflow.store.records import TokenRecord
 
 __all__ = [

@@ -144,7 +144,7 @@ async def list_events(
     after: Cursor = None,
 ) -> JSONResponse:
     """Stored CloudEvents, newest first, filtered; cursors are positions."""
-    page = await engine.store.list_events(
+    page = await engine.list_events(
         filters.query,
         limit=limit,
         before=check_position(before, "before"),

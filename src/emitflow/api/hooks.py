@@ -78,7 +78,7 @@ def _answer(response: Any) -> Response:
 async def hook(workflow_id: str, request: Request) -> Response:
     """Start a run of the workflow with this request as its trigger."""
     engine: Engine = request.app.state.engine
-    version = await engine.store.get_workflow(workflow_id)
+    version = await engine.get_workflow(workflow_id)
     settings = _hook_settings(version)
     if settings.get("auth") == "token":
         await _check_token(request, await _credentials(request))

@@ -90,10 +90,10 @@ async def _deploy_folder(engine: Engine, folder: Path, out: TextIO) -> None:
 
 
 async def _first_admin_token(engine: Engine, out: TextIO) -> None:
-    if await engine.store.list_tokens():
+    if await engine.list_tokens():
         return
     _, secret = await make_token(
-        engine.store, name="admin", scopes=["admin"], now=engine.settings.clock.now()
+        engine, name="admin", scopes=["admin"], now=engine.settings.clock.now()
     )
     print(f"admin token (shown once, keep it): {secret}", file=out)
 

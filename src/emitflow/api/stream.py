@@ -68,7 +68,7 @@ class _Tail:
         """Stored events after the last position sent, oldest first."""
         while self._last is not None:
             cursor = f"{self._last[0]}-{self._last[1]}"
-            page = await self._engine.store.list_events(
+            page = await self._engine.list_events(
                 self._filters.query, limit=_REPLAY_PAGE, after=cursor
             )
             for stored in reversed(page.items):

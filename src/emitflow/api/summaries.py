@@ -100,7 +100,7 @@ Summaries = Annotated[SummaryParams, Depends(summary_params)]
 
 async def _summaries(engine: EngineDep, emitter_id: str, params: SummaryParams) -> dict[str, Any]:
     channel = None if params.channel == ALL_CHANNELS else params.channel
-    page = await engine.store.list_events(
+    page = await engine.list_events(
         EventQuery(emitter_id=emitter_id, channel=channel),
         limit=params.limit,
         before=params.before,
@@ -118,7 +118,7 @@ async def workflow_event_summaries(
     workflow_id: str, engine: EngineDep, params: Summaries
 ) -> dict[str, Any]:
     """The events a workflow emitted, newest first."""
-    await engine.store.get_workflow(workflow_id)
+    await engine.get_workflow(workflow_id)
     return await _summaries(engine, workflow_id, params)
 
 
@@ -139,7 +139,7 @@ async def delete_source_events(
     event_name: str | None = None,
 ) -> dict[str, Any]:
     """Delete a source's events from ``start_id`` to ``end_id`` (inclusive; open ends)."""
-    deleted = await engine.store.delete_events(
+    deleted = await engine.delete_events(
         source_id,
         start=check_position(start_id, "start_id"),
         end=check_position(end_id, "end_id"),

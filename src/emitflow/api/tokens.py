@@ -49,7 +49,7 @@ def token_view(record: TokenRecord) -> dict[str, Any]:
 async def create_token(new: NewToken, engine: EngineDep) -> dict[str, Any]:
     """Make a token; the answer holds its secret, which is never shown again."""
     record, secret = await make_token(
-        engine.store,
+        engine,
         name=new.name,
         scopes=new.scopes,
         now=engine.settings.clock.now(),
@@ -61,12 +61,12 @@ async def create_token(new: NewToken, engine: EngineDep) -> dict[str, Any]:
 @router.get("/v1/tokens")
 async def list_tokens(engine: EngineDep) -> dict[str, Any]:
     """Every token, oldest first, without secrets."""
-    return {"data": [token_view(record) for record in await engine.store.list_tokens()]}
+    return {"data": [token_view(record) for record in await engine.list_tokens()]}
 
 
 @router.delete("/v1/tokens/{token_id}")
 async def delete_token(token_id: str, engine: EngineDep) -> dict[str, Any]:
     """Revoke a token."""
-    if not await engine.store.delete_token(token_id):
+    if not await engine.delete_token(token_id):
         raise RequestError(404, "not_found", f"no token {token_id!r}")
     return {"data": {"id": token_id, "deleted": True}}

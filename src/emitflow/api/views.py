@@ -12,8 +12,8 @@ from emitflow.store.records import (
     Page,
     RunRecord,
     StoredEvent,
+    StoredTask,
     Subscription,
-    TaskRecord,
     WorkflowVersion,
 )
 
@@ -59,7 +59,7 @@ def workflow_view(version: WorkflowVersion, *, document: bool = False) -> dict[s
     return view
 
 
-def task_view(task: TaskRecord) -> dict[str, Any]:
+def task_view(task: StoredTask) -> dict[str, Any]:
     """One task record as ``GET /v1/runs/{id}`` lists it."""
     return {
         "sequence": task.sequence,
@@ -76,7 +76,7 @@ def task_view(task: TaskRecord) -> dict[str, Any]:
     }
 
 
-def run_view(run: RunRecord, tasks: Iterable[TaskRecord] | None = None) -> dict[str, Any]:
+def run_view(run: RunRecord, tasks: Iterable[StoredTask] | None = None) -> dict[str, Any]:
     """A run; with ``tasks``, its task records in order."""
     view: dict[str, Any] = {
         "id": run.id,

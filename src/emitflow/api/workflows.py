@@ -115,7 +115,7 @@ async def deploy_workflow(
 async def list_workflows(request: Request, engine: EngineDep) -> dict[str, Any]:
     """The latest version of every workflow (the token's own, for a token limited to some)."""
     principal = principal_of(request)
-    versions = await engine.store.list_workflows()
+    versions = await engine.workflows()
     return {
         "data": [
             workflow_view(version)
@@ -128,7 +128,7 @@ async def list_workflows(request: Request, engine: EngineDep) -> dict[str, Any]:
 @router.get("/v1/workflows/{workflow_id}", dependencies=_read)
 async def get_workflow(workflow_id: str, engine: EngineDep) -> dict[str, Any]:
     """A workflow's latest version, with its document, its concurrency and queue."""
-    version = await engine.store.get_workflow(workflow_id)
+    version = await engine.get_workflow(workflow_id)
     view = workflow_view(version, document=True)
     view["concurrency"] = await engine.load(workflow_id)
     return {"data": view}
@@ -176,7 +176,7 @@ async def start_run(
             '{"input": …, "context": …} (the workflow\'s input goes under "input")',
             {"unknown": unknown},
         )
-    await engine.store.get_workflow(workflow_id)
+    await engine.get_workflow(workflow_id)
     run = await engine.start(
         workflow_id, input=body.get("input"), context=body.get("context"), wait=wait
     )
@@ -194,10 +194,8 @@ async def list_runs(
     after: str | None = None,
 ) -> dict[str, Any]:
     """The workflow's runs, newest first; cursors are run ids."""
-    await engine.store.get_workflow(workflow_id)
-    page = await engine.store.list_runs(
-        workflow_id=workflow_id, limit=limit, before=before, after=after
-    )
+    await engine.get_workflow(workflow_id)
+    page = await engine.runs(workflow_id=workflow_id, limit=limit, before=before, after=after)
     return page_body(page, run_view)
 
 

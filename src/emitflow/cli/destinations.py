@@ -49,10 +49,9 @@ def _local(
     from emitflow.sealing import Sealer
 
     async def go(opened: "Store") -> T:
-        hooks = Webhooks(opened, SystemClock(), WebhookSettings())
         path = getattr(opened, "path", None)
         sealer = Sealer.for_store(path if isinstance(path, str) else None)
-        hooks.sealer = lambda: sealer
+        hooks = Webhooks(opened, SystemClock(), WebhookSettings(), sealer=lambda: sealer)
         return await action(hooks, opened)
 
     return with_store(option, go, create=create)

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
         RunRecord,
         Store,
         StoredEvent,
+        StoredTask,
         Subscription,
-        TaskRecord,
         TokenRecord,
     )
 
@@ -137,7 +137,7 @@ def token_json(record: TokenRecord) -> dict[str, Any]:
     }
 
 
-def _task_json(task: TaskRecord) -> dict[str, Any]:
+def _task_json(task: StoredTask) -> dict[str, Any]:
     return {
         "sequence": task.sequence,
         "reference": task.reference,
@@ -153,7 +153,7 @@ def _task_json(task: TaskRecord) -> dict[str, Any]:
     }
 
 
-def run_json(run: RunRecord, tasks: list[TaskRecord] | None = None) -> dict[str, Any]:
+def run_json(run: RunRecord, tasks: list[StoredTask] | None = None) -> dict[str, Any]:
     """A run as ``GET /v1/runs/{id}`` shows it (with ``tasks``) or a runs page lists it."""
     view: dict[str, Any] = {
         "id": run.id,

@@ -79,7 +79,7 @@ def run(
     import json
 
     from emitflow.errors import BrokerError, ConfigurationError, DocumentError, EmitflowError
-    from emitflow.launch import RunRequest, run_file
+    from emitflow.run_file import RunRequest, run_file
 
     request = RunRequest(
         file=file,

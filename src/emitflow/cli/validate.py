@@ -18,7 +18,7 @@ def validate(
     """Check documents (and Python code-step files): exit 0 if all are valid (warnings on
     stderr), 2 otherwise."""
     from emitflow.errors import ConfigurationError, DocumentError
-    from emitflow.launch import load_file
+    from emitflow.run_file import load_file
 
     invalid = 0
     for path in files:

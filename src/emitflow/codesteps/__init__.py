@@ -1,4 +1,4 @@
-"""Python code steps, run outside the engine in sandboxed workers, and the process runner.
+"""Python code steps, run outside the engine in sandboxed workers.
 
 Code steps (code defining ``handler(pd)``, plain or ``async def``)::
 
@@ -11,15 +11,12 @@ A step that raises, hits a limit, crashes or hangs raises ``StepFaultError`` (a
 what the step did before, its emits and logs). ``SandboxError`` means the sandbox itself could
 not run it. ``pool.protections`` says which protections hold on this machine.
 
-Commands for ``run: shell`` and ``run: script`` without a handler::
-
-    result = await run_process(shell_argv(command, args), stdin=..., env=..., timeout=...)
-    result.returned("all")   # {code, stdout, stderr}
+Commands for ``run: shell`` and ``run: script`` without a handler are not code steps: the
+runner runs them (``emitflow.runner.processes``), with this package's limits and capture.
 """
 
 from emitflow.codesteps.limits import Limits
 from emitflow.codesteps.pool import CodeStepPool, PoolSettings
-from emitflow.codesteps.process import ProcessResult, run_process, script_argv, shell_argv
 from emitflow.codesteps.sandbox import Protections
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
 
@@ -27,12 +24,8 @@ __all__ = [
     "CodeStepPool",
     "Limits",
     "PoolSettings",
-    "ProcessResult",
     "Protections",
     "StepFaultError",
     "StepRequest",
     "StepResult",
-    "run_process",
-    "script_argv",
-    "shell_argv",
 ]

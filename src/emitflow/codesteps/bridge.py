@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 from emitflow.codesteps.pool import CodeStepPool, PoolSettings
 from emitflow.codesteps.responses import ResponseError, check_response
 from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
-from emitflow.engine.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
 from emitflow.errors import EventError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.lifecycle import AsyncLifecycle
+from emitflow.ports import CodeStep, CodeStepFaultError, CodeStepOutcome
 
 __all__ = ["CHANNEL_ATTRIBUTE", "DEFAULT_EMIT_TYPE", "PoolStepRunner"]
 
@@ -32,11 +32,15 @@ CHANNEL_ATTRIBUTE = "emitflowchannel"
 EMIT_BATCH = 128
 
 
-class PoolStepRunner:
+class PoolStepRunner(AsyncLifecycle):
     """Runs code steps in a lazily started pool; use it as an async context manager."""
 
     def __init__(
-        self, settings: PoolSettings | None = None, secrets: Mapping[str, Any] | None = None
+        self,
+        settings: PoolSettings | None = None,
+        secrets: Mapping[str, Any] | None = None,
+        *,
+        responder: Callable[[str, Any], None] | None = None,
     ) -> None:
         self._settings = settings or PoolSettings()
         self._secrets = dict(secrets or {})
@@ -44,26 +48,22 @@ class PoolStepRunner:
         self._lock = asyncio.Lock()
         #: Told ``(run id, response)`` when a step calls ``pd.respond(...)`` (an HTTP hook
         #: waiting to answer); ``None``: responses are dropped.
-        self.responder: Callable[[str, Any], None] | None = None
+        self.responder = responder
 
-    async def __aenter__(self) -> PoolStepRunner:
-        return self
+    async def _enter(self) -> None:
+        """Nothing yet: the pool starts with the first step."""
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def close(self) -> None:
+        """Stop the pool, if a step started it."""
         if self._pool is not None:
-            await self._pool.__aexit__(exc_type, exc, tb)
+            await self._pool.close()
             self._pool = None
 
     async def _started(self) -> CodeStepPool:
         async with self._lock:
             if self._pool is None:
                 pool = CodeStepPool(self._settings)
-                await pool.__aenter__()
+                await pool.start()
                 self._pool = pool
             return self._pool
 

@@ -18,7 +18,6 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
-from types import TracebackType
 
 from emitflow.codesteps import faults
 from emitflow.codesteps.connection import WorkerConnection, WorkerLostError
@@ -38,6 +37,7 @@ from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult, par
 from emitflow.codesteps.turns import FairQueue
 from emitflow.codesteps.uids import UidLease
 from emitflow.errors import ConfigurationError, SandboxError
+from emitflow.lifecycle import AsyncLifecycle
 
 __all__ = ["CodeStepPool", "PoolSettings"]
 
@@ -84,7 +84,7 @@ class PoolSettings:
             raise ConfigurationError(f"code-step pool size {self.size} must be at least 1")
 
 
-class CodeStepPool:
+class CodeStepPool(AsyncLifecycle):
     """Warm sandboxed workers; an async context manager."""
 
     def __init__(self, settings: PoolSettings | None = None) -> None:
@@ -100,14 +100,8 @@ class CodeStepPool:
         self._uids: dict[int, UidLease] = {}
         self._closed = False
 
-    async def __aenter__(self) -> CodeStepPool:
+    async def _enter(self) -> None:
         await self.start()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def protections(self) -> Protections:

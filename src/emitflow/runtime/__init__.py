@@ -1,7 +1,7 @@
 """The event runtime: ``Engine``, dispatcher, router, subscriptions, listener runs, schedules."""
 
 from emitflow.runtime.engine import Engine
-from emitflow.runtime.executor import Executor, RunOutcome, RunPlan, TaskOutcome, engine_executor
+from emitflow.runtime.executor import Executor, engine_executor
 from emitflow.runtime.reports import HOPS_EXTENSION
 from emitflow.runtime.settings import EngineSettings, default_store_url
 from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
@@ -11,10 +11,7 @@ __all__ = [
     "Engine",
     "EngineSettings",
     "Executor",
-    "RunOutcome",
-    "RunPlan",
     "Subscriptions",
-    "TaskOutcome",
     "default_store_url",
     "engine_executor",
     "source_emitter_id",

@@ -19,9 +19,9 @@ import logging
 from typing import Protocol
 
 from emitflow.runtime.feed import EventFeed
+from emitflow.runtime.listens import ListenHub
 from emitflow.runtime.router import Delivery, Router
 from emitflow.runtime.settings import EngineSettings
-from emitflow.runtime.waits import ListenHub
 from emitflow.store.base import EventLog, Outbox
 from emitflow.store.records import NewEvent
 
@@ -41,7 +41,15 @@ class _Store(EventLog, Outbox, Protocol):
 class Dispatcher:
     """Outbox → event log → router, one pass at a time, woken by signals."""
 
-    def __init__(self, store: _Store, router: Router, settings: EngineSettings) -> None:
+    def __init__(
+        self,
+        store: _Store,
+        router: Router,
+        settings: EngineSettings,
+        *,
+        feed: EventFeed | None = None,
+        listens: ListenHub | None = None,
+    ) -> None:
         self._store = store
         self._router = router
         self._settings = settings
@@ -51,9 +59,9 @@ class Dispatcher:
         self._idle_at = -1
         self._idle = asyncio.Event()
         #: Live readers of the log (the API's event stream); ``None``: nobody to tell.
-        self.feed: EventFeed | None = None
+        self.feed = feed
         #: Runs waiting in ``listen`` tasks.
-        self.listens: ListenHub | None = None
+        self.listens = listens
 
     def wake(self) -> None:
         """Rows were written (or a gate has room): run a pass soon."""

@@ -17,24 +17,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.lifecycle import AsyncLifecycle
 from emitflow.runtime.dispatcher import Dispatcher
 from emitflow.runtime.feed import EventFeed
 from emitflow.runtime.inspection import Inspection
+from emitflow.runtime.listens import ListenHub
 from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
-from emitflow.runtime.schedules import Timers, schedule_specs
 from emitflow.runtime.settings import EngineSettings, default_store_url
 from emitflow.runtime.sources import Sources, SourceSpec
+from emitflow.runtime.starts import EventStarts
 from emitflow.runtime.subscriptions import Subscriptions, source_emitter_id
-from emitflow.runtime.triggers import EventStarts
+from emitflow.runtime.timers import Timers, schedule_specs
 from emitflow.runtime.vault import SecretVault
-from emitflow.runtime.waits import ListenHub
 from emitflow.runtime.webhooks import Webhooks
 from emitflow.runtime.workflows import DeploySource, Workflows
 from emitflow.store.base import Store
@@ -48,8 +49,9 @@ from emitflow.store.records import (
     Page,
     RunRecord,
     StoredEvent,
+    StoredTask,
     Subscription,
-    TaskRecord,
+    TokenRecord,
     Webhook,
     WebhookDelivery,
     WorkflowVersion,
@@ -63,7 +65,7 @@ __all__ = ["Engine"]
 logger = logging.getLogger(__name__)
 
 
-class Engine(Inspection):
+class Engine(Inspection, AsyncLifecycle):
     """Deploys workflows, starts runs, and delivers their events while open (the inspector's
     reads and replays come from ``Inspection``)."""
 
@@ -71,41 +73,49 @@ class Engine(Inspection):
         self._store = store
         self._settings = settings = settings or EngineSettings()
         self._workflows = Workflows(store)
+        self._responses: dict[str, asyncio.Future[Any]] = {}
         # Code steps run in a sandbox pool the engine owns (started by the first step).
-        self._code_steps = _step_runner() if settings.code_steps is None else None
+        self._code_steps = _step_runner(self._responded) if settings.code_steps is None else None
+        #: The secrets runs read: ``settings.secrets`` and those stored (sealed) with ``put``.
+        self.secrets = SecretVault(store, settings.secrets, key_for=_store_path(store))
+        self._listens = ListenHub(store, changed=self._listening)
         self._runs = Runs(
             store,
             settings,
             self._workflows,
             committed=self._wake,
             room=self._wake,
+            ended=self._run_ended,
             code_steps=self._code_steps,
+            listen=self._listens,
+            secrets=self.secrets.current,
         )
         self._starts = EventStarts(store, self._runs, self._workflows)
-        self._router = Router(store, self._runs, self._workflows, self._starts, settings)
-        self._dispatcher = Dispatcher(store, self._router, settings)
-        self._timers = Timers(store, self._runs, self._workflows, settings)
-        self._runs.end_hooks.append(self._timers.on_run_end)
-        self._sources = Sources(self._enqueue, settings.clock)
-        self._subscriptions = Subscriptions(store, running=self._sources.running)
-        self._webhooks = Webhooks(store, settings.clock, settings.webhooks, settings.http)
-        self._router.webhooks_queued = self._webhooks.wake
-        #: The secrets runs read: ``settings.secrets`` and those stored (sealed) with ``put``.
-        self.secrets = SecretVault(store, settings.secrets, key_for=_store_path(store))
-        self._runs.secrets = self.secrets.current
-        # Webhook URL credentials are sealed with the same key as stored secrets.
-        self._webhooks.sealer = lambda: self.secrets.sealer
-        self._listens = ListenHub(store)
-        self._dispatcher.listens = self._listens
-        self._runs.listens = self._listens
-        self._listens.changed = self._runs.recheck_idle
-        self._background: list[asyncio.Task[None]] = []
+        self._webhooks = Webhooks(
+            store,
+            settings.clock,
+            settings.webhooks,
+            settings.http,
+            # URL credentials are sealed with the same key as stored secrets.
+            sealer=lambda: self.secrets.sealer,
+        )
+        self._router = Router(
+            store,
+            self._runs,
+            self._workflows,
+            self._starts,
+            settings,
+            webhooks_queued=self._webhooks.wake,
+        )
         #: Every event appended to the log, for live readers (``GET /v1/events/stream``).
         self.feed = EventFeed()
-        self._dispatcher.feed = self.feed
-        self._responses: dict[str, asyncio.Future[Any]] = {}
-        if self._code_steps is not None:
-            self._code_steps.responder = self._responded
+        self._dispatcher = Dispatcher(
+            store, self._router, settings, feed=self.feed, listens=self._listens
+        )
+        self._timers = Timers(store, self._runs, self._workflows, settings)
+        self._sources = Sources(self._enqueue, settings.clock)
+        self._subscriptions = Subscriptions(store, running=self._sources.running)
+        self._background: list[asyncio.Task[None]] = []
 
     @classmethod
     def open(
@@ -130,31 +140,18 @@ class Engine(Inspection):
         """The engine's settings."""
         return self._settings
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         await self._store.open()
-        try:
-            await self.secrets.load()
-            await self._starts.load()
-            loop = asyncio.get_running_loop()
-            self._background.append(loop.create_task(self._dispatcher.run()))
-            if self._settings.timers:
-                self._background.append(loop.create_task(self._timers.run()))
-            rescan = self._settings.rescan_seconds
-            self._background.append(loop.create_task(self._webhooks.run(rescan)))
-            await self._runs.recover()
-        except BaseException:
-            await self.close()
-            raise
+        await self.secrets.load()
+        await self._starts.load()
+        loop = asyncio.get_running_loop()
+        self._background.append(loop.create_task(self._dispatcher.run()))
+        if self._settings.timers:
+            self._background.append(loop.create_task(self._timers.run()))
+        rescan = self._settings.rescan_seconds
+        self._background.append(loop.create_task(self._webhooks.run(rescan)))
+        await self._runs.recover()
         self._wake()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         """Stop the background tasks, let runs in flight end (for a grace period), close."""
@@ -170,7 +167,7 @@ class Engine(Inspection):
         finally:
             try:
                 if self._code_steps is not None:
-                    await self._code_steps.__aexit__(None, None, None)
+                    await self._code_steps.close()
             finally:
                 await self._store.close()
 
@@ -188,6 +185,14 @@ class Engine(Inspection):
             "workflow deployed", extra={"workflow_id": version.id, "revision": version.revision}
         )
         return version
+
+    async def workflows(self) -> list[WorkflowVersion]:
+        """The latest version of every workflow."""
+        return await self._store.list_workflows()
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowVersion:
+        """A workflow's latest version (``NotFoundError`` when there is none)."""
+        return await self._store.get_workflow(workflow_id)
 
     async def undeploy(self, workflow_id: str) -> bool:
         """Remove a workflow with its schedules and subscriptions (runs and events stay)."""
@@ -344,7 +349,7 @@ class Engine(Inspection):
             return self._runs.executing.get(run_id, run)
         return run
 
-    async def tasks(self, run_id: str) -> list[TaskRecord]:
+    async def tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in order."""
         return await self._store.list_tasks(run_id)
 
@@ -379,6 +384,17 @@ class Engine(Inspection):
         """An emitter's stored events on one channel (``None``: every channel), newest first;
         ``before``/``after`` are positions (the page's cursors)."""
         query = EventQuery(emitter_id=emitter_id, channel=event_name)
+        return await self.list_events(query, limit=limit, before=before, after=after)
+
+    async def list_events(
+        self,
+        query: EventQuery | None = None,
+        *,
+        limit: int = 10,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[StoredEvent]:
+        """Stored events matching ``query`` (``None``: all), newest first."""
         return await self._store.list_events(query, limit=limit, before=before, after=after)
 
     async def start_source(self, name: str, url: str) -> SourceSpec:
@@ -392,6 +408,40 @@ class Engine(Inspection):
     async def _enqueue(self, events: Sequence[NewEvent]) -> None:
         await self._store.enqueue_events(events)
         self._wake()
+
+    async def delete_events(
+        self,
+        emitter_id: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        channel: str | None = None,
+    ) -> int:
+        """Delete an emitter's stored events from position ``start`` to ``end`` (inclusive,
+        open ends), on one channel or all (``None``); how many."""
+        return await self._store.delete_events(emitter_id, start=start, end=end, channel=channel)
+
+    # --- API tokens (the engine is a ``TokenStore``) ----------------------------------------
+
+    async def put_token(self, token: TokenRecord) -> None:
+        """Store a new API token (its digest only)."""
+        await self._store.put_token(token)
+
+    async def find_token(self, digest: str) -> TokenRecord | None:
+        """The token with this SHA-256 digest, if any."""
+        return await self._store.find_token(digest)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        """Every token, oldest first."""
+        return await self._store.list_tokens()
+
+    async def delete_token(self, token_id: str) -> bool:
+        """Revoke a token; ``False`` if there was none."""
+        return await self._store.delete_token(token_id)
+
+    async def touch_token(self, token_id: str, at: datetime) -> None:
+        """Record a token's use (its ``last_used_at``)."""
+        await self._store.touch_token(token_id, at)
 
     # --- waiting -------------------------------------------------------------------------
 
@@ -415,6 +465,12 @@ class Engine(Inspection):
 
     def _wake(self) -> None:
         self._dispatcher.wake()
+
+    def _listening(self, waiting: int) -> None:
+        self._runs.listening(waiting)
+
+    async def _run_ended(self, run: RunRecord) -> None:
+        await self._timers.on_run_end(run)
 
     def _responded(self, run_id: str, response: Any) -> None:
         future = self._responses.pop(run_id, None)
@@ -441,8 +497,8 @@ def _store_path(store: Store) -> str | None:
     return path if isinstance(path, str) else None
 
 
-def _step_runner() -> PoolStepRunner:
+def _step_runner(responder: Callable[[str, Any], None]) -> PoolStepRunner:
     # Imported here: the sandbox pool's modules load only for an engine that runs code.
     from emitflow.codesteps.bridge import PoolStepRunner
 
-    return PoolStepRunner()
+    return PoolStepRunner(responder=responder)

@@ -33,27 +33,23 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from emitflow.clock import Clock
 from emitflow.errors import Problem, StoreError
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.runtime.executor import EventSink, RunOutcome, TaskOutcome
+from emitflow.ports import EventSink, RunResult, TaskRecord
 from emitflow.runtime.reports import channel_of, fault_report, run_chain, stamp_hops
 from emitflow.store.base import RunStore
 from emitflow.store.records import (
     LIFECYCLE_CHANNEL,
-    RUN_STATUSES,
-    TASK_STATUSES,
     NewEvent,
     RunRecord,
-    RunStatus,
-    TaskRecord,
-    TaskStatus,
+    StoredTask,
     Transition,
 )
 
-__all__ = ["PIPELINE_LIMIT", "RunJournal"]
+__all__ = ["PIPELINE_LIMIT", "RunJournal", "stored_task", "task_record"]
 
 logger = logging.getLogger(__name__)
 
@@ -119,22 +115,10 @@ class RunJournal:
             self._current = None  # events published now are held code-step emits
         self._held.append(self._new_event(event, LIFECYCLE_CHANNEL))
 
-    async def task_committed(self, record: Any, events: Sequence[CloudEvent]) -> None:
-        """Commit a completed effectful task (an ``emitflow.engine.TaskRecord``) with its
-        events and the events held so far, in one transaction."""
-        task = TaskRecord(
-            run_id=self._run.id,
-            sequence=record.sequence,
-            reference=record.reference,
-            name=record.name,
-            status="completed",
-            input=record.input,
-            output=record.output,
-            emits=tuple(record.emits),
-            log=record.logs or None,
-            started_at=record.started_at,
-            ended_at=record.ended_at,
-        )
+    async def task_committed(self, record: TaskRecord, events: Sequence[CloudEvent]) -> None:
+        """Commit a completed effectful task with its events and the events held so far, in
+        one transaction."""
+        task = replace(stored_task(self._run.id, record.sequence, record), status="completed")
         new = [self._new_event(event, channel_of(event)) for event in events]
         self._raise_failure()
         run = self._run if self.start_pending else None
@@ -185,7 +169,7 @@ class RunJournal:
             reference, name = self._current
             now = self._clock.now()
             body = event.to_dict()
-            task = TaskRecord(
+            task = StoredTask(
                 run_id=self._run.id,
                 sequence=self._tasks_seen,
                 reference=reference,
@@ -198,7 +182,7 @@ class RunJournal:
             )
         await self._commit(task, [self._new_event(event, channel_of(event)), *self._take_held()])
 
-    async def _commit(self, task: TaskRecord | None, events: list[NewEvent]) -> None:
+    async def _commit(self, task: StoredTask | None, events: list[NewEvent]) -> None:
         run = self._run if self.start_pending else None
         await self._store.commit_transition(
             Transition(run_id=self._run.id, run=run, task=task), events
@@ -207,16 +191,18 @@ class RunJournal:
         if events:
             self._committed()
 
-    async def finish(self, outcome: RunOutcome) -> RunRecord:
+    async def finish(self, outcome: RunResult) -> RunRecord:
         """Commit the run's whole task list and its end (with its ``$errors`` report)."""
-        status = outcome.status if outcome.status in RUN_STATUSES else "faulted"
+        status = outcome.status
         error = None if outcome.error is None else outcome.error.to_dict()
         if status == "faulted" and error is None:
-            error = _problem(f"the runner ended the run as {outcome.status!r}")
-        records = [self._record(index, task) for index, task in enumerate(outcome.tasks, 1)]
+            error = _problem("the runner ended the run as 'faulted' without an error")
+        records = [
+            stored_task(self._run.id, index, task) for index, task in enumerate(outcome.tasks, 1)
+        ]
         final = replace(
             self._run,
-            status=cast(RunStatus, status),
+            status=status,
             output=outcome.output if status == "completed" else None,
             error=error,
             ended_at=self._clock.now(),
@@ -239,7 +225,7 @@ class RunJournal:
         )
         return await self._end(final, ())
 
-    async def _end(self, final: RunRecord, tasks: Sequence[TaskRecord]) -> RunRecord:
+    async def _end(self, final: RunRecord, tasks: Sequence[StoredTask]) -> RunRecord:
         if self._writing is not None:  # the end comes after every earlier commit
             await asyncio.shield(self._writing)
         events = self._take_held()
@@ -252,24 +238,6 @@ class RunJournal:
         if events:
             self._committed()
         return final
-
-    def _record(self, sequence: int, task: TaskOutcome) -> TaskRecord:
-        status = task.status if task.status in TASK_STATUSES else "faulted"
-        return TaskRecord(
-            run_id=self._run.id,
-            sequence=sequence,
-            reference=task.reference,
-            name=task.name,
-            status=cast(TaskStatus, status),
-            input=task.input,
-            output=task.output,
-            error=None if task.error is None else dict(task.error),
-            emits=tuple(task.emits),
-            # What the task printed (code steps); the end's write replaces the committed record.
-            log=task.logs or None,
-            started_at=task.started_at,
-            ended_at=task.ended_at,
-        )
 
     def _new_event(self, event: CloudEvent, channel: str) -> NewEvent:
         return NewEvent(
@@ -286,3 +254,38 @@ class RunJournal:
 
 def _problem(detail: str) -> dict[str, Any]:
     return Problem.of("runtime", title="Run Failed", detail=detail).to_dict()
+
+
+def stored_task(run_id: str, sequence: int, task: TaskRecord) -> StoredTask:
+    """The runner's record of a task as the store keeps it, at ``sequence`` in ``run_id``."""
+    return StoredTask(
+        run_id=run_id,
+        sequence=sequence,
+        reference=task.reference,
+        name=task.name,
+        status=task.status,
+        input=task.input,
+        output=task.output,
+        error=None if task.error is None else dict(task.error),
+        emits=task.emits,
+        log=task.logs or None,
+        started_at=task.started_at,
+        ended_at=task.ended_at,
+    )
+
+
+def task_record(stored: StoredTask) -> TaskRecord:
+    """A stored task record as the runner replays it (resuming an interrupted run)."""
+    return TaskRecord(
+        reference=stored.reference,
+        name=stored.name,
+        status=stored.status,
+        input=stored.input,
+        output=stored.output,
+        error=None if stored.error is None else dict(stored.error),
+        started_at=stored.started_at or stored.ended_at,
+        ended_at=stored.ended_at,
+        emits=tuple(stored.emits),
+        logs=stored.log or "",
+        sequence=stored.sequence,
+    )

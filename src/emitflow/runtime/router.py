@@ -28,7 +28,7 @@ from emitflow.runtime.gates import Gate
 from emitflow.runtime.reports import chain_of, delivery_context, hops_of, undelivered_report
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings
-from emitflow.runtime.triggers import EventStarts
+from emitflow.runtime.starts import EventStarts
 from emitflow.runtime.workflows import Workflows
 from emitflow.store.base import EventLog, SubscriptionStore, WebhookStore
 from emitflow.store.records import (
@@ -78,6 +78,8 @@ class Router:
         workflows: Workflows,
         starts: EventStarts,
         settings: EngineSettings,
+        *,
+        webhooks_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
         self._runs = runs
@@ -92,7 +94,7 @@ class Router:
         #: Destination deliveries routed in this batch, queued together by ``end_batch``.
         self._queueing: list[tuple[Delivery, list[Target]]] = []
         #: Called when webhook deliveries were queued (the engine wakes its webhook worker).
-        self.webhooks_queued: Callable[[], None] = _nothing
+        self._webhooks_queued = webhooks_queued
 
     def begin_batch(self) -> None:
         """A new batch: subscriptions are read again (they may have changed)."""
@@ -171,7 +173,7 @@ class Router:
             for delivery, hooks in queueing:  # not queued: the rows stay in the outbox
                 delivery.targets = [*(delivery.targets or ()), *hooks]
             raise
-        self.webhooks_queued()
+        self._webhooks_queued()
 
     async def give_up(self, delivery: Delivery, reason: str) -> None:
         """Stop trying a row that keeps failing: forget it in the gates, report it."""
@@ -295,10 +297,6 @@ class Router:
             "loop guard stopped an event",
             extra={"emitter_id": stored.emitter_id, "position": stored.position, "hops": hops},
         )
-
-
-def _nothing() -> None:
-    return None
 
 
 def _never(_attributes: Mapping[str, Any]) -> bool:

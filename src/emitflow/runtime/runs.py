@@ -21,9 +21,10 @@ from typing import Any
 
 from emitflow.dsl.model import Workflow
 from emitflow.errors import EmitflowError, Problem
-from emitflow.runtime.executor import RunPlan, engine_executor
+from emitflow.ports import CodeStepRunner, ListenPort, RunOptions, TaskRecord
+from emitflow.runtime.executor import engine_executor
 from emitflow.runtime.gates import Gate
-from emitflow.runtime.journal import RunJournal
+from emitflow.runtime.journal import RunJournal, task_record
 from emitflow.runtime.reports import CHAIN_EXTENSION, HOPS_EXTENSION, run_chain
 from emitflow.runtime.settings import EngineSettings
 from emitflow.runtime.workflows import Workflows
@@ -33,7 +34,6 @@ from emitflow.store.records import (
     TERMINAL_STATUSES,
     NewRun,
     RunRecord,
-    TaskRecord,
 )
 
 __all__ = ["Runs"]
@@ -55,7 +55,10 @@ class Runs:
         *,
         committed: Callable[[], None],
         room: Callable[[], None],
-        code_steps: Any = None,
+        ended: EndHook | None = None,
+        code_steps: CodeStepRunner | None = None,
+        listen: ListenPort | None = None,
+        secrets: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -73,12 +76,12 @@ class Runs:
         self._idle.set()
         self._lifecycle: dict[str, tuple[float, bool]] = {}
         self.executing: dict[str, RunRecord] = {}
-        #: Where the runs' ``listen`` tasks get their events (set by the engine).
-        self.listens: Any = None
+        self._listen = listen
+        self._listening = 0
         #: Where a run gets its secrets (the engine's vault); ``None``: ``settings.secrets``.
-        self.secrets: Callable[[], Mapping[str, Any]] | None = None
+        self._secrets = secrets
         self._resume: dict[str, list[TaskRecord]] = {}
-        self.end_hooks: list[EndHook] = []
+        self._end_hook = ended
 
     @property
     def active(self) -> int:
@@ -90,10 +93,13 @@ class Runs:
         they wait for events, which may never come)."""
         await self._idle.wait()
 
-    def recheck_idle(self) -> None:
-        """Runs started or stopped waiting in ``listen``: idle is when all others ended."""
-        listening = self.listens.waiting if self.listens is not None else 0
-        if self._active - listening <= 0:
+    def listening(self, waiting: int) -> None:
+        """``waiting`` runs are now blocked in ``listen``: idle is when all others ended."""
+        self._listening = waiting
+        self._recheck_idle()
+
+    def _recheck_idle(self) -> None:
+        if self._active - self._listening <= 0:
             self._idle.set()
         else:
             self._idle.clear()
@@ -175,7 +181,8 @@ class Runs:
         """
         for run in await self._store.list_runs_in_flight():
             if run.status == "running":
-                self._resume[run.id] = await self._store.list_tasks(run.id)
+                stored = await self._store.list_tasks(run.id)
+                self._resume[run.id] = [task_record(task) for task in stored]
                 logger.info("resuming an interrupted run", extra={"run_id": run.id})
             await self.submit(run)
 
@@ -194,7 +201,7 @@ class Runs:
             outcome = exc
         finally:
             self._active -= 1
-            self.recheck_idle()
+            self._recheck_idle()
         self._resolve(run.id, outcome)
         if isinstance(outcome, RunRecord):
             await self._ended(outcome)
@@ -206,7 +213,7 @@ class Runs:
         except EmitflowError as exc:
             problem = Problem.of("configuration", title="Workflow Unavailable", detail=str(exc))
             return await self._journal(run, lifecycle=False).fail(problem.to_dict())
-        secrets = self._settings.secrets if self.secrets is None else self.secrets()
+        secrets = self._settings.secrets if self._secrets is None else self._secrets()
         missing = [name for name in workflow.use.secrets if name not in secrets]
         if missing:
             problem = self._missing_secrets(missing)
@@ -216,7 +223,7 @@ class Runs:
         journal.start_pending = True
         journal.durable = True
         self.executing[run.id] = started
-        plan = RunPlan(
+        plan = RunOptions(
             context=run.context,
             secrets=secrets,
             clock=self._clock,
@@ -229,7 +236,7 @@ class Runs:
             trigger=_code_step_trigger(run.trigger),
             journal=journal,
             resume=self._resume.pop(run.id, ()),
-            listen=self.listens,
+            listen=self._listen,
             # The runner stamps the loop guard's hop count and chain on every event the run
             # emits, so emit outputs show them too; the journal stamps any event that lacks them.
             event_extensions={HOPS_EXTENSION: run.hops, CHAIN_EXTENSION: run_chain(run)},
@@ -277,11 +284,12 @@ class Runs:
         return wanted
 
     async def _ended(self, run: RunRecord) -> None:
-        for hook in self.end_hooks:
-            try:
-                await hook(run)
-            except Exception:
-                logger.exception("run end hook failed", extra={"run_id": run.id})
+        if self._end_hook is None:
+            return
+        try:
+            await self._end_hook(run)
+        except Exception:
+            logger.exception("run end hook failed", extra={"run_id": run.id})
 
     def _resolve(self, run_id: str, outcome: RunRecord | BaseException) -> None:
         for future in self._waiters.pop(run_id, []):

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.errors import ConfigurationError
-from emitflow.store.ids import IdFactory
+from emitflow.ids import IdFactory
 
 if TYPE_CHECKING:
     import httpx
 
+    from emitflow.ports import CodeStepRunner
     from emitflow.runtime.executor import Executor
     from emitflow.runtime.webhooks import WebhookSettings
 
@@ -76,7 +77,7 @@ class EngineSettings:
       started by the first code step and closed with the engine.
     - ``secrets_hint``: how to provide a missing secret, in the fault of a run that lacks one
       (``{name}`` is the secret's name); ``emitflow serve`` names its options and the API.
-    - ``executor``: what runs a workflow (``None`` = ``emitflow.engine.execute``).
+    - ``executor``: what runs a workflow (``None`` = ``emitflow.runner.execute``).
     - ``timers``: run ``every``/``cron``/``after`` schedules while open.
     - ``close_grace_seconds``: how long closing waits for runs in flight before cancelling them.
     - ``webhooks``: retries, backoff and health of webhook deliveries (``WebhookSettings``).
@@ -100,7 +101,7 @@ class EngineSettings:
     )
     http: httpx.AsyncClient | None = None
     workflows_dir: Path | None = None
-    code_steps: Any = None
+    code_steps: CodeStepRunner | None = None
     executor: Executor | None = None
     timers: bool = True
     close_grace_seconds: float = 10.0

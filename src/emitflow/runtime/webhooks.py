@@ -30,10 +30,10 @@ import httpx
 from emitflow.brokers.factory import is_broker_url, open_transport, reason
 from emitflow.clock import Clock
 from emitflow.errors import ConfigurationError
+from emitflow.ids import random_id
 from emitflow.runtime.lanes import DeliveryLanes
 from emitflow.sealing import SEALED_PREFIX, Sealer
 from emitflow.store.base import WebhookStore
-from emitflow.store.ids import random_id
 from emitflow.store.records import WEBHOOK_MODES, Webhook, WebhookDelivery
 
 __all__ = [
@@ -144,6 +144,8 @@ class Webhooks:
         clock: Clock,
         settings: WebhookSettings,
         http: httpx.AsyncClient | None = None,
+        *,
+        sealer: Callable[[], Sealer] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -151,7 +153,7 @@ class Webhooks:
         self._http = http
         self._own_http: httpx.AsyncClient | None = None
         #: Seals URLs with credentials at rest (the engine's key); ``None``: stored as given.
-        self.sealer: Callable[[], Sealer] | None = None
+        self.sealer = sealer
         self._lanes = DeliveryLanes(store, clock, settings, self._post, reveal=self.reveal)
 
     async def create(self, url: str, *, name: str = "", mode: str = "binary") -> Webhook:

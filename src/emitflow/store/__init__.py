@@ -1,18 +1,21 @@
 """The store: workflows, runs, the event log, outbox, subscriptions, waits and schedules."""
 
+from emitflow.ids import IdFactory, random_id
 from emitflow.store.base import (
     EventLog,
     Outbox,
     RunStore,
     ScheduleStore,
+    SecretStore,
     Store,
+    StoreClass,
     SubscriptionStore,
     TokenStore,
     WaitStore,
+    WebhookStore,
     WorkflowStore,
 )
 from emitflow.store.factory import open_store, store_exists
-from emitflow.store.ids import IdFactory, random_id
 from emitflow.store.memory import MemoryStore
 from emitflow.store.records import (
     DEFAULT_CHANNEL,
@@ -29,12 +32,14 @@ from emitflow.store.records import (
     RunStatus,
     Schedule,
     StoredEvent,
+    StoredTask,
     Subscription,
-    TaskRecord,
     TaskStatus,
     TokenRecord,
     Transition,
     Wait,
+    Webhook,
+    WebhookDelivery,
     WorkflowVersion,
 )
 
@@ -58,17 +63,22 @@ __all__ = [
     "RunStore",
     "Schedule",
     "ScheduleStore",
+    "SecretStore",
     "Store",
+    "StoreClass",
     "StoredEvent",
+    "StoredTask",
     "Subscription",
     "SubscriptionStore",
-    "TaskRecord",
     "TaskStatus",
     "TokenRecord",
     "TokenStore",
     "Transition",
     "Wait",
     "WaitStore",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookStore",
     "WorkflowStore",
     "WorkflowVersion",
     "open_store",

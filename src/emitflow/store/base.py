@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from emitflow.clock import Clock
-from emitflow.store.ids import IdFactory
+from emitflow.ids import IdFactory
 from emitflow.store.records import (
     EventQuery,
     NewEvent,
@@ -48,8 +48,8 @@ from emitflow.store.records import (
     RunStatus,
     Schedule,
     StoredEvent,
+    StoredTask,
     Subscription,
-    TaskRecord,
     TokenRecord,
     Transition,
     Wait,
@@ -116,7 +116,7 @@ class RunStore(Protocol):
         """A run by id."""
         ...
 
-    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
+    async def list_tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in sequence order."""
         ...
 

@@ -13,8 +13,8 @@ from typing import cast
 
 from emitflow.clock import Clock
 from emitflow.errors import ConfigurationError
+from emitflow.ids import IdFactory
 from emitflow.store.base import Store, StoreClass
-from emitflow.store.ids import IdFactory
 
 __all__ = ["BACKENDS", "open_store", "store_exists"]
 

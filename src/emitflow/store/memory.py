@@ -16,8 +16,7 @@ from typing import Any
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.errors import ConfigurationError, NotFoundError, StoreError
-from emitflow.store import codec
-from emitflow.store.ids import (
+from emitflow.ids import (
     SUBSCRIPTION_PREFIX,
     WORKFLOW_PREFIX,
     IdFactory,
@@ -25,6 +24,7 @@ from emitflow.store.ids import (
     emitter_patterns,
     random_id,
 )
+from emitflow.store import codec
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.memory_runs import MemoryRuns, is_due
 from emitflow.store.memory_secrets import MemorySecrets

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from emitflow.errors import NotFoundError, StoreError
+from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
-from emitflow.store.ids import RUN_PREFIX, IdFactory
 from emitflow.store.memory_events import MemoryEvents
 from emitflow.store.paging import Window, lease_end, make_page, scan
 from emitflow.store.records import (
@@ -20,7 +20,7 @@ from emitflow.store.records import (
     Page,
     RunRecord,
     RunStatus,
-    TaskRecord,
+    StoredTask,
     Transition,
     Wait,
 )
@@ -41,7 +41,7 @@ def _run_copy(run: RunRecord) -> RunRecord:
     )
 
 
-def _task_copy(task: TaskRecord) -> TaskRecord:
+def _task_copy(task: StoredTask) -> StoredTask:
     return replace(
         task,
         input=codec.json_copy(task.input),
@@ -85,7 +85,7 @@ class MemoryRuns(MemoryEvents):
         super().__init__()
         self._runs: dict[str, RunRecord] = {}
         self._run_seq: dict[str, int] = {}
-        self._tasks: dict[str, dict[int, TaskRecord]] = {}
+        self._tasks: dict[str, dict[int, StoredTask]] = {}
         self._starts: dict[tuple[str, str, str], str] = {}
         self._waits: dict[tuple[str, str], Wait] = {}
         self._wait_leases: dict[tuple[str, str], datetime] = {}
@@ -157,7 +157,7 @@ class MemoryRuns(MemoryEvents):
         self._check_open()
         return {key: self._runs[self._starts[key]] for key in keys if key in self._starts}
 
-    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
+    async def list_tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in sequence order."""
         self._check_open()
         self._run(run_id)

@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Any, Generic, TypeVar
 
 from emitflow.errors import StoreError
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ports import (
+    RUN_STATUSES,
+    TASK_STATUSES,
+    TERMINAL_STATUSES,
+    RunStatus,
+    TaskStatus,
+)
 from emitflow.store import codec
 
 __all__ = [
@@ -39,8 +46,8 @@ __all__ = [
     "RunStatus",
     "Schedule",
     "StoredEvent",
+    "StoredTask",
     "Subscription",
-    "TaskRecord",
     "TaskStatus",
     "TokenRecord",
     "Transition",
@@ -52,15 +59,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-RunStatus = Literal[
-    "pending", "running", "waiting", "suspended", "cancelled", "faulted", "completed"
-]
-TaskStatus = Literal[
-    "pending", "running", "waiting", "suspended", "cancelled", "faulted", "completed", "skipped"
-]
-RUN_STATUSES: frozenset[str] = frozenset(get_args(RunStatus))
-TASK_STATUSES: frozenset[str] = frozenset(get_args(TaskStatus))
-TERMINAL_STATUSES: frozenset[str] = frozenset({"cancelled", "faulted", "completed"})
 #: Runs in these states were being executed by a process; after a crash they are resumed.
 IN_FLIGHT_STATUSES: tuple[RunStatus, ...] = ("pending", "running")
 
@@ -170,7 +168,7 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TaskRecord:
+class StoredTask:
     """One execution of a task in a run, identified by ``(run_id, sequence)``.
 
     ``reference`` is the task's JSON pointer; a task run again (a loop, a retry) gets a new
@@ -225,13 +223,13 @@ class Transition:
 
     run_id: str
     run: RunRecord | None = None
-    task: TaskRecord | None = None
+    task: StoredTask | None = None
     wait: Wait | None = None
     clear_wait: str | None = None
-    tasks: tuple[TaskRecord, ...] = ()
+    tasks: tuple[StoredTask, ...] = ()
 
     def __post_init__(self) -> None:
-        parts: list[RunRecord | TaskRecord | Wait] = [
+        parts: list[RunRecord | StoredTask | Wait] = [
             p for p in (self.run, self.task, self.wait) if p is not None
         ]
         for part in parts:
@@ -245,7 +243,7 @@ class Transition:
         for record in self.tasks:
             if record.run_id != self.run_id:
                 raise StoreError(
-                    f"transition of run {self.run_id!r} carries a TaskRecord of run "
+                    f"transition of run {self.run_id!r} carries a StoredTask of run "
                     f"{record.run_id!r}"
                 )
 

@@ -19,8 +19,7 @@ from urllib.parse import unquote
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.errors import ConfigurationError, NotFoundError
-from emitflow.store import codec
-from emitflow.store.ids import (
+from emitflow.ids import (
     SUBSCRIPTION_PREFIX,
     WORKFLOW_PREFIX,
     IdFactory,
@@ -28,6 +27,7 @@ from emitflow.store.ids import (
     emitter_patterns,
     random_id,
 )
+from emitflow.store import codec
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
 from emitflow.store.records import NewWorkflow, Schedule, Subscription, WorkflowVersion

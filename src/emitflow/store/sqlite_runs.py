@@ -14,8 +14,8 @@ from typing import Any
 
 from emitflow.clock import Clock
 from emitflow.errors import NotFoundError
+from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
-from emitflow.store.ids import RUN_PREFIX, IdFactory
 from emitflow.store.paging import Window, lease_end, make_page
 from emitflow.store.records import (
     TERMINAL_STATUSES,
@@ -25,7 +25,7 @@ from emitflow.store.records import (
     Page,
     RunRecord,
     RunStatus,
-    TaskRecord,
+    StoredTask,
     Transition,
     Wait,
 )
@@ -107,8 +107,8 @@ def _run(row: sqlite3.Row) -> RunRecord:
     )
 
 
-def _task(row: sqlite3.Row) -> TaskRecord:
-    return TaskRecord(
+def _task(row: sqlite3.Row) -> StoredTask:
+    return StoredTask(
         run_id=row["run_id"],
         sequence=row["sequence"],
         reference=row["reference"],
@@ -149,7 +149,7 @@ def _run_params(run: RunRecord) -> tuple[Any, ...]:
     )
 
 
-def _task_params(task: TaskRecord) -> tuple[Any, ...]:
+def _task_params(task: StoredTask) -> tuple[Any, ...]:
     return (
         task.run_id,
         task.sequence,
@@ -225,7 +225,7 @@ def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
     return _run(row)
 
 
-def _tasks(conn: sqlite3.Connection, run_id: str) -> list[TaskRecord]:
+def _tasks(conn: sqlite3.Connection, run_id: str) -> list[StoredTask]:
     _require_run(conn, run_id)
     batches = conn.execute(
         "SELECT records FROM task_batches WHERE run_id = ? ORDER BY first_sequence", (run_id,)
@@ -437,7 +437,7 @@ class SqliteRuns:
         """A run by id."""
         return await self._db.read(partial(_get, run_id=run_id))
 
-    async def list_tasks(self, run_id: str) -> list[TaskRecord]:
+    async def list_tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in sequence order."""
         return await self._db.read(partial(_tasks, run_id=run_id))
 

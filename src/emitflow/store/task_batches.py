@@ -27,7 +27,7 @@ from typing import Any
 
 from emitflow.errors import StoreError
 from emitflow.store import codec
-from emitflow.store.records import TaskRecord
+from emitflow.store.records import StoredTask
 
 __all__ = ["BATCH_SIZE", "pack_tasks", "unpack_tasks"]
 
@@ -40,17 +40,17 @@ _FIELDS = 10  # items per record in "tasks"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def pack_tasks(tasks: Sequence[TaskRecord]) -> list[tuple[int, str]]:
+def pack_tasks(tasks: Sequence[StoredTask]) -> list[tuple[int, str]]:
     """The records as ``(first sequence, JSON text)`` batches; ``StoreError`` if not JSON."""
     return [_pack(chunk) for chunk in _chunks(tasks)]
 
 
-def _chunks(tasks: Sequence[TaskRecord]) -> Iterator[Sequence[TaskRecord]]:
+def _chunks(tasks: Sequence[StoredTask]) -> Iterator[Sequence[StoredTask]]:
     for start in range(0, len(tasks), BATCH_SIZE):
         yield tasks[start : start + BATCH_SIZE]
 
 
-def _pack(tasks: Sequence[TaskRecord]) -> tuple[int, str]:
+def _pack(tasks: Sequence[StoredTask]) -> tuple[int, str]:
     names: dict[tuple[str, str], int] = {}
     values: list[Any] = []
     seen: dict[int, int] = {}  # id(value) -> its index; the records keep the values alive
@@ -95,7 +95,7 @@ def _pack(tasks: Sequence[TaskRecord]) -> tuple[int, str]:
     return tasks[0].sequence, text
 
 
-def unpack_tasks(run_id: str, text: str) -> list[TaskRecord]:
+def unpack_tasks(run_id: str, text: str) -> list[StoredTask]:
     """The records of one batch, in the order they were packed."""
     document = json.loads(text)
     if not isinstance(document, dict) or document.get("v") != _VERSION:
@@ -111,7 +111,7 @@ def unpack_tasks(run_id: str, text: str) -> list[TaskRecord]:
         ]
         reference, task_name = names[name]
         records.append(
-            TaskRecord(
+            StoredTask(
                 run_id=run_id,
                 sequence=sequence,
                 reference=reference,

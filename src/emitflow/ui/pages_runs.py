@@ -20,7 +20,7 @@ from emitflow.store.records import (
     TERMINAL_STATUSES,
     RunRecord,
     RunStatus,
-    TaskRecord,
+    StoredTask,
     WebhookDelivery,
 )
 from emitflow.ui.pages_workflows import parse_time
@@ -54,7 +54,7 @@ class EmitView:
 class TaskView:
     """One task with its emits."""
 
-    record: TaskRecord
+    record: StoredTask
     emits: list[EmitView]
 
 
@@ -62,7 +62,7 @@ def _not_found(request: Request, session: Session, message: str) -> Response:
     return page(request, "error.html", session, 404, title="Not found", message=message)
 
 
-async def _task_views(engine: Engine, run: RunRecord, tasks: list[TaskRecord]) -> list[TaskView]:
+async def _task_views(engine: Engine, run: RunRecord, tasks: list[StoredTask]) -> list[TaskView]:
     emits = [emit for task in tasks for emit in task.emits]
     runs_by_key: dict[tuple[str, str] | None, list[RunRecord]] = {}
     deliveries_by_key: dict[tuple[str, str] | None, list[WebhookDelivery]] = {}

@@ -46,7 +46,7 @@ async def live_url(engine: Engine) -> AsyncIterator[str]:
     app = create_app(engine, ApiSettings(admin_token=ADMIN_TOKEN, heartbeat_seconds=0.2))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
     server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.ensure_future(server.serve())
     async with asyncio.timeout(30):
         while not server.started:

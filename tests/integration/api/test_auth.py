@@ -15,7 +15,7 @@ from tests.integration.api.conftest import ADMIN_TOKEN
 
 def _v1_operations(engine: Engine) -> list[tuple[str, str]]:
     app = create_app(engine, ApiSettings(admin_token=ADMIN_TOKEN))
-    found = []
+    found: list[tuple[str, str]] = []
     for template, operations in app.openapi()["paths"].items():
         if template.startswith("/v1"):
             path = re.sub(r"\{[^}]+\}", "p_x", template)

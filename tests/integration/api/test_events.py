@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -24,11 +25,13 @@ def _event(n: int, **extra: object) -> dict[str, object]:
     }
 
 
-async def _stored(client: httpx.AsyncClient, engine: Engine, **params: object) -> list[dict]:
+async def _stored(
+    client: httpx.AsyncClient, engine: Engine, **params: str | int
+) -> list[dict[str, Any]]:
     await engine.drain()
     answer = await client.get("/v1/events", params=params)
     assert answer.status_code == 200, answer.text
-    data: list[dict] = answer.json()["data"]
+    data: list[dict[str, Any]] = answer.json()["data"]
     return data
 
 

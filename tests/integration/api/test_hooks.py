@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from emitflow.api.credentials import make_token
 from emitflow.runtime.engine import Engine
 
 
-def _doc(name: str, do: list[dict[str, object]], metadata: dict | None = None) -> dict:
+def _doc(
+    name: str, do: list[dict[str, object]], metadata: dict[str, Any] | None = None
+) -> dict[str, Any]:
     document: dict[str, object] = {
         "dsl": "1.0.0",
         "namespace": "t",

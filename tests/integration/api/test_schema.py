@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -21,6 +22,9 @@ from schemathesis.checks import positive_data_acceptance
 
 from emitflow.api import ApiSettings, create_app
 from emitflow.runtime.engine import Engine
+
+#: Fuzzing and schemathesis take their time: left out of ``make test-fast``.
+pytestmark = pytest.mark.slow
 
 TOKEN = "schemathesis-admin-token-0123456789"
 
@@ -88,7 +92,7 @@ def api_schema(api_url: str) -> schemathesis.BaseSchema:
 def test_the_api_answers_within_its_schema(api_schema: schemathesis.BaseSchema) -> None:
     failures: list[str] = []
     for result in api_schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         if operation.path == "/v1/events/stream":
             continue  # an endless answer; tests/integration/api/test_stream.py covers it
 
@@ -99,7 +103,7 @@ def test_the_api_answers_within_its_schema(api_schema: schemathesis.BaseSchema) 
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        def check(case: schemathesis.Case) -> None:
+        def check(case: schemathesis.Case[Any]) -> None:
             case.call_and_validate(
                 headers={"Authorization": f"Bearer {TOKEN}"},
                 # A schema cannot say which documents and events are valid (the DSL's and the

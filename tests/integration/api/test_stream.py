@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -32,9 +33,11 @@ async def _messages(lines: AsyncIterator[str]) -> AsyncIterator[dict[str, str]]:
             message[field] = value.removeprefix(" ")
 
 
-async def _read(url: str, count: int, headers: dict[str, str] | None = None) -> list[dict]:
+async def _read(
+    url: str, count: int, headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """The first ``count`` events of a stream (comments skipped)."""
-    got: list[dict] = []
+    got: list[dict[str, Any]] = []
     async with (
         httpx.AsyncClient(timeout=30) as http,
         http.stream(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from emitflow.codesteps.bridge import CHANNEL_ATTRIBUTE, DEFAULT_EMIT_TYPE, PoolStepRunner
 from emitflow.dsl import parse_workflow
-from emitflow.engine import MemorySink, RunOptions, execute
-from emitflow.launch import load_file
+from emitflow.run_file import load_file
+from emitflow.runner import MemorySink, RunOptions, execute
 
 EMITTER = """
 def handler(pd):

@@ -13,9 +13,9 @@ import pytest
 from starlette.applications import Starlette
 
 from emitflow.dsl import parse_workflow
-from emitflow.engine import RunOptions, RunResult, execute
-from emitflow.engine.functions import forget_functions
 from emitflow.http.routes import Routes, make_client
+from emitflow.runner import RunOptions, RunResult, execute
+from emitflow.runner.functions import forget_functions
 from tests.standins.catalog import create_app
 from tests.standins.server import serve
 

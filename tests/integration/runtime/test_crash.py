@@ -20,7 +20,7 @@ import pytest
 
 from emitflow.clock import VirtualClock
 from emitflow.dsl import from_mapping
-from emitflow.engine import RunOptions, execute
+from emitflow.runner import RunOptions, execute
 from emitflow.runtime import Engine, EngineSettings
 
 EMITS = 25

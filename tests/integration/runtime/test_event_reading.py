@@ -11,7 +11,7 @@ import pytest
 from emitflow.runtime.engine import Engine
 from emitflow.runtime.settings import EngineSettings
 from emitflow.store.records import RunRecord
-from tests.unit.engine.workflows import run
+from tests.unit.runner.workflows import run
 
 EVENT = {"specversion": "1.0", "source": "/shop", "type": "com.example.paid", "data": {"k": 1}}
 

@@ -9,7 +9,7 @@ from emitflow.clock import VirtualClock
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import source_emitter_id
 from emitflow.store import NewEvent, NewRun, Transition
-from emitflow.store.records import ERRORS_CHANNEL, TaskRecord
+from emitflow.store.records import ERRORS_CHANNEL, StoredTask
 from emitflow.store.sqlite import SqliteStore
 from tests.integration.runtime.conftest import OpenEngine
 from tests.integration.runtime.documents import (
@@ -237,7 +237,7 @@ async def test_committed_events_are_delivered_after_a_restart(
             )
         )
         event = CloudEvent.create(type="com.example.greeting", source="/x", data={"name": "Ben"})
-        record = TaskRecord(
+        record = StoredTask(
             run_id=run.id,
             sequence=2,
             reference="/do/0/each/do/0/announce",

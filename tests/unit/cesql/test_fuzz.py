@@ -3,12 +3,16 @@ raise at all; valid expressions always give a well-typed, consistent result."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emitflow.cesql import compile, evaluate, matches
 from emitflow.cesql.values import INT_MAX, INT_MIN
 from emitflow.errors import CesqlParseError
+
+#: Fuzzing and schemathesis take their time: left out of ``make test-fast``.
+pytestmark = pytest.mark.slow
 
 EVENT = {
     "specversion": "1.0",

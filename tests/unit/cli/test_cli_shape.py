@@ -16,7 +16,7 @@ from emitflow import __version__
 from emitflow.cli import app
 from emitflow.cli.local import event_json, run_json, subscription_json, token_json
 from emitflow.cli.tables import WIDTH, Column, render, short_id
-from emitflow.store import RunRecord, StoredEvent, Subscription, TaskRecord, TokenRecord
+from emitflow.store import RunRecord, StoredEvent, StoredTask, Subscription, TokenRecord
 
 HEAVY = ("emitflow.runtime", "emitflow.store", "emitflow.api", "emitflow.dsl", "httpx", "uvicorn")
 
@@ -129,6 +129,6 @@ def test_local_json_has_the_api_shapes() -> None:
     run = RunRecord(
         id="r_1", workflow_id="p_x", workflow_revision=1, status="completed", created_at=moment
     )
-    task = TaskRecord(run_id="r_1", sequence=0, reference="/do/0/a", name="a", status="completed")
+    task = StoredTask(run_id="r_1", sequence=0, reference="/do/0/a", name="a", status="completed")
     assert run_json(run, [task]) == run_view(run, [task])
     assert run_json(run) == run_view(run)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,9 @@ from emitflow.dsl import from_mapping, parse_workflow
 from emitflow.dsl.model import Workflow
 from emitflow.dsl.yaml import read_text
 from emitflow.errors import DocumentError
+
+#: Fuzzing and schemathesis take their time: left out of ``make test-fast``.
+pytestmark = pytest.mark.slow
 
 DOCUMENT = {"dsl": "1.0.3", "namespace": "fuzz", "name": "case", "version": "1.0.0"}
 

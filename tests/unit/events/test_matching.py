@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from emitflow.dsl.model import Correlation, EventFilter
 from emitflow.events.matching import correlation_keys, event_matches
 
-EVENT = {
+EVENT: dict[str, Any] = {
     "specversion": "1.0",
     "id": "1",
     "source": "https://petstore.com/orders",
@@ -63,3 +65,11 @@ def test_correlation_with_expect() -> None:
         correlate={"customer": Correlation(from_=".data.customer.id", expect="${ $context.c }")},
     )
     assert correlation_keys(flt, EVENT, {}, {"context": {"c": "c-1"}}) == {"customer": "c-1"}
+
+
+def test_correlation_reads_the_event_on_the_fast_path() -> None:
+    # The Python fast path answers ``.data.customer`` with the event's own
+    # object (jq would hand back a decoded copy): matching shares one evaluator with the runner.
+    flt = EventFilter(with_={}, correlate={"customer": Correlation(from_=".data.customer")})
+    keys = correlation_keys(flt, EVENT, {})
+    assert keys is not None and keys["customer"] is EVENT["data"]["customer"]

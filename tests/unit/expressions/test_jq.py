@@ -78,6 +78,7 @@ json_values = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(text=st.text(max_size=40), data=json_values)
 def test_no_text_makes_the_layer_raise_anything_but_our_errors(text: str, data: Any) -> None:
@@ -89,6 +90,7 @@ def test_no_text_makes_the_layer_raise_anything_but_our_errors(text: str, data: 
         expr.evaluate(data, {"context": data})
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     text=st.sampled_from([".a", ". + 1", ".[0]", "keys", "length", "tostring", ".a.b.c", "-(.)"]),
@@ -97,3 +99,14 @@ def test_no_text_makes_the_layer_raise_anything_but_our_errors(text: str, data: 
 def test_real_expressions_on_any_data_raise_only_faults(text: str, data: Any) -> None:
     with contextlib.suppress(FaultError):
         compile_expression(text).evaluate(data)
+
+
+def test_every_compiled_expression_tries_the_fast_path_first() -> None:
+    data = {"items": [1, 2, 3]}
+    assert compile_expression("${ .items }").evaluate(data) is data["items"]
+    # Outside the subset: jq answers (the fast path has nothing to say).
+    assert compile_expression("${ .items | map(. * 2) }").fast is None
+    assert compile_expression("${ .items | map(. * 2) }").evaluate(data) == [2, 4, 6]
+    # A case the fast path refuses at run time (a type error) still gets jq's real error.
+    with pytest.raises(FaultError):
+        compile_expression("${ .items + 1 }").evaluate(data)

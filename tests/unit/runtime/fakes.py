@@ -1,4 +1,4 @@
-"""A tiny stand-in for ``emitflow.engine.execute``: enough of the DSL to test the runtime.
+"""A tiny stand-in for ``emitflow.runner.execute``: enough of the DSL to test the runtime.
 
 It runs the top-level tasks in order: ``emit`` (publishes a CloudEvent built from
 ``event.with``, ``${ }`` evaluated on the task input), ``set`` and ``raise``; any other task
@@ -17,31 +17,7 @@ from emitflow.dsl.model import EmitTask, RaiseTask, SetTask, Workflow
 from emitflow.errors import Problem
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.expressions import evaluate_value
-from emitflow.runtime.executor import RunPlan
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FakeTask:
-    reference: str
-    name: str
-    status: str
-    input: Any
-    output: Any
-    error: dict[str, Any] | None
-    started_at: datetime
-    ended_at: datetime | None
-    emits: tuple[dict[str, Any], ...] = ()
-    logs: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FakeResult:
-    run_id: str
-    status: str
-    output: Any
-    error: Problem | None
-    tasks: tuple[FakeTask, ...]
-    emitted: tuple[CloudEvent, ...] = ()
+from emitflow.ports import RunOptions, RunResult, TaskRecord, TaskStatus
 
 
 @dataclass
@@ -54,7 +30,7 @@ class FakeRunner:
     running: int = 0
     peak: int = 0
 
-    async def __call__(self, workflow: Workflow, *, input: Any, options: RunPlan) -> FakeResult:
+    async def __call__(self, workflow: Workflow, *, input: Any, options: RunOptions) -> RunResult:
         self.calls.append((workflow.document.name, input))
         self.running += 1
         self.peak = max(self.peak, self.running)
@@ -66,8 +42,8 @@ class FakeRunner:
         finally:
             self.running -= 1
 
-    async def _run(self, workflow: Workflow, data: Any, options: RunPlan) -> FakeResult:
-        tasks: list[FakeTask] = []
+    async def _run(self, workflow: Workflow, data: Any, options: RunOptions) -> RunResult:
+        tasks: list[TaskRecord] = []
         emitted: list[CloudEvent] = []
         for item in workflow.do:
             task = item.task
@@ -76,8 +52,8 @@ class FakeRunner:
             if isinstance(task, RaiseTask):
                 problem = Problem.of("runtime", title="Raised", instance=item.reference)
                 tasks.append(_task(item.reference, item.name, "faulted", data, None, started))
-                return FakeResult(
-                    run_id=options.run_id,
+                return RunResult(
+                    run_id=options.run_id or "",
                     status="faulted",
                     output=None,
                     error=problem,
@@ -98,8 +74,8 @@ class FakeRunner:
                 _task(item.reference, item.name, "completed", data, output, started, emits)
             )
             data = output
-        return FakeResult(
-            run_id=options.run_id,
+        return RunResult(
+            run_id=options.run_id or "",
             status="completed",
             output=data,
             error=None,
@@ -111,13 +87,13 @@ class FakeRunner:
 def _task(
     reference: str,
     name: str,
-    status: str,
+    status: TaskStatus,
     data: Any,
     output: Any,
     started: datetime,
     emits: tuple[dict[str, Any], ...] = (),
-) -> FakeTask:
-    return FakeTask(
+) -> TaskRecord:
+    return TaskRecord(
         reference=reference,
         name=name,
         status=status,

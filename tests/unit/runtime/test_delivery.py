@@ -8,7 +8,7 @@ from emitflow.clock import VirtualClock
 from emitflow.errors import StoreError
 from emitflow.runtime import engine_executor
 from emitflow.store import MemoryStore, NewRun
-from emitflow.store.records import ERRORS_CHANNEL, TaskRecord, Transition
+from emitflow.store.records import ERRORS_CHANNEL, StoredTask, Transition
 from tests.unit.runtime.conftest import OpenEngine
 from tests.unit.runtime.fakes import EMITTER, LISTENER, FakeRunner, eventually, many_emits
 
@@ -143,7 +143,7 @@ async def test_runs_left_behind_are_recovered(open_engine: OpenEngine) -> None:
     await store.commit_transition(
         Transition(
             run_id=cut.id,
-            task=TaskRecord(
+            task=StoredTask(
                 run_id=cut.id,
                 sequence=1,
                 reference="/do/0/announce",

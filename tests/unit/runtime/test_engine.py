@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from emitflow.api.credentials import digest, make_token
 from emitflow.errors import ConfigurationError, FilterError, NotFoundError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import HOPS_EXTENSION, source_emitter_id
@@ -11,6 +14,8 @@ from emitflow.store import NewEvent
 from emitflow.store.records import ERRORS_CHANNEL, EventQuery
 from tests.unit.runtime.conftest import OpenEngine
 from tests.unit.runtime.fakes import EMITTER, FAULTY, LISTENER, FakeRunner
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 async def test_listener_runs_once_per_event(open_engine: OpenEngine, runner: FakeRunner) -> None:
@@ -215,3 +220,24 @@ async def test_unknown_workflow_to_start(open_engine: OpenEngine) -> None:
             await engine.start("p_missing")
         stored = await engine.store.list_events(EventQuery())
         assert stored.count == 0
+
+
+async def test_the_facade_reads_what_the_api_needs(open_engine: OpenEngine) -> None:
+    # The API goes through these (not ``engine.store``): workflows, runs, events, tokens.
+    async with open_engine() as engine:
+        emitter = await engine.deploy(EMITTER)
+        assert [v.id for v in await engine.workflows()] == [emitter.id]
+        assert (await engine.get_workflow(emitter.id)).revision == 1
+        with pytest.raises(NotFoundError):
+            await engine.get_workflow("p_missing")
+        run = await engine.start(emitter.id, input={"name": "Yoda"})
+        await engine.drain()
+        assert [r.id for r in (await engine.runs(emitter.id)).items] == [run.id]
+        page = await engine.list_events(EventQuery(emitter_id=emitter.id, channel=None))
+        assert page.count == 1
+        assert await engine.delete_events(emitter.id) == 1
+        assert (await engine.list_events(EventQuery(emitter_id=emitter.id))).count == 0
+        record, secret = await make_token(engine, name="ci", scopes=["read"], now=NOW)
+        assert await engine.find_token(digest(secret)) == record
+        assert await engine.list_tokens() == [record]
+        assert await engine.delete_token(record.id) and await engine.list_tokens() == []

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from emitflow.errors import Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ports import RunResult, TaskRecord, TaskStatus
 from emitflow.runtime.journal import RunJournal
 from emitflow.store import MemoryStore, NewRun
-from tests.unit.runtime.fakes import FakeResult, FakeTask
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -19,8 +19,8 @@ def lifecycle(type_: str, task: str = "") -> CloudEvent:
     )
 
 
-def task(reference: str, status: str = "completed") -> FakeTask:
-    return FakeTask(
+def task(reference: str, status: TaskStatus = "completed") -> TaskRecord:
+    return TaskRecord(
         reference=reference,
         name=reference.rsplit("/", 1)[-1],
         status=status,
@@ -51,7 +51,7 @@ async def test_emit_with_a_trace_commits_its_task_record() -> None:
     assert [item.channel for item in items] == ["", "$lifecycle", "$lifecycle"]
     assert all(item.event.attributes["emitflowhops"] == 2 for item in items)
     assert commits == [1]
-    outcome = FakeResult(
+    outcome = RunResult(
         run_id=run.id,
         status="faulted",
         output=None,
@@ -82,7 +82,7 @@ async def test_an_output_that_cannot_be_stored_faults_the_run() -> None:
     await store.open()
     run, _ = await store.create_run(NewRun(workflow_id="p_1", workflow_revision=1))
     journal = RunJournal(store, run, clock=store._clock, committed=lambda: None)
-    outcome = FakeResult(
+    outcome = RunResult(
         run_id=run.id, status="completed", output={"bad": object()}, error=None, tasks=()
     )
     ended = await journal.finish(outcome)

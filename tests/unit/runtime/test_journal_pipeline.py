@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from emitflow.clock import VirtualClock
-from emitflow.engine import TaskRecord as EngineTask
 from emitflow.errors import StoreError
+from emitflow.ports import TaskRecord
 from emitflow.runtime.journal import RunJournal
 from emitflow.store import MemoryStore, NewEvent, NewRun, OutboxItem, Transition
 
@@ -35,7 +35,7 @@ class Recording(MemoryStore):
 
 
 def done(sequence: int) -> Any:
-    return EngineTask(
+    return TaskRecord(
         reference=f"/do/{sequence}/call",
         name="call",
         status="completed",

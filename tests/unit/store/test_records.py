@@ -10,6 +10,7 @@ import pytest
 
 from emitflow.errors import StoreError
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ids import check_triple, emitter_patterns, random_id
 from emitflow.store import (
     EventQuery,
     NewEvent,
@@ -17,13 +18,12 @@ from emitflow.store import (
     NewWorkflow,
     RetentionPolicy,
     RunRecord,
+    StoredTask,
     Subscription,
-    TaskRecord,
     Transition,
     Wait,
     WorkflowVersion,
 )
-from emitflow.store.ids import check_triple, emitter_patterns, random_id
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,8 +32,8 @@ def test_statuses_are_checked() -> None:
     with pytest.raises(StoreError, match="run status 'done'"):
         RunRecord(id="r_1", workflow_id="p_1", workflow_revision=1, status="done", created_at=NOW)  # type: ignore[arg-type]
     with pytest.raises(StoreError, match="task status"):
-        TaskRecord(run_id="r_1", sequence=1, reference="/do/0/a", name="a", status="nope")  # type: ignore[arg-type]
-    skipped = TaskRecord(run_id="r_1", sequence=1, reference="/do/0/a", name="a", status="skipped")
+        StoredTask(run_id="r_1", sequence=1, reference="/do/0/a", name="a", status="nope")  # type: ignore[arg-type]
+    skipped = StoredTask(run_id="r_1", sequence=1, reference="/do/0/a", name="a", status="skipped")
     assert skipped.emits == ()
 
 
@@ -61,7 +61,7 @@ def test_new_events_are_checked() -> None:
 
 def test_sequences_become_tuples() -> None:
     emits: Any = [{"a": 1}]  # a list, as JSON gives it back
-    task = TaskRecord(
+    task = StoredTask(
         run_id="r", sequence=1, reference="/a", name="a", status="running", emits=emits
     )
     assert task.emits == ({"a": 1},)

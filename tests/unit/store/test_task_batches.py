@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from emitflow.errors import StoreError
-from emitflow.store.records import TaskRecord
+from emitflow.store.records import StoredTask
 from emitflow.store.task_batches import BATCH_SIZE, pack_tasks, unpack_tasks
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def chain(count: int) -> list[TaskRecord]:
+def chain(count: int) -> list[StoredTask]:
     """A ``do`` list's records: each task's input is the object the one before it output."""
-    records, data = [], {"big": list(range(100))}
+    records: list[StoredTask] = []
+    data: dict[str, Any] = {"big": list(range(100))}
     for n in range(1, count + 1):
         output = {"n": n}
         records.append(
-            TaskRecord(
+            StoredTask(
                 run_id="r_1",
                 sequence=n,
                 reference="/do/0/loop/do/0/acc",
