@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage, from_http_event
@@ -108,6 +108,10 @@ async def _nats_clean(t: Target) -> None:
 
 # --- Redis ---------------------------------------------------------------------------------
 
+#: XRANGE's answer on a client without ``decode_responses``: bytes names and values. redis's
+#: stubs type it for both modes at once (``bytes | str``, entries and fields Optional).
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
 
 def sdk_from_fields(fields: dict[str, Any]) -> BaseCloudEvent:
     """Attribute fields (bare names) and a ``data`` body, read by the SDK's binary decoding."""
@@ -125,7 +129,7 @@ async def _redis_read(t: Target, count: int) -> list[BaseCloudEvent]:
     client = aioredis.Redis()
     try:
         while True:
-            entries = await client.xrange(f"t{t.name}")
+            entries = cast(StreamEntries, await client.xrange(f"t{t.name}"))
             if len(entries) >= count:
                 break
             await asyncio.sleep(0.01)
@@ -263,16 +267,19 @@ async def _mqtt_clean(t: Target) -> None:
             await task
 
 
-_READERS: dict[str, Any] = {
+_READERS: dict[str, Callable[[Target, int], Awaitable[list[BaseCloudEvent]]]] = {
     "nats": _nats_read,
     "redis": _redis_read,
     "amqp": _amqp_read,
     "mqtt": _mqtt_read,
 }
-_CLEAN: dict[str, Any] = {
+_CLEAN: dict[str, Callable[[Target], Awaitable[None]]] = {
     "nats": _nats_clean,
     "redis": _redis_clean,
     "amqp": _amqp_clean,
     "mqtt": _mqtt_clean,
 }
-_PREPARE: dict[str, Any] = {"amqp": _amqp_prepare, "mqtt": _mqtt_prepare}
+_PREPARE: dict[str, Callable[[Target], Awaitable[None]]] = {
+    "amqp": _amqp_prepare,
+    "mqtt": _mqtt_prepare,
+}

@@ -28,8 +28,13 @@ class Server:
     lines: list[str]
 
     def stop(self) -> int:
-        """SIGTERM, as a service manager stops it; the exit code."""
-        self.process.send_signal(signal.SIGTERM)
+        """SIGTERM, as a service manager stops it; the exit code. What it printed until it
+        ended is added to ``lines`` and its pipe closed (safe to call again)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        if self.process.stdout is not None and not self.process.stdout.closed:
+            self.lines.append(self.process.stdout.read())  # EOF when it exits
+            self.process.stdout.close()
         return self.process.wait(timeout=60)
 
 
@@ -77,9 +82,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     finally:
         if running.process.poll() is None:
             running.process.kill()
-            running.process.wait(timeout=30)
-        if running.process.stdout is not None:
-            running.process.stdout.close()
+        running.stop()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

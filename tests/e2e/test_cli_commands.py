@@ -173,6 +173,8 @@ def test_events_tail_says_what_it_follows_at_once(server: Server) -> None:
     finally:
         follower.kill()
         follower.wait(timeout=30)
+        if follower.stderr is not None:
+            follower.stderr.close()
 
 
 def test_serve_on_a_port_in_use_says_so_and_writes_nothing(tmp_path: Path) -> None:

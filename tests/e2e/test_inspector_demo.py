@@ -53,6 +53,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+        process.stdout.close()
 
 
 @pytest.fixture
@@ -94,7 +95,8 @@ def test_a_new_user_sees_the_seed_chain_without_curl(demo: tuple[str, str], page
 
     def emits_started() -> bool:
         page.reload()
-        return page.locator("li.emit a.started").count() == 4
+        started: int = page.locator("li.emit a.started").count()
+        return started == 4
 
     poll(emits_started)
     assert page.locator("li.emit").count() == 4

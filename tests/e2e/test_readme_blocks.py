@@ -80,7 +80,7 @@ def demo_server(tmp_path: Path) -> Iterator[Server]:
         yield running
     finally:
         running.process.kill()
-        running.process.wait(timeout=30)
+        running.stop()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
@@ -94,7 +94,7 @@ def test_every_shell_block_of_the_readme_runs_as_written(
         URL=demo_server.url,
         T=demo_server.token,
     )
-    groups: list[int] = []
+    shells: list[subprocess.Popen[str]] = []
     outputs: list[str] = []
     try:
         for lang, body, file in _blocks():
@@ -112,7 +112,7 @@ def test_every_shell_block_of_the_readme_runs_as_written(
                 text=True,
                 start_new_session=True,
             )
-            groups.append(shell.pid)
+            shells.append(shell)
             if script.rstrip().endswith("&"):
                 _wait_for_port(int(port))  # the block starts a service in the background
                 continue
@@ -121,9 +121,13 @@ def test_every_shell_block_of_the_readme_runs_as_written(
             assert "Traceback" not in err, f"$ {body}\n{err}"
             outputs.append(out + err)
     finally:
-        for group in groups:
+        for shell in shells:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGTERM)
+                os.killpg(shell.pid, signal.SIGTERM)
+            shell.wait(timeout=60)
+            for pipe in (shell.stdout, shell.stderr):
+                if pipe is not None:
+                    pipe.close()
     joined = "\n".join(outputs)
     assert "com.petstore.order.placed.v1" in joined  # placed through the local service
     assert "completed" in joined  # the library snippet's run
@@ -151,3 +155,5 @@ def test_make_demo_prints_the_export_line(tmp_path: Path) -> None:
     finally:
         os.killpg(demo.pid, signal.SIGTERM)
         demo.wait(timeout=60)
+        if demo.stdout is not None:
+            demo.stdout.close()

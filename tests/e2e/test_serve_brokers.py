@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import httpx
 
 from tests.conftest import require_service
-from tests.contract.brokers import sdk_from_fields, unique
+from tests.contract.brokers import StreamEntries, sdk_from_fields, unique
 from tests.e2e.conftest import start_server
 from tests.integration.brokers.producers import produce, sdk_event
 
@@ -35,7 +36,7 @@ def _read(stream: str, count: int) -> list[dict[str, object]]:
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            entries = client.xrange(stream)
+            entries = cast(StreamEntries, client.xrange(stream))
             if len(entries) >= count:
                 return [
                     {k.decode(): (v if k == b"data" else v.decode()) for k, v in fields.items()}

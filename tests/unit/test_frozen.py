@@ -43,7 +43,7 @@ def test_a_frozen_class_behaves_as_a_frozen_keyword_only_dataclass() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         child.name = "b"  # type: ignore[misc]
     with pytest.raises(TypeError):
-        Child("a")  # type: ignore[misc]  # keyword-only
+        Child("a")  # type: ignore[call-arg]  # keyword-only
     assert hash(Base(name="a")) == hash(Base(name="a"))
     assert [f.name for f in dataclasses.fields(Child)] == ["name", "tags", "extra"]
     assert dataclasses.replace(child, name="c").name == "c"

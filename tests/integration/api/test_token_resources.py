@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -22,7 +22,7 @@ from emitflow.store.factory import open_store
 from tests.integration.api.conftest import ADMIN_TOKEN
 
 
-def _doc(name: str, metadata: dict[str, object] | None = None) -> dict[str, object]:
+def _doc(name: str, metadata: Mapping[str, object] | None = None) -> dict[str, object]:
     document: dict[str, object] = {"dsl": "1.0.0", "namespace": "t", "name": name}
     document["version"] = "1.0.0"
     if metadata:

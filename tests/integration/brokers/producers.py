@@ -4,7 +4,7 @@ plain client in the binding's binary mode (or structured), as a system outside e
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import amqp as sdk_amqp
@@ -12,6 +12,9 @@ from cloudevents.core.bindings import http as sdk_http
 from cloudevents.core.v1.event import CloudEvent
 
 from tests.contract.brokers import AMQP
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
 
 
 def sdk_event(event_id: str, kind: str, data: dict[str, Any]) -> BaseCloudEvent:
@@ -54,11 +57,13 @@ async def produce(scheme: str, place: dict[str, str], event: BaseCloudEvent) -> 
         import redis.asyncio as aioredis
 
         attrs, body, media = attrs_and_body(event)
-        client = aioredis.Redis()
+        redis_client = aioredis.Redis()
         try:
-            await client.xadd(place["stream"], {**attrs, "datacontenttype": media, "data": body})
+            # redis's stubs take XADD's fields as an invariant Dict over unions of key types.
+            fields = {**attrs, "datacontenttype": media, "data": body}
+            await redis_client.xadd(place["stream"], cast("dict[FieldT, EncodableT]", fields))
         finally:
-            await client.aclose()
+            await redis_client.aclose()
     elif scheme == "amqp":
         import aio_pika
 
@@ -80,11 +85,11 @@ async def produce(scheme: str, place: dict[str, str], event: BaseCloudEvent) -> 
         from paho.mqtt.properties import Properties
 
         attrs, body, media = attrs_and_body(event)
-        props = Properties(PacketTypes.PUBLISH)
+        props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho: untyped
         props.UserProperty = list(attrs.items())
         props.ContentType = media
-        async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
-            await client.publish(place["topic"], body, qos=1, properties=props)
+        async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as mqtt:
+            await mqtt.publish(place["topic"], body, qos=1, properties=props)
 
 
 async def produce_raw(scheme: str, place: dict[str, str], body: bytes) -> None:
@@ -100,11 +105,11 @@ async def produce_raw(scheme: str, place: dict[str, str], body: bytes) -> None:
     elif scheme == "redis":
         import redis.asyncio as aioredis
 
-        client = aioredis.Redis()
+        redis_client = aioredis.Redis()
         try:
-            await client.xadd(place["stream"], {"payload": body})
+            await redis_client.xadd(place["stream"], {"payload": body})
         finally:
-            await client.aclose()
+            await redis_client.aclose()
     elif scheme == "amqp":
         import aio_pika
 
@@ -117,8 +122,8 @@ async def produce_raw(scheme: str, place: dict[str, str], body: bytes) -> None:
     else:
         import aiomqtt
 
-        async with aiomqtt.Client("127.0.0.1", 1883) as client:
-            await client.publish(place["topic"], body, qos=1)
+        async with aiomqtt.Client("127.0.0.1", 1883) as mqtt:
+            await mqtt.publish(place["topic"], body, qos=1)
 
 
 def structured_json(event: BaseCloudEvent) -> bytes:

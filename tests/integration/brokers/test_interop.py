@@ -119,9 +119,9 @@ async def _cleanup(scheme: str, place: dict[str, str]) -> None:
     elif scheme == "redis":
         import redis.asyncio as aioredis
 
-        client = aioredis.Redis()
-        await client.delete(place["stream"])
-        await client.aclose()
+        redis_client = aioredis.Redis()
+        await redis_client.delete(place["stream"])
+        await redis_client.aclose()
     elif scheme == "amqp":
         import aio_pika
 

@@ -12,12 +12,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from emitflow.store.factory import open_store
 from emitflow.store.records import EventQuery
 from tests.conftest import ROOT, require_service
 from tests.contract.brokers import unique
 from tests.integration.brokers.producers import sdk_event
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
 
 TOTAL = 1000
 
@@ -35,6 +39,13 @@ def _child(store: str, name: str, url: str) -> subprocess.Popen[str]:
     return process
 
 
+def _end(process: subprocess.Popen[str]) -> None:
+    """Wait for a child that was killed or told to stop, and close its pipe."""
+    process.wait(timeout=30)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
 async def _fill_redis(stream: str) -> None:
     import redis.asyncio as aioredis
 
@@ -45,7 +56,9 @@ async def _fill_redis(stream: str) -> None:
         pipe = client.pipeline(transaction=False)
         for i in range(TOTAL):
             attrs, body, media = attrs_and_body(sdk_event(f"k{i:04d}", "t.kill", {"order": i}))
-            pipe.xadd(stream, {**attrs, "datacontenttype": media, "data": body})
+            # redis's stubs take XADD's fields as an invariant Dict over unions of key types.
+            fields = {**attrs, "datacontenttype": media, "data": body}
+            pipe.xadd(stream, cast("dict[FieldT, EncodableT]", fields))
         await pipe.execute()
     finally:
         await client.aclose()
@@ -93,7 +106,7 @@ async def test_kill_9_while_a_redis_source_consumes(tmp_path: Path) -> None:
             while (await _group_state(stream, group))[0] < 200:  # noqa: ASYNC110 - another process
                 await asyncio.sleep(0.005)
         first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
+        _end(first)
         read_at_kill, pending_at_kill = await _group_state(stream, group)
         assert read_at_kill < TOTAL, "the kill came too late to prove anything"
         second = _child(store, f"k{name}", url)
@@ -107,7 +120,7 @@ async def test_kill_9_while_a_redis_source_consumes(tmp_path: Path) -> None:
                     await asyncio.sleep(0.05)
         finally:
             second.send_signal(signal.SIGKILL)
-            second.wait(timeout=30)
+            _end(second)
         ids = await _stored(store, f"dc_k{name}")
         assert sorted(ids) == [f"k{i:04d}" for i in range(TOTAL)]  # all, none twice
         print(f"killed after {read_at_kill} read, {pending_at_kill} of them unacked")
@@ -154,7 +167,7 @@ async def test_kill_9_while_a_nats_source_consumes(tmp_path: Path) -> None:
             while (await _nats_state(stream, durable))[0] < 200:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
         first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
+        _end(first)
         read_at_kill, pending_at_kill = await _nats_state(stream, durable)
         assert read_at_kill < TOTAL, "the kill came too late to prove anything"
         second = _child(store, f"k{name}", url)
@@ -166,7 +179,7 @@ async def test_kill_9_while_a_nats_source_consumes(tmp_path: Path) -> None:
                     await asyncio.sleep(0.05)
         finally:
             second.send_signal(signal.SIGKILL)
-            second.wait(timeout=30)
+            _end(second)
         ids = await _stored(store, f"dc_k{name}")
         assert sorted(ids) == [f"k{i:04d}" for i in range(TOTAL)]  # all, none twice
         print(f"killed after {read_at_kill} delivered, {pending_at_kill} of them unacked")
@@ -190,7 +203,7 @@ async def test_kill_9_while_an_mqtt_source_consumes(tmp_path: Path) -> None:
 
     # The source's session exists (subscribed, kept while offline) before anything is sent, so
     # the broker queues all of it and the source starts with a backlog.
-    keep = Properties(PacketTypes.CONNECT)
+    keep = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho: untyped
     keep.SessionExpiryInterval = 600
     async with aiomqtt.Client(
         "127.0.0.1",
@@ -204,7 +217,7 @@ async def test_kill_9_while_an_mqtt_source_consumes(tmp_path: Path) -> None:
     async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as client:
         for i in range(count):
             attrs, body, media = attrs_and_body(sdk_event(f"k{i:04d}", "t.kill", {"order": i}))
-            props = Properties(PacketTypes.PUBLISH)
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho
             props.UserProperty = list(attrs.items())
             props.ContentType = media
             await client.publish(f"kill{name}/e", body, qos=1, properties=props)
@@ -213,7 +226,7 @@ async def test_kill_9_while_an_mqtt_source_consumes(tmp_path: Path) -> None:
         while len(await _stored(store, f"dc_k{name}")) < 100:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     first.send_signal(signal.SIGKILL)
-    first.wait(timeout=30)
+    _end(first)
     at_kill = len(await _stored(store, f"dc_k{name}"))
     assert at_kill < count, "the kill came too late to prove anything"
     second = _child(store, f"k{name}", url)
@@ -223,7 +236,7 @@ async def test_kill_9_while_an_mqtt_source_consumes(tmp_path: Path) -> None:
                 await asyncio.sleep(0.05)
     finally:
         second.send_signal(signal.SIGKILL)
-        second.wait(timeout=30)
+        _end(second)
     ids = await _stored(store, f"dc_k{name}")
     assert sorted(ids) == [f"k{i:04d}" for i in range(count)]  # all, none twice
     print(f"killed with {at_kill} of {count} stored")

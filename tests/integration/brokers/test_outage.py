@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -22,7 +22,7 @@ from emitflow.runtime.engine import Engine
 from emitflow.runtime.settings import EngineSettings
 from emitflow.runtime.subscriptions import source_emitter_id
 from emitflow.runtime.webhooks import WebhookSettings
-from tests.contract.brokers import target
+from tests.contract.brokers import StreamEntries, target
 from tests.integration.brokers.outage import OwnServer, TcpProxy
 
 TOTAL = 1000
@@ -140,7 +140,7 @@ async def test_redis_outage(engine: Engine, tmp_path: Path) -> None:
 
         client = aioredis.Redis(port=server.port)
         try:
-            entries = await client.xrange("out")
+            entries = cast(StreamEntries, await client.xrange("out"))
         finally:
             await client.aclose()
         _check([fields[b"id"].decode() for _, fields in entries], exact=False)

@@ -26,7 +26,7 @@ async def _count_runs(engine: Engine, workflow_id: str) -> int:
         before = page.end_cursor
 
 
-Outcome = tuple[int, list[dict[str, Any]], int]
+Outcome = tuple[int, list[dict[str, Any]], int | None]
 
 
 async def _fan_out(open_engine: OpenEngine, **settings: int) -> Outcome:

@@ -7,9 +7,10 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import click
 import typer.main
+from typer.core import TyperGroup, TyperOption
 from typer.testing import CliRunner
 
 from emitflow import __version__
@@ -17,6 +18,10 @@ from emitflow.cli import app
 from emitflow.cli.local import event_json, run_json, subscription_json, token_json
 from emitflow.cli.tables import WIDTH, Column, render, short_id
 from emitflow.store import RunRecord, StoredEvent, StoredTask, Subscription, TokenRecord
+
+if TYPE_CHECKING:
+    # typer builds its commands on its own copy of click, not on the ``click`` package.
+    from typer._click import Command
 
 HEAVY = ("emitflow.runtime", "emitflow.store", "emitflow.api", "emitflow.dsl", "httpx", "uvicorn")
 
@@ -54,13 +59,13 @@ def test_version() -> None:
     assert answer.stdout.strip() == f"emitflow {__version__}"
 
 
-def _options(command: click.Command, path: str) -> list[tuple[str, click.Option]]:
+def _options(command: Command, path: str) -> list[tuple[str, TyperOption]]:
     found = []
-    if isinstance(command, click.Group):
+    if isinstance(command, TyperGroup):
         for name, sub in command.commands.items():
             found += _options(sub, f"{path} {name}")
     for param in command.params:
-        if isinstance(param, click.Option) and param.name not in {"help", "version"}:
+        if isinstance(param, TyperOption) and param.name not in {"help", "version"}:
             found.append((path, param))
     return found
 
