@@ -13,7 +13,11 @@ import typer
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INVALID",
+    "BrokerOption",
     "JsonOption",
+    "RouteOption",
+    "SecretOption",
+    "SecretsFileOption",
     "ServerOption",
     "StoreOption",
     "TokenOption",
@@ -58,6 +62,37 @@ StoreOption = Annotated[
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", envvar="EMITFLOW_JSON", help="Print JSON for scripts.")
+]
+SecretOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--secret",
+        envvar="EMITFLOW_SECRET",
+        help="NAME=VALUE (repeatable); read as $secrets.NAME.",
+    ),
+]
+SecretsFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--secrets-file", envvar="EMITFLOW_SECRETS_FILE", help="A JSON or YAML map of secrets."
+    ),
+]
+RouteOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route",
+        envvar="EMITFLOW_ROUTE",
+        help="ORIGIN=TARGET (repeatable; also EMITFLOW_ROUTES, comma-separated).",
+    ),
+]
+BrokerOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--broker",
+        envvar="EMITFLOW_BROKER",
+        help="Publish every emitted event to this broker URL (repeatable; also "
+        "EMITFLOW_BROKERS). ?types=GLOB,...&channel=NAME narrows it.",
+    ),
 ]
 WideOption = Annotated[
     bool,

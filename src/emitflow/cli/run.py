@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from emitflow.cli.options import EXIT_FAILED, fail, json_arg
+from emitflow.cli.options import (
+    EXIT_FAILED,
+    BrokerOption,
+    RouteOption,
+    SecretOption,
+    SecretsFileOption,
+    fail,
+    json_arg,
+)
 
 __all__ = ["run"]
 
@@ -26,20 +34,8 @@ def run(
             "--context", envvar="EMITFLOW_CONTEXT", help="Initial $context: JSON or @path."
         ),
     ] = None,
-    secret: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--secret",
-            envvar="EMITFLOW_SECRET",
-            help="NAME=VALUE (repeatable); read as $secrets.NAME.",
-        ),
-    ] = None,
-    secrets_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--secrets-file", envvar="EMITFLOW_SECRETS_FILE", help="A JSON or YAML map of secrets."
-        ),
-    ] = None,
+    secret: SecretOption = None,
+    secrets_file: SecretsFileOption = None,
     events: Annotated[
         str | None,
         typer.Option(
@@ -56,23 +52,8 @@ def run(
             help="Append lifecycle events (JSON lines); - = stderr.",
         ),
     ] = None,
-    route: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--route",
-            envvar="EMITFLOW_ROUTE",
-            help="ORIGIN=TARGET (repeatable; also EMITFLOW_ROUTES, comma-separated).",
-        ),
-    ] = None,
-    broker: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--broker",
-            envvar="EMITFLOW_BROKER",
-            help="Publish every emitted event to this broker URL (repeatable; also "
-            "EMITFLOW_BROKERS). ?types=GLOB,...&channel=NAME narrows it.",
-        ),
-    ] = None,
+    route: RouteOption = None,
+    broker: BrokerOption = None,
 ) -> None:
     """Run one workflow to its end in this process and print its output as JSON."""
     import asyncio

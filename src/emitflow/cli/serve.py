@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from emitflow.cli.options import StoreOption, fail
+from emitflow.cli.options import (
+    BrokerOption,
+    RouteOption,
+    SecretOption,
+    SecretsFileOption,
+    StoreOption,
+    fail,
+)
 
 __all__ = ["serve"]
 
@@ -32,37 +39,10 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    secret: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--secret",
-            envvar="EMITFLOW_SECRET",
-            help="NAME=VALUE (repeatable); read as $secrets.NAME.",
-        ),
-    ] = None,
-    secrets_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--secrets-file", envvar="EMITFLOW_SECRETS_FILE", help="A JSON or YAML map of secrets."
-        ),
-    ] = None,
-    route: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--route",
-            envvar="EMITFLOW_ROUTE",
-            help="ORIGIN=TARGET (repeatable; also EMITFLOW_ROUTES, comma-separated).",
-        ),
-    ] = None,
-    broker: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--broker",
-            envvar="EMITFLOW_BROKER",
-            help="Publish every workflow's emitted events to this broker URL (repeatable; "
-            "also EMITFLOW_BROKERS). ?types=GLOB,...&channel=NAME narrows it.",
-        ),
-    ] = None,
+    secret: SecretOption = None,
+    secrets_file: SecretsFileOption = None,
+    route: RouteOption = None,
+    broker: BrokerOption = None,
     source: Annotated[
         list[str] | None,
         typer.Option(
