@@ -29,7 +29,7 @@ Moment = Annotated[datetime | None, Query(description="RFC 3339 with a time zone
 async def replay_run(run_id: str, engine: EngineDep) -> dict[str, Any]:
     """Re-run a run's trigger event on the newest version of its workflow; the new run."""
     run = await engine.replay(run_id)
-    return {"data": run_view(run)}
+    return {"data": engine.secrets.masked(run_view(run))}
 
 
 @router.post("/v1/workflows/{workflow_id}/replay", status_code=202)
@@ -56,4 +56,9 @@ async def replay_runs(
     if dry_run:
         return {"data": {"count": len(await engine.scan_runs(scan)), "runs": []}}
     runs = await engine.replay_runs(scan)
-    return {"data": {"count": len(runs), "runs": [run_view(run) for run in runs]}}
+    return {
+        "data": {
+            "count": len(runs),
+            "runs": [engine.secrets.masked(run_view(run)) for run in runs],
+        }
+    }

@@ -19,4 +19,5 @@ router = APIRouter(tags=["runs"])
 async def get_run(run_id: str, engine: EngineDep) -> dict[str, Any]:
     """A run with its tasks (each lists the events it emitted), as a top-level object."""
     run = await engine.get_run(run_id)
-    return run_view(run, await engine.tasks(run_id))
+    # A run's records hold what its tasks computed, possibly from a secret: masked here.
+    return engine.secrets.masked(run_view(run, await engine.tasks(run_id)))

@@ -181,8 +181,10 @@ async def start_run(
         workflow_id, input=body.get("input"), context=body.get("context"), wait=wait
     )
     if wait:
-        return JSONResponse({"run_id": run.id, **run_view(run, await engine.tasks(run.id))})
-    return JSONResponse({"run_id": run.id, **run_view(run)}, status_code=202)
+        view = run_view(run, await engine.tasks(run.id))
+        return JSONResponse({"run_id": run.id, **engine.secrets.masked(view)})
+    view = engine.secrets.masked(run_view(run))
+    return JSONResponse({"run_id": run.id, **view}, status_code=202)
 
 
 @router.get("/v1/workflows/{workflow_id}/runs", dependencies=_read)
@@ -196,7 +198,7 @@ async def list_runs(
     """The workflow's runs, newest first; cursors are run ids."""
     await engine.get_workflow(workflow_id)
     page = await engine.runs(workflow_id=workflow_id, limit=limit, before=before, after=after)
-    return page_body(page, run_view)
+    return engine.secrets.masked(page_body(page, run_view))
 
 
 _RUN_KEYS = frozenset({"input", "context"})

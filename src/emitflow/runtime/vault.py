@@ -17,6 +17,7 @@ from typing import Any
 
 from emitflow.errors import ConfigurationError
 from emitflow.sealing import Sealer
+from emitflow.secrets import Redactor
 from emitflow.store.base import SecretStore
 
 __all__ = ["SECRET_NAME", "SecretVault"]
@@ -37,6 +38,7 @@ class SecretVault:
         self._key_for = key_for
         self._sealer: Sealer | None = None
         self._current: dict[str, Any] = dict(given)
+        self._redactor: Redactor | None = None
 
     @property
     def sealer(self) -> Sealer:
@@ -54,6 +56,13 @@ class SecretVault:
     def current(self) -> Mapping[str, Any]:
         """Every secret by name (stored over given); a run reads the ones it declares."""
         return self._current
+
+    def redactor(self) -> Redactor:
+        """Masks every current secret value (what a run's records hold is computed from them,
+        so views of runs go through this); made again when the secrets change."""
+        if self._redactor is None:
+            self._redactor = Redactor(self._current)
+        return self._redactor
 
     def names(self) -> list[dict[str, str]]:
         """Each secret's name and where it comes from (``api`` or ``server``), no values."""
@@ -78,8 +87,13 @@ class SecretVault:
         self._refresh()
         return removed
 
+    def masked(self, view: Mapping[str, Any]) -> dict[str, Any]:
+        """A JSON view (of a run, a task) with every current secret value masked."""
+        return dict(self.redactor().value(view))
+
     def _refresh(self) -> None:
         self._current = {**self._given, **self._stored}
+        self._redactor = None
 
 
 def check_name(name: str) -> None:
