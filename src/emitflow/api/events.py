@@ -14,11 +14,11 @@ from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep, PageLimit, SettingsDep
 from emitflow.api.openapi import body
 from emitflow.api.summaries import Cursor, check_position
-from emitflow.api.views import page_body, stored_view
 from emitflow.errors import RequestError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.events.http_binding import parse_http
 from emitflow.store.records import EventQuery, StoredEvent
+from emitflow.store.views import page_body, stored_view
 
 __all__ = ["EventFilters", "event_filters", "router"]
 

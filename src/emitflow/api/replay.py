@@ -14,9 +14,9 @@ from fastapi import APIRouter, Depends, Query
 
 from emitflow.api.auth import Scope, require
 from emitflow.api.deps import EngineDep
-from emitflow.api.views import run_view
 from emitflow.errors import EmitflowError, RequestError
 from emitflow.runtime.replays import RunScan, run_statuses
+from emitflow.store.views import run_view
 
 __all__ = ["router"]
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from emitflow.api.auth import Scope, require
 from emitflow.api.deps import EngineDep
-from emitflow.api.views import run_view
+from emitflow.store.views import run_view
 
 __all__ = ["router"]
 

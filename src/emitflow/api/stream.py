@@ -23,10 +23,10 @@ from emitflow.api.auth import Scope, require
 from emitflow.api.deps import EngineDep, SettingsDep
 from emitflow.api.events import EventFilters, event_filters
 from emitflow.api.summaries import Cursor, check_position
-from emitflow.api.views import stored_view
 from emitflow.runtime.engine import Engine
 from emitflow.runtime.feed import FeedReader
 from emitflow.store.records import StoredEvent
+from emitflow.store.views import stored_view
 
 __all__ = ["router"]
 

@@ -10,8 +10,8 @@ from emitflow.api.auth import Scope, principal_of, require
 from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep
 from emitflow.api.openapi import body
-from emitflow.api.views import subscription_view
 from emitflow.errors import ConfigurationError, RequestError
+from emitflow.store.views import subscription_view
 
 __all__ = ["router"]
 

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Query
 
 from emitflow.api.auth import Scope, require
 from emitflow.api.deps import EngineDep, PageLimit
-from emitflow.api.views import event_summary, page_body
 from emitflow.errors import RequestError
 from emitflow.store.codec import (
     MAX_POSITION_MS,
@@ -23,6 +22,7 @@ from emitflow.store.codec import (
     position_problem,
 )
 from emitflow.store.records import EventQuery, StoredEvent
+from emitflow.store.views import event_summary, page_body
 
 __all__ = ["ALL_CHANNELS", "Cursor", "check_position", "router"]
 

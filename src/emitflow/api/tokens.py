@@ -13,11 +13,10 @@ from pydantic import BaseModel, Field
 from emitflow.api.auth import Scope, require
 from emitflow.api.credentials import make_token
 from emitflow.api.deps import EngineDep
-from emitflow.api.views import time_text
 from emitflow.errors import RequestError
-from emitflow.store.records import TokenRecord
+from emitflow.store.views import token_view
 
-__all__ = ["router", "token_view"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["tokens"], dependencies=[Depends(require(Scope.ADMIN))])
 
@@ -31,18 +30,6 @@ class NewToken(BaseModel):
         default_factory=list,
         description="Limit the token to these workflows (read and hooks tokens); none: all.",
     )
-
-
-def token_view(record: TokenRecord) -> dict[str, Any]:
-    """A token without its secret."""
-    return {
-        "id": record.id,
-        "name": record.name,
-        "scopes": list(record.scopes),
-        "workflows": list(record.resources),
-        "created_at": time_text(record.created_at),
-        "last_used_at": time_text(record.last_used_at),
-    }
 
 
 @router.post("/v1/tokens", status_code=201)

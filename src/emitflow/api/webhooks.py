@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query
 
 from emitflow.api.auth import Scope, require
 from emitflow.api.deps import EngineDep, PageLimit
-from emitflow.api.views import time_text
 from emitflow.brokers.factory import is_broker_url
 from emitflow.errors import RequestError
 from emitflow.runtime.webhooks import masked_url
 from emitflow.store.records import DELIVERY_STATUSES, Webhook, WebhookDelivery
+from emitflow.store.views import time_text
 
 __all__ = ["router"]
 

@@ -11,11 +11,11 @@ from emitflow.api.auth import Scope, principal_of, require
 from emitflow.api.bodies import parse_json
 from emitflow.api.deps import EngineDep, PageLimit
 from emitflow.api.openapi import body
-from emitflow.api.views import page_body, run_view, workflow_view
 from emitflow.dsl import python_workflow
 from emitflow.dsl.yaml import MAX_DEPTH
 from emitflow.errors import RequestError
 from emitflow.runtime.workflows import DeploySource
+from emitflow.store.views import page_body, run_view, workflow_view
 
 __all__ = ["router"]
 

@@ -106,15 +106,16 @@ def _local_page(
     before: str | None,
     after: str | None,
 ) -> dict[str, Any]:
-    from emitflow.cli.local import event_json, page_json, with_store
+    from emitflow.cli.local import with_store
     from emitflow.store import EventQuery
+    from emitflow.store.views import page_body, stored_view
 
     async def fetch(opened: "Store") -> dict[str, Any]:
         query = EventQuery(emitter_id=emitter, channel=event_name)
         page = await opened.list_events(query, limit=limit, before=before, after=after)
         if emitter and not page.items and not (before or after):
             await _check_local_emitter(opened, emitter)
-        return page_json(page, event_json)
+        return page_body(page, stored_view)
 
     return with_store(store, fetch)
 

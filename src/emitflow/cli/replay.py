@@ -119,9 +119,9 @@ async def _local(
     until: datetime | None,
     dry_run: bool,
 ) -> dict[str, Any]:
-    from emitflow.api.views import run_view
     from emitflow.runtime.engine import Engine
     from emitflow.runtime.replays import RunScan, run_statuses
+    from emitflow.store.views import run_view
 
     async with Engine.open(store) as engine:
         if workflow is None:

@@ -38,11 +38,12 @@ def get(
 
         run = ServerClient(server, token).call("GET", f"/v1/runs/{run_id}")
     else:
-        from emitflow.cli.local import run_json, with_store
+        from emitflow.cli.local import with_store
+        from emitflow.store.views import run_view
 
         async def fetch(opened: "Store") -> dict[str, Any]:
             record = await opened.get_run(run_id)
-            return run_json(record, await opened.list_tasks(run_id))
+            return run_view(record, await opened.list_tasks(run_id))
 
         run = with_store(store, fetch, not_found=EXIT_FAILED)
     if as_json:
@@ -107,12 +108,13 @@ def list_runs(
         path = f"/v1/workflows/{workflow_id}/runs"
         page = ServerClient(server, token).call("GET", path, params=params)
     else:
-        from emitflow.cli.local import page_json, run_json, with_store
+        from emitflow.cli.local import with_store
+        from emitflow.store.views import page_body, run_view
 
         async def fetch(opened: "Store") -> dict[str, Any]:
             await opened.get_workflow(workflow_id)
             found = await opened.list_runs(workflow_id=workflow_id, limit=limit, before=before)
-            return page_json(found, run_json)
+            return page_body(found, run_view)
 
         page = with_store(store, fetch, not_found=EXIT_FAILED)
     if as_json:

@@ -74,13 +74,14 @@ def create(
         )
         rows = [answer["data"]]
     else:
-        from emitflow.cli.local import subscription_json, with_store
+        from emitflow.cli.local import with_store
+        from emitflow.store.views import subscription_view
 
         async def create(opened: "Store") -> dict[str, Any]:
             from emitflow.runtime import Subscriptions
 
             made = await Subscriptions(opened).create(emitter_id, listener_id, event_name, filters)
-            return subscription_json(made)
+            return subscription_view(made)
 
         rows = [with_store(store, create)]
     _show(rows, as_json=as_json, wide=wide, single=True)
@@ -110,11 +111,12 @@ def list_subscriptions(
         params = {k: v for k, v in wanted.items() if v}
         rows = ServerClient(server, token).call("GET", "/v1/subscriptions", params=params)["data"]
     else:
-        from emitflow.cli.local import subscription_json, with_store
+        from emitflow.cli.local import with_store
+        from emitflow.store.views import subscription_view
 
         async def fetch(opened: "Store") -> list[dict[str, Any]]:
             found = await opened.list_subscriptions(emitter_id=emitter_id, listener_id=listener_id)
-            return [subscription_json(s) for s in found]
+            return [subscription_view(s) for s in found]
 
         rows = with_store(store, fetch)
     _show(rows, as_json=as_json, wide=wide, single=False)

@@ -60,7 +60,8 @@ def create(
         body = {"name": name, "scopes": scopes, "workflows": workflows}
         data = ServerClient(server, token).call("POST", "/v1/tokens", json=body)["data"]
     else:
-        from emitflow.cli.local import token_json, with_store
+        from emitflow.cli.local import with_store
+        from emitflow.store.views import token_view
 
         async def make(opened: "Store") -> dict[str, Any]:
             from emitflow.api.credentials import make_token
@@ -70,7 +71,7 @@ def create(
             record, secret = await make_token(
                 opened, name=name, scopes=scopes, now=now, workflows=workflows
             )
-            return {**token_json(record), "token": secret}
+            return {**token_view(record), "token": secret}
 
         data = with_store(store, make, create=True)  # a fresh install's first token
     if as_json:
@@ -94,10 +95,11 @@ def list_tokens(
 
         rows = ServerClient(server, token).call("GET", "/v1/tokens")["data"]
     else:
-        from emitflow.cli.local import token_json, with_store
+        from emitflow.cli.local import with_store
+        from emitflow.store.views import token_view
 
         async def fetch(opened: "Store") -> list[dict[str, Any]]:
-            return [token_json(record) for record in await opened.list_tokens()]
+            return [token_view(record) for record in await opened.list_tokens()]
 
         rows = with_store(store, fetch)
     if as_json:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer.main
@@ -15,9 +14,7 @@ from typer.testing import CliRunner
 
 from emitflow import __version__
 from emitflow.cli import app
-from emitflow.cli.local import event_json, run_json, subscription_json, token_json
 from emitflow.cli.tables import WIDTH, Column, render, short_id
-from emitflow.store import RunRecord, StoredEvent, StoredTask, Subscription, TokenRecord
 
 if TYPE_CHECKING:
     # typer builds its commands on its own copy of click, not on the ``click`` package.
@@ -109,31 +106,3 @@ def test_tables_fit_80_columns_unless_wide() -> None:
     assert short_id(long_id) in narrow[1] and long_id not in narrow[1]
     wide = render(columns, rows, wide=True)
     assert long_id in wide[1] and "y" * 200 in wide[1]
-
-
-def test_local_json_has_the_api_shapes() -> None:
-    from emitflow.api.tokens import token_view
-    from emitflow.api.views import run_view, stored_view, subscription_view
-
-    moment = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
-    event = StoredEvent(
-        position="1-0",
-        emitter_id="p_x",
-        channel="",
-        event={"specversion": "1.0", "id": "1", "source": "/s", "type": "t"},
-        indexed_at_ms=1,
-        metadata={},
-    )
-    assert event_json(event) == stored_view(event)
-    subscription = Subscription(
-        id="sub_1", emitter_id="p_x", listener_id="p_y", event_name="", created_at=moment
-    )
-    assert subscription_json(subscription) == subscription_view(subscription)
-    token = TokenRecord(id="tok_1", name="n", scopes=("read",), digest="d", created_at=moment)
-    assert token_json(token) == token_view(token)
-    run = RunRecord(
-        id="r_1", workflow_id="p_x", workflow_revision=1, status="completed", created_at=moment
-    )
-    task = StoredTask(run_id="r_1", sequence=0, reference="/do/0/a", name="a", status="completed")
-    assert run_json(run, [task]) == run_view(run, [task])
-    assert run_json(run) == run_view(run)

@@ -1,4 +1,6 @@
-"""How stored records look in API answers: plain JSON, times as RFC 3339 strings."""
+"""How stored records look in the REST API's answers and the CLI's JSON: plain JSON, times as
+RFC 3339 strings. Light on purpose (records only), so the CLI prints the same shapes without
+loading the API."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from emitflow.store.records import (
     StoredEvent,
     StoredTask,
     Subscription,
+    TokenRecord,
     WorkflowVersion,
 )
 
@@ -26,6 +29,7 @@ __all__ = [
     "subscription_view",
     "task_view",
     "time_text",
+    "token_view",
     "workflow_view",
 ]
 
@@ -157,4 +161,16 @@ def stored_view(stored: StoredEvent) -> dict[str, Any]:
         "event_name": stored.channel,
         "indexed_at_ms": stored.indexed_at_ms,
         "event": dict(stored.event),
+    }
+
+
+def token_view(record: TokenRecord) -> dict[str, Any]:
+    """A token without its secret."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "scopes": list(record.scopes),
+        "workflows": list(record.resources),
+        "created_at": time_text(record.created_at),
+        "last_used_at": time_text(record.last_used_at),
     }
