@@ -1,4 +1,4 @@
-"""The ``Store`` contract: every backend passes this one suite.
+"""The ``Store`` contract: every backend passes this one suite (backends: ``conftest.py``).
 
 Backends are built lazily by name (``request.getfixturevalue``), so a backend that cannot be
 built skips only its own cases. Time is a ``VirtualClock``: leases expire by moving it forward.
@@ -7,15 +7,13 @@ built skips only its own cases. Time is a ``VirtualClock``: leases expire by mov
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from emitflow.clock import VirtualClock
 from emitflow.errors import NotFoundError, StoreError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.store import (
@@ -33,56 +31,7 @@ from emitflow.store import (
     Wait,
 )
 from emitflow.store.records import Webhook
-from emitflow.store.sqlite import SqliteStore
-
-START = datetime(2026, 1, 1, tzinfo=UTC)
-BACKENDS = ["memory", "sqlite"]
-
-
-class ManualClock(VirtualClock):
-    """A virtual clock that can also be set back, as a wall clock sometimes is."""
-
-    def set(self, moment: datetime) -> None:
-        """Jump to ``moment``, backwards or forwards."""
-        self.advance((moment - self.now()).total_seconds())
-
-
-class CountingIds:
-    """Ids ``<prefix>_0001``, ``<prefix>_0002``… in call order."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}_{self.count:04d}"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def memory_factory(clock: ManualClock) -> Callable[[], Store]:
-    return lambda: MemoryStore(clock=clock, ids=CountingIds())
-
-
-@pytest.fixture
-def sqlite_factory(clock: ManualClock, tmp_path: Path) -> Callable[[], Store]:
-    return lambda: SqliteStore(tmp_path / "db" / "store.db", clock=clock, ids=CountingIds())
-
-
-@pytest.fixture(params=BACKENDS)
-def make_store(request: pytest.FixtureRequest) -> Callable[[], Store]:
-    factory: Callable[[], Store] = request.getfixturevalue(f"{request.param}_factory")
-    return factory
-
-
-@pytest.fixture
-async def store(make_store: Callable[[], Store]) -> AsyncIterator[Store]:
-    async with make_store() as opened:
-        yield opened
+from tests.contract.stores import START, ManualClock
 
 
 def event(n: int, *, source: str = "/test", type: str = "t.happened", **attrs: Any) -> CloudEvent:

@@ -8,22 +8,14 @@ from datetime import timedelta
 
 from emitflow.store.base import Store
 from emitflow.store.records import Webhook
-from tests.contract.test_store import (  # noqa: F401 - the fixtures
-    START,
-    ManualClock,
-    clock,
-    make_store,
-    memory_factory,
-    sqlite_factory,
-    store,
-)
+from tests.contract.stores import START, ManualClock
 
 
 def _event(n: int) -> dict[str, object]:
     return {"specversion": "1.0", "id": f"e{n}", "source": "/s", "type": "t"}
 
 
-async def _hooks(store: Store) -> None:  # noqa: F811
+async def _hooks(store: Store) -> None:
     for name in ("wh_a", "wh_b"):
         await store.put_webhook(
             Webhook(id=name, url="nats://127.0.0.1:4222", created_at=START, updated_at=START)
@@ -31,8 +23,8 @@ async def _hooks(store: Store) -> None:  # noqa: F811
 
 
 async def test_lanes_claim_their_own_destination_in_order(
-    store: Store,  # noqa: F811
-    clock: ManualClock,  # noqa: F811
+    store: Store,
+    clock: ManualClock,
 ) -> None:
     await _hooks(store)
     queued = await store.add_deliveries_many(

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from emitflow.store import Store
 from emitflow.store.records import NewRun
-from tests.contract.test_store import (  # noqa: F401  (the backends' fixtures)
-    clock,
-    make_store,
-    memory_factory,
-    sqlite_factory,
-    store,
-)
 
 
-async def test_runs_started_finds_each_key_that_started_a_run(store: Store) -> None:  # noqa: F811
+async def test_runs_started_finds_each_key_that_started_a_run(store: Store) -> None:
     first, _ = await store.create_run(
         NewRun(workflow_id="p_l", workflow_revision=1, dedupe_key=("/src", "e1"))
     )

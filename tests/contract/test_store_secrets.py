@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from emitflow.store.base import Store
-from emitflow.store.memory import MemoryStore
-from emitflow.store.sqlite import SqliteStore
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
-    async with made as opened:
-        yield opened
 
 
 async def test_secrets_are_put_replaced_listed_and_deleted(store: Store) -> None:

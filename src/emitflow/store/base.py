@@ -20,6 +20,14 @@ How the engine uses it, one committed hand-off at a time:
    once the lease expires. Ingested events enter through ``enqueue_events``.
 4. Timers use ``claim_due_schedules`` and ``claim_due_waits``; periodic housekeeping calls
    ``apply_retention``.
+5. Several processes on one store (``shared`` is true: PostgreSQL) divide the runs between them
+   with leases: a process creates the runs it will execute leased to itself
+   (``NewRun.lease``), renews the leases of those it is executing (``renew_runs``), and claims
+   in-flight runs whose lease is free or has expired (``claim_runs``: a crashed process's runs
+   are resumed elsewhere). It learns of other processes' writes through ``on_change`` (topics
+   in ``CHANGE_TOPICS``) and re-scans on a timer besides. A store only one process uses
+   (SQLite, memory) implements the same methods; the runtime then resumes every in-flight run
+   at start and never waits for a lease.
 
 Time comes from the injected ``Clock`` and new ids from the injected ``IdFactory`` (called on
 the event loop, once per ``create_run``/``put_subscription`` call and per ``put_workflow``
@@ -29,10 +37,10 @@ cannot leave it half-done, but the write may still have committed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, ClassVar, Final, Protocol, Self
 
 from emitflow.clock import Clock
 from emitflow.ids import IdFactory
@@ -59,8 +67,12 @@ from emitflow.store.records import (
 )
 
 __all__ = [
+    "CHANGE_TOPICS",
+    "ChangeFeed",
     "EventLog",
+    "Migrations",
     "Outbox",
+    "RunLeases",
     "RunStore",
     "ScheduleStore",
     "Store",
@@ -97,6 +109,12 @@ class WorkflowStore(Protocol):
     async def delete_workflow(self, workflow_id: str) -> bool:
         """Remove a workflow's versions, schedules and subscriptions; runs and events stay."""
         ...
+
+#: What ``ChangeFeed.on_change`` reports: a write of another process that a process may act on.
+#: ``outbox``: events to dispatch; ``runs``: runs to claim (created unleased, or released);
+#: ``events``: events appended to the log (live readers); ``waits``, ``schedules``,
+#: ``deliveries``: due work of the timers and the webhook lanes.
+CHANGE_TOPICS: Final = ("outbox", "runs", "events", "waits", "schedules", "deliveries")
 
 
 class RunStore(Protocol):
@@ -389,9 +407,59 @@ class WebhookStore(Protocol):
         ...
 
 
+class RunLeases(Protocol):
+    """Which process executes which in-flight run, when several share the store."""
+
+    async def claim_runs(
+        self, *, owner: str, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[RunRecord]:
+        """In-flight runs (pending or running) whose lease is free or has expired, oldest
+        first, now leased to ``owner`` until ``lease_seconds`` from now. Rows another process
+        is claiming at the same moment are skipped, not waited for; two concurrent claims
+        never return the same run."""
+        ...
+
+    async def renew_runs(
+        self, owner: str, run_ids: Sequence[str], *, lease_seconds: float = 30.0
+    ) -> list[str]:
+        """Extend ``owner``'s leases on these runs to ``lease_seconds`` from now; the ids it
+        still holds (a run whose lease expired and was claimed by another process, or that
+        has ended, is left out)."""
+        ...
+
+
+class ChangeFeed(Protocol):
+    """News of other processes' writes (PostgreSQL ``LISTEN/NOTIFY``)."""
+
+    #: True when several processes may use this store at once (the runtime then claims runs
+    #: with leases and listens for changes); False for SQLite and memory.
+    shared: ClassVar[bool]
+
+    def on_change(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(topic)`` (a name of ``CHANGE_TOPICS``) on the event loop after
+        another process committed such a change. Advisory: a topic may be reported for a
+        change that is already gone, and a lost connection loses reports until it is back,
+        so users re-scan on a timer too. A store only one process uses never calls it."""
+        ...
+
+
+class Migrations(Protocol):
+    """The schema's version, applied explicitly (``emitflow migrate``) or at ``open``."""
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations this version of emitflow knows that the database lacks, in
+        order, each in its own transaction; the names applied (empty: up to date). Works on
+        a store that is not open. Raises ``StoreError`` naming both versions when the
+        database's schema is newer than this version knows."""
+        ...
+
+
 class Store(
     WorkflowStore,
     RunStore,
+    RunLeases,
+    ChangeFeed,
+    Migrations,
     EventLog,
     Outbox,
     SubscriptionStore,
@@ -405,7 +473,8 @@ class Store(
     """The whole store, used as ``async with open_store(url) as store:``."""
 
     async def open(self) -> None:
-        """Connect and bring the schema up to date."""
+        """Connect and bring the schema up to date (``migrate``); refuse, with
+        ``StoreError``, a database whose schema is newer than this version knows."""
         ...
 
     async def close(self) -> None:

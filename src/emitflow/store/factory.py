@@ -56,7 +56,7 @@ def store_exists(url: str) -> bool:
     if url.partition(":")[0].lower() != "sqlite":
         return True
     from emitflow.store.sqlite import path_from_url
-    from emitflow.store.sqlite_db import MEMORY
+    from emitflow.store.sqlite.database import MEMORY
 
     path = path_from_url(url)
     return path == MEMORY or Path(path).exists()

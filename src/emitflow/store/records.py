@@ -42,6 +42,7 @@ __all__ = [
     "OutboxItem",
     "Page",
     "RetentionPolicy",
+    "RunLease",
     "RunRecord",
     "RunStatus",
     "Schedule",
@@ -118,6 +119,19 @@ class WorkflowVersion:
 # --- runs and tasks ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class RunLease:
+    """A run held by ``owner`` (a process's id) for ``seconds`` from when it is written."""
+
+    owner: str
+    seconds: float
+
+    def __post_init__(self) -> None:
+        _check_text(self.owner, "lease owner")
+        if not self.seconds > 0:
+            raise StoreError(f"a run lease lasts a positive number of seconds, not {self.seconds!r}")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NewRun:
     """A run to create; ``dedupe_key`` (CloudEvent ``source``, ``id``) starts it once per event."""
@@ -130,6 +144,9 @@ class NewRun:
     hops: int = 0
     status: RunStatus = "pending"
     dedupe_key: tuple[str, str] | None = None
+    #: Created leased to the process that will execute it (stores several processes share);
+    #: ``None``: free for any process to claim.
+    lease: RunLease | None = None
 
     def __post_init__(self) -> None:
         _check_text(self.workflow_id, "workflow_id")

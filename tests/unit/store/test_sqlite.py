@@ -16,8 +16,8 @@ from emitflow.store import EventQuery, NewEvent, NewRun, Transition
 from emitflow.store.codec import position_key
 from emitflow.store.paging import Window
 from emitflow.store.sqlite import SqliteStore
-from emitflow.store.sqlite_db import migrations
-from emitflow.store.sqlite_events import page_sql
+from emitflow.store.sqlite.database import migrations
+from emitflow.store.sqlite.events import page_sql
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from emitflow.errors import StoreError
-from emitflow.store import sqlite_connection
-from emitflow.store.sqlite_db import MEMORY, SqliteDatabase
+from emitflow.store.sqlite import connection as sqlite_connection
+from emitflow.store.sqlite.database import MEMORY, SqliteDatabase
 
 Op = Callable[[sqlite3.Connection], Any]
 

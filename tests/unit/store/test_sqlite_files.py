@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from emitflow.errors import StoreError, StoreUnavailableError
-from emitflow.store.sqlite_db import SqliteDatabase
-from emitflow.store.sqlite_failures import store_error
+from emitflow.store.sqlite.database import SqliteDatabase
+from emitflow.store.sqlite.failures import store_error
 
 
 def _mode(path: Path) -> int:

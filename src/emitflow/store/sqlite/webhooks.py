@@ -11,7 +11,7 @@ from emitflow.errors import NotFoundError
 from emitflow.store import codec
 from emitflow.store.paging import lease_end
 from emitflow.store.records import Webhook, WebhookDelivery
-from emitflow.store.sqlite_db import SqliteDatabase
+from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteWebhooks"]
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from emitflow.errors import NotFoundError, StoreError
 from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
-from emitflow.store.memory_events import MemoryEvents
+from emitflow.store.memory.events import MemoryEvents
 from emitflow.store.paging import Window, lease_end, make_page, scan
 from emitflow.store.records import (
     IN_FLIGHT_STATUSES,

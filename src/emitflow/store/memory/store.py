@@ -4,7 +4,7 @@ It passes the same contract suite as ``SqliteStore``. Every method runs without 
 between, so it is atomic on the event loop; each checks everything before it changes anything,
 so a refused operation leaves nothing behind. Values go through the same JSON round trip as a
 database, so what comes back is what a database would give back. Runs and waits live in
-``memory_runs``, the event log and outbox in ``memory_events``.
+``runs``, the event log and outbox in ``events``.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from emitflow.ids import (
 )
 from emitflow.store import codec
 from emitflow.store.lifecycle import OpenCloseContext
-from emitflow.store.memory_runs import MemoryRuns, is_due
-from emitflow.store.memory_secrets import MemorySecrets
-from emitflow.store.memory_tokens import MemoryTokens
-from emitflow.store.memory_webhooks import MemoryWebhooks
+from emitflow.store.memory.runs import MemoryRuns, is_due
+from emitflow.store.memory.secrets import MemorySecrets
+from emitflow.store.memory.tokens import MemoryTokens
+from emitflow.store.memory.webhooks import MemoryWebhooks
 from emitflow.store.paging import lease_end
 from emitflow.store.records import (
     NewWorkflow,

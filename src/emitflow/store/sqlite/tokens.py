@@ -10,7 +10,7 @@ from functools import partial
 from emitflow.errors import StoreError
 from emitflow.store import codec
 from emitflow.store.records import TokenRecord
-from emitflow.store.sqlite_db import SqliteDatabase
+from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteTokens"]
 

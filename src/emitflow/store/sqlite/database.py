@@ -9,7 +9,7 @@ statement-by-statement ``aiosqlite``.
 
 One writer connection serialises every write: SQLite allows one writer at a time anyway, and
 queueing in-process is cheaper than ``SQLITE_BUSY`` retries. Writes queued together commit
-together, each in its own savepoint (see ``sqlite_connection``): one commit, and one hand-off
+together, each in its own savepoint (see ``connection``): one commit, and one hand-off
 back to the loop, for the whole group. A second, read-only connection serves reads, which WAL
 lets run beside a write. ``:memory:`` has one connection for both, since a second one would
 open a different, empty database.
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from emitflow.errors import StoreError
-from emitflow.store.sqlite_connection import READ, WRITE, ConnectionThread
-from emitflow.store.sqlite_failures import store_error
+from emitflow.store.sqlite.connection import READ, WRITE, ConnectionThread
+from emitflow.store.sqlite.failures import store_error
 
 __all__ = ["MEMORY", "Migration", "SqliteDatabase", "migrations"]
 

@@ -24,7 +24,7 @@ from emitflow.store.records import (
     RetentionPolicy,
     StoredEvent,
 )
-from emitflow.store.sqlite_db import SqliteDatabase
+from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = [
     "Encoded",

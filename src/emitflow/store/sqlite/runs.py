@@ -1,6 +1,6 @@
 """Runs, task records, transitions and waits of ``SqliteStore``.
 
-As in ``sqlite_events``, each ``_name(conn, …)`` function is the body of one transaction.
+As in ``events``, each ``_name(conn, …)`` function is the body of one transaction.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from emitflow.store.records import (
     Transition,
     Wait,
 )
-from emitflow.store.sqlite_db import SqliteDatabase
-from emitflow.store.sqlite_events import Encoded, encode_events, insert_outbox, outbox_items
-from emitflow.store.task_batches import pack_tasks, unpack_tasks
+from emitflow.store.sqlite.database import SqliteDatabase
+from emitflow.store.sqlite.events import Encoded, encode_events, insert_outbox, outbox_items
+from emitflow.store.sqlite.task_batches import pack_tasks, unpack_tasks
 
 __all__ = ["SqliteRuns"]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 
 from emitflow.store import codec
-from emitflow.store.sqlite_db import SqliteDatabase
+from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteSecrets"]
 

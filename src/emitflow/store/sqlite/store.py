@@ -1,10 +1,10 @@
 """``SqliteStore``: the default store, one SQLite file in WAL mode with a single writer.
 
 Every public operation is atomic, run as one function on a connection's thread (see
-``sqlite_db``): writes queue on one connection, and those queued together commit in one
+``database``): writes queue on one connection, and those queued together commit in one
 transaction, a savepoint each; reads use a second connection. The schema comes from
 the numbered files in ``sql/sqlite/``, applied in order at ``open`` and recorded in
-``schema_migrations``. The methods live by concern in ``sqlite_runs`` and ``sqlite_events``;
+``schema_migrations``. The methods live by concern in ``runs`` and ``events``;
 this module adds workflows, subscriptions, schedules and the lifecycle.
 """
 
@@ -31,12 +31,12 @@ from emitflow.store import codec
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
 from emitflow.store.records import NewWorkflow, Schedule, Subscription, WorkflowVersion
-from emitflow.store.sqlite_db import SqliteDatabase
-from emitflow.store.sqlite_events import SqliteEvents
-from emitflow.store.sqlite_runs import SqliteRuns
-from emitflow.store.sqlite_secrets import SqliteSecrets
-from emitflow.store.sqlite_tokens import SqliteTokens
-from emitflow.store.sqlite_webhooks import SqliteWebhooks
+from emitflow.store.sqlite.database import SqliteDatabase
+from emitflow.store.sqlite.events import SqliteEvents
+from emitflow.store.sqlite.runs import SqliteRuns
+from emitflow.store.sqlite.secrets import SqliteSecrets
+from emitflow.store.sqlite.tokens import SqliteTokens
+from emitflow.store.sqlite.webhooks import SqliteWebhooks
 
 __all__ = ["SqliteStore", "path_from_url"]
 
