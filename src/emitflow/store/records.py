@@ -129,7 +129,7 @@ class RunLease:
     def __post_init__(self) -> None:
         _check_text(self.owner, "lease owner")
         if not self.seconds > 0:
-            raise StoreError(f"a run lease lasts a positive number of seconds, not {self.seconds!r}")
+            raise StoreError(f"a run lease lasts a positive number of seconds, not {self.seconds}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
