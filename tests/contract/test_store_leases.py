@@ -55,9 +55,7 @@ async def test_renewing_keeps_a_run_and_a_lost_lease_is_not_renewed(
     assert await store.renew_runs("w2", [lost, "r_missing"], lease_seconds=5) == [lost]
 
 
-async def test_ended_runs_are_neither_claimed_nor_renewed(
-    store: Store, clock: ManualClock
-) -> None:
+async def test_ended_runs_are_neither_claimed_nor_renewed(store: Store, clock: ManualClock) -> None:
     (run_id,) = await _runs(store, 1, RunLease("w1", 5))
     run = await store.get_run(run_id)
     ended = replace(run, status="completed", started_at=clock.now(), ended_at=clock.now())

@@ -110,6 +110,7 @@ class WorkflowStore(Protocol):
         """Remove a workflow's versions, schedules and subscriptions; runs and events stay."""
         ...
 
+
 #: What ``ChangeFeed.on_change`` reports: a write of another process that a process may act on.
 #: ``outbox``: events to dispatch; ``runs``: runs to claim (created unleased, or released);
 #: ``events``: events appended to the log (live readers); ``waits``, ``schedules``,

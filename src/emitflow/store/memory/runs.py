@@ -89,6 +89,8 @@ class MemoryRuns(MemoryEvents):
         self._starts: dict[tuple[str, str, str], str] = {}
         self._waits: dict[tuple[str, str], Wait] = {}
         self._wait_leases: dict[tuple[str, str], datetime] = {}
+        #: Run id → (owner, lease end) of the runs a process holds.
+        self._run_leases: dict[str, tuple[str, datetime]] = {}
 
     def _now(self) -> datetime:
         return codec.utc(self._clock.now())
@@ -127,13 +129,15 @@ class MemoryRuns(MemoryEvents):
         if len(set(ids)) != len(ids) or any(run_id in self._runs for run_id in ids):
             raise StoreError("a run id is already taken; the id factory repeated itself")
         results: list[tuple[RunRecord, bool]] = []
-        for start_key, run in made:
+        for (start_key, run), lease in zip(made, (new.lease for new in news), strict=True):
             if start_key is not None and start_key in self._starts:
                 results.append((self._runs[self._starts[start_key]], False))
                 continue
             self._runs[run.id] = run
             self._run_seq[run.id] = len(self._run_seq) + 1
             self._tasks[run.id] = {}
+            if lease is not None:
+                self._run_leases[run.id] = (lease.owner, lease_end(now, 1, lease.seconds))
             if start_key is not None:
                 self._starts[start_key] = run.id
             results.append((run, True))
@@ -199,6 +203,38 @@ class MemoryRuns(MemoryEvents):
         """Runs left pending or running, oldest first."""
         self._check_open()
         return [run for run in self._runs.values() if run.status in IN_FLIGHT_STATUSES]
+
+    async def claim_runs(
+        self, *, owner: str, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[RunRecord]:
+        """In-flight runs whose lease is free or over, oldest first, now leased to ``owner``."""
+        self._check_open()
+        now = self._now()
+        until = lease_end(now, limit, lease_seconds)
+        claimed: list[RunRecord] = []
+        for run in self._runs.values():
+            if len(claimed) >= limit:
+                break
+            held = self._run_leases.get(run.id)
+            if run.status in IN_FLIGHT_STATUSES and (held is None or held[1] <= now):
+                self._run_leases[run.id] = (owner, until)
+                claimed.append(run)
+        return claimed
+
+    async def renew_runs(
+        self, owner: str, run_ids: Sequence[str], *, lease_seconds: float = 30.0
+    ) -> list[str]:
+        """Extend ``owner``'s leases on these in-flight runs; the ids it still holds."""
+        self._check_open()
+        until = lease_end(self._now(), 1, lease_seconds)
+        kept: list[str] = []
+        for run_id in dict.fromkeys(run_ids):
+            run, held = self._runs.get(run_id), self._run_leases.get(run_id)
+            in_flight = run is not None and run.status in IN_FLIGHT_STATUSES
+            if in_flight and held is not None and held[0] == owner:
+                self._run_leases[run_id] = (owner, until)
+                kept.append(run_id)
+        return kept
 
     async def commit_transition(
         self, transition: Transition, events: Sequence[NewEvent] = ()

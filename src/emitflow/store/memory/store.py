@@ -9,10 +9,10 @@ database, so what comes back is what a database would give back. Runs and waits 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.errors import ConfigurationError, NotFoundError, StoreError
@@ -72,9 +72,19 @@ class MemoryStore(MemoryRuns, MemoryTokens, MemoryWebhooks, MemorySecrets, OpenC
 
     # --- lifecycle -----------------------------------------------------------------------
 
+    #: One process's store: nobody else writes to it.
+    shared: ClassVar[bool] = False
+
     async def open(self) -> None:
         """Make the store usable (its data lives as long as the object)."""
         self._is_open = True
+
+    async def migrate(self) -> list[str]:
+        """Nothing to migrate: the structures are this version's."""
+        return []
+
+    def on_change(self, callback: Callable[[str], None]) -> None:
+        """Never called: only this process writes to a memory store."""
 
     async def close(self) -> None:
         """Refuse further use until opened again."""

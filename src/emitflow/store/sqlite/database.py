@@ -133,17 +133,17 @@ class SqliteDatabase:
         self._writer: ConnectionThread | None = None
         self._reader: ConnectionThread | None = None
 
-    async def open(self, now_us: int) -> None:
-        """Connect, set up WAL, and apply the migrations not yet applied."""
+    async def open(self, now_us: int) -> list[str]:
+        """Connect, set up WAL, and apply the migrations not yet applied; their names."""
         if self._writer is not None:
-            return
+            return []
         try:
             if self.path != MEMORY:
                 _private_file(Path(self.path))
             self._writer = ConnectionThread(
                 self.path, _WRITER_PRAGMAS, "sqlite-writer", group_commit=True
             )
-            await self._writer.call(lambda conn: _migrate(conn, self.path, now_us))
+            applied = await self._writer.call(lambda conn: _migrate(conn, self.path, now_us))
             if self.path == MEMORY:
                 self._reader = self._writer
             else:
@@ -151,6 +151,7 @@ class SqliteDatabase:
                     self.path, _READER_PRAGMAS, "sqlite-reader", group_commit=False
                 )
                 await self._reader.call(lambda conn: None)
+            return applied
         except (sqlite3.Error, OSError) as exc:
             await self.close()
             raise StoreError(f"cannot open the sqlite store at {self.path!r}: {exc}") from exc
@@ -166,6 +167,11 @@ class SqliteDatabase:
             await reader.close()
         if writer is not None:
             await writer.close()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether ``open`` has connected (and ``close`` not yet undone it)."""
+        return self._writer is not None
 
     @property
     def commits(self) -> int:
@@ -212,7 +218,7 @@ def _private_file(path: Path) -> None:
         path.chmod(0o600)
 
 
-def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> None:
+def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> list[str]:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
@@ -225,19 +231,22 @@ def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> None:
             f"the sqlite store at {path!r} has schema version {applied}, newer than this "
             f"emitflow knows ({newest}); upgrade emitflow"
         )
-    for migration in known:
-        _transaction(
+    return [
+        f"{migration.version:04d}_{migration.name}"
+        for migration in known
+        if _transaction(
             "BEGIN IMMEDIATE", partial(_apply, migration=migration, now_us=now_us), commit=True
         )(conn)
+    ]
 
 
-def _apply(conn: sqlite3.Connection, *, migration: Migration, now_us: int) -> None:
+def _apply(conn: sqlite3.Connection, *, migration: Migration, now_us: int) -> bool:
     # Checked inside the write transaction: another process may have applied it meanwhile.
     done = conn.execute(
         "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
     ).fetchone()
     if done is not None:
-        return
+        return False
     for statement in migration.statements():
         conn.execute(statement)
     conn.execute(
@@ -248,3 +257,4 @@ def _apply(conn: sqlite3.Connection, *, migration: Migration, now_us: int) -> No
         "applied store migration",
         extra={"version": migration.version, "migration": migration.name},
     )
+    return True

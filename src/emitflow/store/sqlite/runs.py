@@ -40,8 +40,8 @@ _PREPARE_INLINE = 256
 
 _INSERT_RUN = """
 INSERT INTO runs (id, workflow_id, workflow_revision, status, input, context, trigger, hops,
-                  created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  created_at, lease_owner, lease_until)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING *
 """
 _UPDATE_RUN = """
@@ -66,6 +66,15 @@ INSERT INTO waits (run_id, reference, workflow_id, state, expires_at) VALUES (?,
 ON CONFLICT (run_id, reference) DO UPDATE SET
     workflow_id = excluded.workflow_id, state = excluded.state,
     expires_at = excluded.expires_at, lease_until = NULL
+"""
+# The literal IN list is the one of the partial index runs_in_flight, so the index serves it.
+_CLAIM_RUNS = """
+UPDATE runs SET lease_owner = ?1, lease_until = ?2
+WHERE seq IN (
+    SELECT seq FROM runs
+    WHERE status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until <= ?3)
+    ORDER BY seq LIMIT ?4)
+RETURNING *
 """
 _CLAIM_WAITS = """
 UPDATE waits SET lease_until = ?1
@@ -284,6 +293,23 @@ def _in_flight(conn: sqlite3.Connection) -> list[RunRecord]:
     return [_run(row) for row in conn.execute(sql)]
 
 
+def _claim_runs(
+    conn: sqlite3.Connection, owner: str, until: int, now: int, limit: int
+) -> list[RunRecord]:
+    rows = conn.execute(_CLAIM_RUNS, (owner, until, now, limit)).fetchall()
+    return [_run(row) for row in sorted(rows, key=lambda row: row["seq"])]
+
+
+def _renew_runs(conn: sqlite3.Connection, owner: str, run_ids: list[str], until: int) -> list[str]:
+    marks = ", ".join("?" * len(run_ids))
+    sql = (
+        f"UPDATE runs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ?"
+        " AND status IN ('pending', 'running') RETURNING id"
+    )
+    kept = {row[0] for row in conn.execute(sql, (until, *run_ids, owner))}
+    return [run_id for run_id in run_ids if run_id in kept]
+
+
 def _put_batches(conn: sqlite3.Connection, run_id: str, batches: list[tuple[int, str]]) -> None:
     """Replace every task record of the run with these batches."""
     conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
@@ -426,6 +452,8 @@ class SqliteRuns:
                     _json(new.trigger),
                     new.hops,
                     now_us,
+                    None if new.lease is None else new.lease.owner,
+                    None if new.lease is None else now_us + round(new.lease.seconds * 1e6),
                 ),
                 None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key),
             )
@@ -473,6 +501,28 @@ class SqliteRuns:
     async def list_runs_in_flight(self) -> list[RunRecord]:
         """Runs left pending or running, oldest first."""
         return await self._db.read(_in_flight)
+
+    async def claim_runs(
+        self, *, owner: str, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[RunRecord]:
+        """In-flight runs whose lease is free or over, oldest first, now leased to ``owner``."""
+        now = self._clock.now()
+        until = codec.to_micros(lease_end(now, limit, lease_seconds))
+        claim = partial(
+            _claim_runs, owner=owner, until=until, now=codec.to_micros(now), limit=limit
+        )
+        return await self._db.write(claim)
+
+    async def renew_runs(
+        self, owner: str, run_ids: Sequence[str], *, lease_seconds: float = 30.0
+    ) -> list[str]:
+        """Extend ``owner``'s leases on these in-flight runs; the ids it still holds."""
+        until = codec.to_micros(lease_end(self._clock.now(), 1, lease_seconds))
+        unique = list(dict.fromkeys(run_ids))
+        if not unique:
+            return []
+        renew = partial(_renew_runs, owner=owner, run_ids=unique, until=until)
+        return await self._db.write(renew)
 
     async def commit_transition(
         self, transition: Transition, events: Sequence[NewEvent] = ()

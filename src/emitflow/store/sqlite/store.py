@@ -11,10 +11,10 @@ this module adds workflows, subscriptions, schedules and the lifecycle.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote
 
 from emitflow.clock import Clock, SystemClock
@@ -215,9 +215,24 @@ class SqliteStore(
 
     # --- lifecycle -----------------------------------------------------------------------
 
+    #: One process's store: the runtime resumes every in-flight run at start.
+    shared: ClassVar[bool] = False
+
     async def open(self) -> None:
         """Connect, set up WAL, and apply the migrations not yet applied."""
         await self._db.open(self._now_us())
+
+    async def migrate(self) -> list[str]:
+        """Apply the migrations the file lacks; their names. An open store is up to date."""
+        if self._db.is_open:
+            return []
+        try:
+            return await self._db.open(self._now_us())
+        finally:
+            await self._db.close()
+
+    def on_change(self, callback: Callable[[str], None]) -> None:
+        """Never called: one process uses a SQLite store."""
 
     async def close(self) -> None:
         """Close the connections; safe to call twice."""
