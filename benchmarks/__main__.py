@@ -11,6 +11,7 @@ SUITES = (
     "bench_engine",
     "bench_codesteps",
     "bench_events",
+    "bench_fanout",
     "bench_store",
     "bench_api",
     "bench_ui",

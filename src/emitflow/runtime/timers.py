@@ -84,8 +84,10 @@ class Timers:
         """Write a deployed version's schedules; an unchanged one keeps its due time."""
         wanted = schedule_specs(workflow)
         existing = {s.kind: s for s in await self._store.list_schedules(workflow_id=workflow_id)}
+        changed = False
         for kind in existing.keys() - wanted.keys():
             await self._store.delete_schedules(workflow_id, kind=kind)
+            changed = True
         now = self._clock.now()
         for kind, spec in wanted.items():
             old = existing.get(kind)
@@ -95,7 +97,9 @@ class Timers:
             await self._store.put_schedule(
                 Schedule(workflow_id=workflow_id, kind=kind, spec=spec, next_due_at=due)
             )
-        self._wake.set()
+            changed = True
+        if changed:  # the timer loop looks again only when a due time may have moved
+            self._wake.set()
 
     async def run_due(self) -> int:
         """Start the runs of every schedule due now; how many started."""

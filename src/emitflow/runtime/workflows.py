@@ -2,7 +2,17 @@
 
 A workflow keeps its id ``p_…`` across versions. Deploying without an id adds a version to the
 workflow of the same namespace and name if there is one, else makes a new workflow; deploying
-the same document again stores nothing new. Parsed documents are cached per (id, revision).
+the same document again stores nothing new.
+
+Parsed documents are cached per (id, revision): the latest revision of every workflow this
+process has seen stays parsed for as long as the workflow is deployed (a listener run must not
+re-read and re-parse its YAML however many workflows there are), older revisions in a small
+least-recently-used cache (runs started before a new version still finish on theirs).
+
+Deploying by namespace and name looks the name up in an index of the store's workflows, read
+once and kept up to date by every deploy here, when this process is the store's only user
+(SQLite, memory). On a store several processes share, another one may have deployed the name
+meanwhile: the store's list is read each time.
 """
 
 from __future__ import annotations
@@ -13,11 +23,11 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from emitflow.dsl import Workflow, from_mapping, load_workflow, parse_workflow, python_workflow
 from emitflow.errors import ConfigurationError, NotFoundError
-from emitflow.store.base import WorkflowStore
+from emitflow.store.base import ChangeFeed, WorkflowStore
 from emitflow.store.records import NewWorkflow, WorkflowVersion
 
 __all__ = ["WORKFLOW_ID", "DeploySource", "Workflows"]
@@ -29,16 +39,29 @@ DeploySource = Path | Workflow | Mapping[str, Any] | str
 WORKFLOW_ID = re.compile(r"^p_[A-Za-z0-9_-]{1,64}$")
 _JSON = "application/json"
 _YAML = "application/yaml"
-_CACHE_SIZE = 256
+#: Document texts up to this long are parsed on the event loop.
+_INLINE_PARSE_CHARS = 2_048
+#: Parsed revisions older than a workflow's latest kept at once.
+_OLDER_REVISIONS = 256
+
+
+class _Store(WorkflowStore, ChangeFeed, Protocol):
+    """What deploying needs of the store."""
 
 
 class Workflows:
     """The deployed workflows of one store, with parsed documents cached."""
 
-    def __init__(self, store: WorkflowStore) -> None:
+    def __init__(self, store: _Store) -> None:
         self._store = store
-        self._parsed: OrderedDict[tuple[str, int], Workflow] = OrderedDict()
+        #: Per workflow id, its newest revision seen and that revision parsed.
+        self._current: dict[str, tuple[int, Workflow]] = {}
+        self._older: OrderedDict[tuple[str, int], Workflow] = OrderedDict()
         self._latest: dict[str, WorkflowVersion] = {}
+        #: (namespace, name) → the first workflow id (in id order) of that name, and each
+        #: workflow's (namespace, name); ``None`` until first needed, or when out of date.
+        self._names: dict[tuple[str, str], str] | None = None
+        self._named: dict[str, tuple[str, str]] = {}
 
     async def deploy(
         self,
@@ -52,8 +75,12 @@ class Workflows:
             raise ConfigurationError(
                 f"workflow id {id!r} is invalid: use 'p_' then letters, digits, '_' or '-'"
             )
-        # Parsing a large document takes seconds: off the event loop.
-        workflow, text, media_type = await asyncio.to_thread(_prepare, source)
+        # Parsing a large document takes seconds: off the event loop. A small one takes about a
+        # millisecond, less than the hand-off to a thread costs under load.
+        if isinstance(source, str) and len(source) <= _INLINE_PARSE_CHARS:
+            workflow, text, media_type = _prepare(source)
+        else:
+            workflow, text, media_type = await asyncio.to_thread(_prepare, source)
         if check is not None:
             check(workflow)
         document = workflow.document
@@ -70,6 +97,7 @@ class Workflows:
             )
         )
         self._latest[version.id] = version
+        self._index(version)
         self._remember((version.id, version.revision), workflow)
         return version, workflow
 
@@ -95,7 +123,7 @@ class Workflows:
 
     async def workflow(self, workflow_id: str, revision: int) -> Workflow:
         """One stored version, parsed."""
-        cached = self._parsed.get((workflow_id, revision))
+        cached = self._cached((workflow_id, revision))
         if cached is not None:
             return cached
         return self.parsed(await self._store.get_workflow(workflow_id, revision=revision))
@@ -103,7 +131,7 @@ class Workflows:
     def parsed(self, version: WorkflowVersion) -> Workflow:
         """A stored version's document, parsed (once)."""
         key = (version.id, version.revision)
-        workflow = self._parsed.get(key)
+        workflow = self._cached(key)
         if workflow is None:
             kind: Literal["json", "yaml"] = "json" if version.media_type == _JSON else "yaml"
             workflow = parse_workflow(version.document, format=kind)
@@ -113,18 +141,56 @@ class Workflows:
     def forget(self, workflow_id: str) -> None:
         """Drop what is cached about a workflow (it was removed or changed elsewhere)."""
         self._latest.pop(workflow_id, None)
+        # A workflow deployed again after its removal starts over at revision 1.
+        self._current.pop(workflow_id, None)
+        for key in [key for key in self._older if key[0] == workflow_id]:
+            del self._older[key]
+        self._names = None
+
+    def _cached(self, key: tuple[str, int]) -> Workflow | None:
+        current = self._current.get(key[0])
+        if current is not None and current[0] == key[1]:
+            return current[1]
+        workflow = self._older.get(key)
+        if workflow is not None:
+            self._older.move_to_end(key)
+        return workflow
 
     def _remember(self, key: tuple[str, int], workflow: Workflow) -> None:
-        self._parsed[key] = workflow
-        self._parsed.move_to_end(key)
-        while len(self._parsed) > _CACHE_SIZE:
-            self._parsed.popitem(last=False)
+        workflow_id, revision = key
+        current = self._current.get(workflow_id)
+        if current is not None and current[0] > revision:
+            self._keep_older(key, workflow)
+            return
+        if current is not None and current[0] < revision:
+            self._keep_older((workflow_id, current[0]), current[1])
+        self._current[workflow_id] = (revision, workflow)
+
+    def _keep_older(self, key: tuple[str, int], workflow: Workflow) -> None:
+        self._older[key] = workflow
+        self._older.move_to_end(key)
+        while len(self._older) > _OLDER_REVISIONS:
+            self._older.popitem(last=False)
 
     async def _same_name(self, namespace: str, name: str) -> str | None:
-        for version in await self._store.list_workflows():
-            if version.namespace == namespace and version.name == name:
-                return version.id
-        return None
+        if self._names is None or self._store.shared:
+            self._names, self._named = {}, {}
+            for version in await self._store.list_workflows():  # by namespace, name, id
+                self._names.setdefault((version.namespace, version.name), version.id)
+                self._named[version.id] = (version.namespace, version.name)
+        return self._names.get((namespace, name))
+
+    def _index(self, version: WorkflowVersion) -> None:
+        if self._names is None:
+            return
+        key = (version.namespace, version.name)
+        before = self._named.get(version.id)
+        if before is not None and before != key:
+            self._names = None  # renamed: which workflow holds the old name is read again
+            return
+        self._named[version.id] = key
+        known = self._names.get(key)
+        self._names[key] = version.id if known is None else min(known, version.id)
 
 
 def _prepare(source: DeploySource) -> tuple[Workflow, str, str]:

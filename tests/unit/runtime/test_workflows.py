@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,81 @@ async def test_bad_input_is_refused(workflows: Workflows) -> None:
         await workflows.deploy("document: {}\n")
     with pytest.raises(ConfigurationError, match="deploy takes"):
         await workflows.deploy(42)  # type: ignore[arg-type]
+
+
+class _Counting(MemoryStore):
+    """A memory store counting the reads that deploying and running may make."""
+
+    def __init__(self, *, shared: bool = False) -> None:
+        super().__init__()
+        self.reads = {"get_workflow": 0, "list_workflows": 0}
+        self.shared = shared  # type: ignore[misc]
+
+    async def get_workflow(self, workflow_id: str, *, revision: int | None = None) -> Any:
+        self.reads["get_workflow"] += 1
+        return await super().get_workflow(workflow_id, revision=revision)
+
+    async def list_workflows(self) -> Any:
+        self.reads["list_workflows"] += 1
+        return await super().list_workflows()
+
+
+def _named(name: str, target: str = "/test/emitter") -> str:
+    return EMITTER.replace("name: emitter", f"name: {name}").replace("/test/emitter", target)
+
+
+async def test_every_latest_revision_stays_parsed() -> None:
+    # More workflows than the old fixed cache held: none is read or parsed again.
+    store = _Counting()
+    await store.open()
+    workflows = Workflows(store)
+    deployed = [(await workflows.deploy(_named(f"w{k}")))[0] for k in range(300)]
+    before = dict(store.reads)
+    for version in deployed:
+        parsed = await workflows.workflow(version.id, version.revision)
+        assert parsed.document.name == version.name
+    assert store.reads == before
+
+
+async def test_older_revisions_stay_readable_and_forget_drops_them() -> None:
+    store = _Counting()
+    await store.open()
+    workflows = Workflows(store)
+    await workflows.deploy(_named("w"), id="p_w")
+    second, _ = await workflows.deploy(_named("w", "/test/other"), id="p_w")
+    assert second.revision == 2
+    old = await workflows.workflow("p_w", 1)
+    assert old.raw["do"] != (await workflows.workflow("p_w", 2)).raw["do"]
+    workflows.forget("p_w")
+    await store.delete_workflow("p_w")
+    again, parsed = await workflows.deploy(_named("w", "/test/third"), id="p_w")
+    assert again.revision == 1
+    assert await workflows.workflow("p_w", 1) is parsed
+
+
+async def test_same_name_is_looked_up_once_on_a_store_of_one_process() -> None:
+    store = _Counting()
+    await store.open()
+    workflows = Workflows(store)
+    ids = [(await workflows.deploy(_named(f"w{k}")))[0].id for k in range(20)]
+    again, _ = await workflows.deploy(_named("w3", "/test/changed"))
+    assert again.id == ids[3] and again.revision == 2
+    assert store.reads["list_workflows"] == 1
+    # A workflow given an id, then renamed: the name index follows.
+    mine, _ = await workflows.deploy(_named("w5"), id="p_0000first")
+    assert (await workflows.deploy(_named("w5", "/test/x")))[0].id == "p_0000first"
+    await workflows.deploy(_named("renamed"), id="p_0000first")
+    assert (await workflows.deploy(_named("w5", "/test/y")))[0].id == ids[5]
+    assert mine.id == "p_0000first"
+
+
+async def test_a_shared_store_is_asked_each_time() -> None:
+    # Another process may have deployed the name since: the store's list is read again.
+    store = _Counting(shared=True)
+    await store.open()
+    workflows = Workflows(store)
+    first, _ = await workflows.deploy(_named("w"))
+    elsewhere, _ = await Workflows(store).deploy(_named("v"))
+    again, _ = await workflows.deploy(_named("v", "/test/changed"))
+    assert again.id == elsewhere.id and first.id != elsewhere.id
+    assert store.reads["list_workflows"] == 3

@@ -1,0 +1,94 @@
+"""Fan-out at scale on the embedded SQLite store (a temporary file), for 10, 100 and 1,000
+listener workflows subscribed to one emitter (an event source ``dc_…``).
+
+- Deploy + subscribe: each listener is a one-task workflow of its own, deployed (by document
+  text, so deploy looks for a workflow of the same name) then subscribed; ms per listener over
+  all of them (target ≤ 1 ms at 1,000).
+- Routing: events are ingested into the emitter, one call holding them all, so that each size
+  starts the same number of listener runs; listener runs/s from the ingest until every run has
+  ended (``Engine.drain``); target ≥ 2,000 at 1,000 listeners. The smaller sizes are the
+  baseline of the same run: the cost per run should not grow with the number of listeners.
+
+``python -m benchmarks bench_fanout``; ``EMITFLOW_BENCH_FANOUT=10,100`` picks the sizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from emitflow.events.cloudevent import CloudEvent
+from emitflow.runtime import Engine
+from emitflow.runtime.subscriptions import source_emitter_id
+
+SIZES = (10, 100, 1_000)
+#: Listener runs each size starts (events × listeners).
+RUNS = 5_000
+SOURCE = "/bench/fanout"
+
+
+def listener(name: str) -> str:
+    """A one-task listener workflow."""
+    return f"""
+document: {{dsl: '1.0.3', namespace: bench, name: {name}, version: '1.0.0'}}
+do:
+  - keep:
+      set:
+        n: ${{ .[0].data.n }}
+"""
+
+
+async def fan_out(folder: Path, listeners: int) -> tuple[float, float, int]:
+    """ms per deploy + subscribe, listener runs/s, and how many runs (for ``listeners``)."""
+    emitter = source_emitter_id(SOURCE)
+    events = max(1, RUNS // listeners)
+    async with Engine.open(f"sqlite:///{folder}/fanout-{listeners}.db") as engine:
+        start = time.perf_counter()
+        for k in range(listeners):
+            target = await engine.deploy(listener(f"fan-{k}"))
+            await engine.subscribe(emitter_id=emitter, listener_id=target.id)
+        deployed = time.perf_counter() - start
+        batch = [
+            CloudEvent.create(type="com.example.tick", source=SOURCE, data={"n": n})
+            for n in range(events)
+        ]
+        start = time.perf_counter()
+        await engine.ingest_many(batch)
+        await engine.drain(within=600)
+        routed = time.perf_counter() - start
+    _check_runs(folder / f"fanout-{listeners}.db", events * listeners)
+    return deployed / listeners * 1000, events * listeners / routed, events * listeners
+
+
+def _check_runs(path: Path, expected: int) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        counts = dict(conn.execute("SELECT status, count(*) FROM runs GROUP BY status"))
+    if counts != {"completed": expected}:
+        raise RuntimeError(f"listener runs by status: {counts}; expected {expected} completed")
+
+
+def _sizes() -> tuple[int, ...]:
+    chosen = os.environ.get("EMITFLOW_BENCH_FANOUT")
+    return tuple(int(part) for part in chosen.split(",")) if chosen else SIZES
+
+
+def main() -> None:
+    """Print the figures per size."""
+    print("## bench_fanout (sqlite)")
+    with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
+        for listeners in _sizes():
+            per_listener, rate, runs = asyncio.run(fan_out(Path(name), listeners))
+            print(
+                f"{listeners:,} listeners on one emitter: deploy + subscribe "
+                f"{per_listener:.2f} ms per listener (target ≤ 1); routing {runs:,} listener "
+                f"runs: {rate:,.0f} runs/s (target ≥ 2,000 at 1,000 listeners)"
+            )
+
+
+if __name__ == "__main__":
+    main()
