@@ -4,7 +4,9 @@ Library errors map to statuses here, once: a missing thing is 404, an invalid do
 bad event, filter or argument 400, a refused request its own status, a store that cannot serve
 now (disk full, read-only, I/O error, locked) 503 with ``Retry-After`` and the store's path and
 cause. Anything unexpected is a
-500 whose answer names a request id and nothing else; the traceback goes to the server log.
+500 whose answer names a request id and nothing else; the traceback goes to the server log. A
+client that goes away before its request's body arrived is an info line, not an error: there
+is nobody left to answer, and nothing was accepted.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 
 from emitflow.errors import (
@@ -32,7 +35,7 @@ from emitflow.errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["RETRY_AFTER_SECONDS", "error_response", "install_error_handlers"]
+__all__ = ["CLIENT_CLOSED", "RETRY_AFTER_SECONDS", "error_response", "install_error_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ _CODES_BY_STATUS = {
     503: "unavailable",
 }
 
+#: The status logged for a request whose client went away before it was read (as nginx does).
+CLIENT_CLOSED = 499
 #: How long a client should wait before trying again when the store cannot serve (seconds).
 RETRY_AFTER_SECONDS = 30
 _STATUS_HEADERS: dict[int, Mapping[str, str]] = {
@@ -166,8 +171,18 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_disconnect(request: Request, exc: Exception) -> Response:
+    logger.info(
+        "client disconnected before its request was read",
+        extra={"path": request.url.path, "method": request.method},
+    )
+    # Never sent (the connection is gone); 499 is what the access log shows.
+    return Response(status_code=CLIENT_CLOSED)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer every error, expected or not, in the API's shape."""
+    app.add_exception_handler(ClientDisconnect, _on_disconnect)
     app.add_exception_handler(EmitflowError, _on_library_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -71,7 +71,7 @@ class SummaryParams:
     channel: str
 
 
-def summary_params(
+async def summary_params(
     limit: PageLimit,
     before: Cursor = None,
     after: Cursor = None,

@@ -11,6 +11,7 @@ refused when the subscription is created (``FilterError`` naming its place).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -33,8 +34,10 @@ class _Store(WorkflowStore, SubscriptionStore, WebhookStore, EventLog, Protocol)
     """What subscriptions need of the store."""
 
 
+@functools.lru_cache(maxsize=4096)
 def source_emitter_id(source: str) -> str:
     """The emitter id ``dc_…`` of a CloudEvent ``source``: the same source, the same id."""
+    # Cached: every ingested event asks, and a deployment has few sources.
     number = int.from_bytes(hashlib.sha256(source.encode("utf-8")).digest()[:13], "big")
     chars = []
     for _ in range(17):

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
 import pytest
 from cloudevents.v1.conversion import to_binary, to_structured
 from cloudevents.v1.http import CloudEvent as SdkEvent
+
+from emitflow.api import ApiSettings, create_app
+from emitflow.runtime.engine import Engine
+from tests.integration.api.conftest import ADMIN_TOKEN
 
 STRUCTURED = {"Content-Type": "application/cloudevents+json"}
 BASE = {"specversion": "1.0", "source": "/tests/ingest", "type": "com.example.ingest"}
@@ -175,3 +181,44 @@ async def test_a_binary_source_event_in_event_summaries(client: httpx.AsyncClien
     (item,) = [i for i in page["data"] if i["metadata"]["emit_id"] == "summary"]
     assert base64.b64decode(item["event"]) == BLOB
     assert item["metadata"]["encoding"] == "base64"
+
+
+async def test_a_client_gone_before_its_body_is_an_info_line(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The ASGI app directly: the body never comes, the client has disconnected.
+    app = create_app(engine, ApiSettings(admin_token=ADMIN_TOKEN))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/events",
+        "raw_path": b"/v1/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"emitflow.test"),
+            (b"authorization", f"Bearer {ADMIN_TOKEN}".encode()),
+            (b"content-type", b"application/cloudevents+json"),
+            (b"content-length", b"100"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.INFO, logger="emitflow.api"):
+        await app(scope, receive, send)  # raises nothing: the server logs no traceback
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert "disconnected" in caplog.records[0].getMessage()
+    assert caplog.records[0].exc_info is None
+    assert sent[0]["status"] == 499
+    assert not (await engine.events(None, event_name=None)).items
