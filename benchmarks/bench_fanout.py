@@ -8,6 +8,10 @@ listener workflows subscribed to one emitter (an event source ``dc_…``).
   starts the same number of listener runs; listener runs/s from the ingest until every run has
   ended (``Engine.drain``); target ≥ 2,000 at 1,000 listeners. The smaller sizes are the
   baseline of the same run: the cost per run should not grow with the number of listeners.
+- Subscriptions that do not match: 10 listeners on the emitter beside 1,000 more listeners
+  subscribed to another source and to another channel of the same one (deployed from mappings,
+  as a JSON body or a Python dict deploys: the deploy + subscribe figure without YAML); routing
+  should cost what it costs with the 10 alone.
 
 ``python -m benchmarks bench_fanout``; ``EMITFLOW_BENCH_FANOUT=10,100`` picks the sizes.
 """
@@ -22,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from emitflow.dsl import parse_workflow
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import Engine
 from emitflow.runtime.subscriptions import source_emitter_id
@@ -30,6 +35,8 @@ SIZES = (10, 100, 1_000)
 #: Listener runs each size starts (events × listeners).
 RUNS = 5_000
 SOURCE = "/bench/fanout"
+#: Listeners subscribed elsewhere, beside the 10 that match.
+OTHERS = 1_000
 
 
 def listener(name: str) -> str:
@@ -43,11 +50,24 @@ do:
 """
 
 
-async def fan_out(folder: Path, listeners: int) -> tuple[float, float, int]:
-    """ms per deploy + subscribe, listener runs/s, and how many runs (for ``listeners``)."""
+async def fan_out(
+    folder: Path, listeners: int, *, others: int = 0
+) -> tuple[float, float, int, float]:
+    """ms per deploy + subscribe, listener runs/s, how many runs (for ``listeners``), and ms
+    per deploy + subscribe of the ``others`` (mappings, subscriptions that do not match)."""
     emitter = source_emitter_id(SOURCE)
     events = max(1, RUNS // listeners)
-    async with Engine.open(f"sqlite:///{folder}/fanout-{listeners}.db") as engine:
+    name = f"fanout-{listeners}-{others}.db"
+    async with Engine.open(f"sqlite:///{folder}/{name}") as engine:
+        start = time.perf_counter()
+        for k in range(others):
+            document = parse_workflow(listener(f"other-{k}")).raw
+            elsewhere = await engine.deploy({**document, "document": {**document["document"]}})
+            where = (source_emitter_id("/bench/other"), "") if k % 2 else (emitter, "other")
+            await engine.subscribe(
+                emitter_id=where[0], listener_id=elsewhere.id, event_name=where[1]
+            )
+        unmatched = (time.perf_counter() - start) / others * 1000 if others else 0.0
         start = time.perf_counter()
         for k in range(listeners):
             target = await engine.deploy(listener(f"fan-{k}"))
@@ -61,8 +81,8 @@ async def fan_out(folder: Path, listeners: int) -> tuple[float, float, int]:
         await engine.ingest_many(batch)
         await engine.drain(within=600)
         routed = time.perf_counter() - start
-    _check_runs(folder / f"fanout-{listeners}.db", events * listeners)
-    return deployed / listeners * 1000, events * listeners / routed, events * listeners
+    _check_runs(folder / name, events * listeners)
+    return deployed / listeners * 1000, events * listeners / routed, events * listeners, unmatched
 
 
 def _check_runs(path: Path, expected: int) -> None:
@@ -82,12 +102,18 @@ def main() -> None:
     print("## bench_fanout (sqlite)")
     with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
         for listeners in _sizes():
-            per_listener, rate, runs = asyncio.run(fan_out(Path(name), listeners))
+            per_listener, rate, runs, _ = asyncio.run(fan_out(Path(name), listeners))
             print(
-                f"{listeners:,} listeners on one emitter: deploy + subscribe "
+                f"{listeners:,} listeners on one emitter: deploy (YAML text) + subscribe "
                 f"{per_listener:.2f} ms per listener (target ≤ 1); routing {runs:,} listener "
                 f"runs: {rate:,.0f} runs/s (target ≥ 2,000 at 1,000 listeners)"
             )
+        _, rate, runs, unmatched = asyncio.run(fan_out(Path(name), 10, others=OTHERS))
+        print(
+            f"10 listeners on one emitter beside {OTHERS:,} subscriptions that do not match: "
+            f"routing {runs:,} listener runs: {rate:,.0f} runs/s (compare with 10 alone); "
+            f"deploy (mapping) + subscribe of those {OTHERS:,}: {unmatched:.2f} ms per listener"
+        )
 
 
 if __name__ == "__main__":

@@ -114,7 +114,9 @@ class Engine(Inspection, AsyncLifecycle):
         )
         self._timers = Timers(store, self._runs, self._workflows, settings)
         self._sources = Sources(self._enqueue, settings.clock)
-        self._subscriptions = Subscriptions(store, running=self._sources.running)
+        self._subscriptions = Subscriptions(
+            store, running=self._sources.running, known=self._workflows.known
+        )
         self._background: list[asyncio.Task[None]] = []
 
     @classmethod

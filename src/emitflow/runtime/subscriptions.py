@@ -49,10 +49,19 @@ def source_emitter_id(source: str) -> str:
 class Subscriptions:
     """Subscriptions of one store, checked before they are written."""
 
-    def __init__(self, store: _Store, *, running: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        store: _Store,
+        *,
+        running: Callable[[str], bool] | None = None,
+        known: Callable[[str], bool] | None = None,
+    ) -> None:
         self._store = store
         #: Whether an emitter id is a source this process consumes now (a broker source).
         self._running = running or (lambda _: False)
+        #: Whether a workflow id is known to exist without asking the store (one just deployed
+        #: here: subscribing it right after saves a read).
+        self._known = known or (lambda _: False)
 
     async def create(
         self,
@@ -118,6 +127,8 @@ class Subscriptions:
         )
 
     async def _exists(self, workflow_id: str) -> bool:
+        if self._known(workflow_id):
+            return True
         try:
             await self._store.get_workflow(workflow_id)
         except NotFoundError:
@@ -151,6 +162,8 @@ class Subscriptions:
         await self._workflow(listener_id, "listener")
 
     async def _workflow(self, workflow_id: str, role: str) -> None:
+        if self._known(workflow_id):
+            return
         try:
             await self._store.get_workflow(workflow_id)
         except NotFoundError:

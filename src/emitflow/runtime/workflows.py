@@ -39,7 +39,8 @@ DeploySource = Path | Workflow | Mapping[str, Any] | str
 WORKFLOW_ID = re.compile(r"^p_[A-Za-z0-9_-]{1,64}$")
 _JSON = "application/json"
 _YAML = "application/yaml"
-#: Document texts up to this long are parsed on the event loop.
+#: Document texts up to this long are parsed on the event loop (files and longer texts in a
+#: thread).
 _INLINE_PARSE_CHARS = 2_048
 #: Parsed revisions older than a workflow's latest kept at once.
 _OLDER_REVISIONS = 256
@@ -75,12 +76,15 @@ class Workflows:
             raise ConfigurationError(
                 f"workflow id {id!r} is invalid: use 'p_' then letters, digits, '_' or '-'"
             )
-        # Parsing a large document takes seconds: off the event loop. A small one takes about a
-        # millisecond, less than the hand-off to a thread costs under load.
-        if isinstance(source, str) and len(source) <= _INLINE_PARSE_CHARS:
-            workflow, text, media_type = _prepare(source)
-        else:
+        # Reading a file, or parsing a large text, takes long: off the event loop. A small text
+        # takes about a millisecond, and a mapping (already parsed) or a workflow less, which
+        # is less than the hand-off to a thread costs under load.
+        if isinstance(source, Path) or (
+            isinstance(source, str) and len(source) > _INLINE_PARSE_CHARS
+        ):
             workflow, text, media_type = await asyncio.to_thread(_prepare, source)
+        else:
+            workflow, text, media_type = _prepare(source)
         if check is not None:
             check(workflow)
         document = workflow.document
@@ -108,6 +112,11 @@ class Workflows:
             version = await self._store.get_workflow(workflow_id)
             self._latest[workflow_id] = version
         return version
+
+    def known(self, workflow_id: str) -> bool:
+        """Whether this process has seen the workflow deployed (and not removed) here; a
+        store several processes share may have lost it since."""
+        return workflow_id in self._latest and not self._store.shared
 
     async def latest_workflow(
         self, workflow_id: str, *, missing_ok: bool = False

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from emitflow.dsl import parse_workflow
-from emitflow.errors import ConfigurationError, DocumentError
+from emitflow.errors import ConfigurationError, DocumentError, NotFoundError
+from emitflow.runtime import Engine, EngineSettings
 from emitflow.runtime.workflows import Workflows
 from emitflow.store import MemoryStore
 from tests.unit.runtime.fakes import EMITTER, LISTENER
@@ -133,3 +134,15 @@ async def test_a_shared_store_is_asked_each_time() -> None:
     again, _ = await workflows.deploy(_named("v", "/test/changed"))
     assert again.id == elsewhere.id and first.id != elsewhere.id
     assert store.reads["list_workflows"] == 3
+
+
+async def test_subscribing_a_workflow_just_deployed_asks_the_store_nothing_more() -> None:
+    store = _Counting()
+    async with Engine(store, EngineSettings(code_steps=None, timers=False)) as engine:
+        emitter = await engine.deploy(_named("emitter"))
+        listener = await engine.deploy(_named("listener"))
+        before = dict(store.reads)
+        await engine.subscribe(emitter_id=emitter.id, listener_id=listener.id)
+        assert store.reads == before
+        with pytest.raises(NotFoundError, match="deploy it first"):
+            await engine.subscribe(emitter_id=emitter.id, listener_id="p_nowhere")
