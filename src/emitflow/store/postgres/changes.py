@@ -83,9 +83,7 @@ class ChangeListener:
         conn.add_termination_listener(self._lost)
         self._conn = conn
 
-    def _notified(
-        self, conn: asyncpg.Connection, pid: int, channel: str, payload: object
-    ) -> None:
+    def _notified(self, conn: asyncpg.Connection, pid: int, channel: str, payload: object) -> None:
         if payload not in CHANGE_TOPICS:
             return
         topic = str(payload)

@@ -20,7 +20,6 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -246,8 +245,7 @@ async def _migrate(conn: asyncpg.Connection, where: str, now_us: int) -> list[st
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at)"
-                    " VALUES ($1, $2, $3)",
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                     migration.version,
                     migration.name,
                     now_us,
@@ -267,4 +265,3 @@ def status_count(status: str) -> int:
     """The row count of a command status such as ``"DELETE 3"`` or ``"INSERT 0 2"``."""
     tail = status.rpartition(" ")[2]
     return int(tail) if tail.isdigit() else 0
-

@@ -76,9 +76,7 @@ async def _tasks(conn: asyncpg.Connection, run_id: str) -> list[StoredTask]:
         return [rows.task(row) for row in found]
     # A row was written after the batches (storing a whole list deletes the rows): it wins.
     by_sequence = {
-        task.sequence: task
-        for batch in batches
-        for task in unpack_tasks(run_id, batch["records"])
+        task.sequence: task for batch in batches for task in unpack_tasks(run_id, batch["records"])
     }
     for row in found:
         by_sequence[row["sequence"]] = rows.task(row)
@@ -94,9 +92,7 @@ async def _cursor(conn: asyncpg.Connection, run_id: str | None) -> int | None:
     return int(seq)
 
 
-async def _commit(
-    conn: asyncpg.Connection, prepared: _Prepared, now_us: int
-) -> list[int]:
+async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) -> list[int]:
     transition, (run_params, task_params, wait_params), batches, encoded = prepared
     run_id = transition.run_id
     if run_params is not None:
@@ -275,9 +271,7 @@ class PostgresRuns:
         now = self._clock.now()
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
         async with self._db.transaction() as conn:
-            found = await conn.fetch(
-                Q["claim_runs"], owner, until, codec.to_micros(now), limit
-            )
+            found = await conn.fetch(Q["claim_runs"], owner, until, codec.to_micros(now), limit)
         return [rows.run(row) for row in sorted(found, key=lambda row: row["seq"])]
 
     async def renew_runs(
