@@ -21,12 +21,12 @@ import asyncpg
 from emitflow.errors import StoreError
 from emitflow.store.base import CHANGE_TOPICS
 from emitflow.store.postgres.database import DRIVER_ERRORS, PostgresDatabase
+from emitflow.store.queries import queries
 
 __all__ = ["ChangeListener"]
 
 log = logging.getLogger(__name__)
 
-_CHANNEL = "SELECT left('emitflow.' || current_schema(), 63)"
 _FIRST_PAUSE = 0.2
 _LONGEST_PAUSE = 10.0
 
@@ -75,7 +75,7 @@ class ChangeListener:
     async def _listen(self) -> None:
         conn = await self._db.connect()
         try:
-            channel = await conn.fetchval(_CHANNEL)
+            channel = await conn.fetchval(queries("postgres")["change_channel"])
             await conn.add_listener(channel, self._notified)
         except DRIVER_ERRORS as exc:
             conn.terminate()

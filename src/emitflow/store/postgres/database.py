@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from emitflow.errors import StoreError, StoreUnavailableError
+from emitflow.store.queries import queries
 
 __all__ = [
     "DRIVER_ERRORS",
@@ -39,8 +40,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
-# One key per schema: processes migrating other schemas of the same database do not wait.
-_LOCK_KEY = "SELECT hashtext('emitflow.migrate.' || current_schema())::bigint"
 _NOT_OPEN = "the store is not open; use 'async with store:' or 'await store.open()'"
 
 # Errors that say the server or the connection is gone, not that the request is wrong.
@@ -222,16 +221,14 @@ class PostgresDatabase:
 
 
 async def _migrate(conn: asyncpg.Connection, where: str, now_us: int) -> list[str]:
-    key = await conn.fetchval(_LOCK_KEY)
-    await conn.execute("SELECT pg_advisory_lock($1)", key)
+    q = queries("postgres")
+    key = await conn.fetchval(q["migration_lock_key"])
+    await conn.execute(q["lock_migrations"], key)
     try:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-        )
+        await conn.execute(q["create_schema_migrations"])
         known = migrations()
         newest = known[-1].version if known else 0
-        current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+        current = await conn.fetchval(q["schema_version"])
         if current > newest:
             raise StoreError(
                 f"the postgresql store at {where} has schema version {current}, newer than "
@@ -245,7 +242,7 @@ async def _migrate(conn: asyncpg.Connection, where: str, now_us: int) -> list[st
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    q["record_migration"],
                     migration.version,
                     migration.name,
                     now_us,
@@ -258,7 +255,7 @@ async def _migrate(conn: asyncpg.Connection, where: str, now_us: int) -> list[st
         return applied
     finally:
         if not conn.is_closed():
-            await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            await conn.execute(q["unlock_migrations"], key)
 
 
 def status_count(status: str) -> int:

@@ -138,8 +138,7 @@ class PostgresStore(
         workflow_id = new.id or self._ids(WORKFLOW_PREFIX)
         now = self._now_us()
         async with self._db.transaction() as conn:
-            # Versions of one workflow are numbered one at a time.
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", workflow_id)
+            await conn.execute(Q["lock_workflow"], workflow_id)
             row = await conn.fetchrow(Q["latest_workflow"], workflow_id)
             latest = None if row is None else rows.version(row)
             if latest is not None and latest.same_document(new):
@@ -261,24 +260,18 @@ class PostgresStore(
         """Schedules by workflow id and kind."""
         async with self._db.connection() as conn:
             if workflow_id is None:
-                found = await conn.fetch("SELECT * FROM schedules ORDER BY workflow_id, kind")
+                found = await conn.fetch(Q["list_schedules"])
             else:
-                found = await conn.fetch(
-                    "SELECT * FROM schedules WHERE workflow_id = $1 ORDER BY kind", workflow_id
-                )
+                found = await conn.fetch(Q["schedules_of"], workflow_id)
         return [rows.schedule(row) for row in found]
 
     async def delete_schedules(self, workflow_id: str, *, kind: str | None = None) -> int:
         """Remove a workflow's schedules (of one kind)."""
         async with self._db.transaction() as conn:
             if kind is None:
-                status = await conn.execute(
-                    "DELETE FROM schedules WHERE workflow_id = $1", workflow_id
-                )
+                status = await conn.execute(Q["delete_schedules"], workflow_id)
             else:
-                status = await conn.execute(
-                    "DELETE FROM schedules WHERE workflow_id = $1 AND kind = $2", workflow_id, kind
-                )
+                status = await conn.execute(Q["delete_schedule_kind"], workflow_id, kind)
         return status_count(status)
 
     async def claim_due_schedules(

@@ -1,6 +1,8 @@
--- The PostgreSQL backend's queries, one per name (see store/queries.py). $n are asyncpg
--- parameters. Every claim locks the rows it takes with FOR UPDATE SKIP LOCKED, so concurrent
--- claims of several processes divide the rows between them without waiting for each other.
+-- The PostgreSQL backend's queries, one per name (see store/queries.py); $n are asyncpg
+-- parameters. Queries whose WHERE clause depends on which filters a call gives (event and run
+-- pages, waits, subscriptions) are composed in Python from the same columns. Every claim locks
+-- the rows it takes with FOR UPDATE SKIP LOCKED, so concurrent claims of several processes
+-- divide the rows between them without waiting for each other.
 
 -- name: latest_workflow
 SELECT * FROM workflows WHERE id = $1 ORDER BY revision DESC LIMIT 1;
@@ -327,3 +329,46 @@ SELECT name, sealed FROM secrets ORDER BY name;
 
 -- name: delete_secret
 DELETE FROM secrets WHERE name = $1;
+
+-- name: list_schedules
+SELECT * FROM schedules ORDER BY workflow_id, kind;
+
+-- name: schedules_of
+SELECT * FROM schedules WHERE workflow_id = $1 ORDER BY kind;
+
+-- name: delete_schedules
+DELETE FROM schedules WHERE workflow_id = $1;
+
+-- name: delete_schedule_kind
+DELETE FROM schedules WHERE workflow_id = $1 AND kind = $2;
+
+-- name: lock_workflow
+-- Versions of one workflow are numbered one at a time, whichever process deploys them.
+SELECT pg_advisory_xact_lock(hashtext('emitflow.workflow.' || $1));
+
+-- name: change_channel
+-- The NOTIFY channel of the schema the connection works in (see emitflow_notify, 0001).
+SELECT left('emitflow.' || current_schema(), 63);
+
+-- name: migration_lock_key
+-- One key per schema: processes migrating other schemas of the database do not wait.
+SELECT hashtext('emitflow.migrate.' || current_schema())::bigint;
+
+-- name: lock_migrations
+SELECT pg_advisory_lock($1);
+
+-- name: unlock_migrations
+SELECT pg_advisory_unlock($1);
+
+-- name: create_schema_migrations
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at BIGINT  NOT NULL
+);
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) FROM schema_migrations;
+
+-- name: record_migration
+INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3);
