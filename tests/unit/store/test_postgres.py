@@ -69,6 +69,6 @@ async def test_a_store_not_open_refuses_work() -> None:
 
 async def test_a_server_not_there_is_unavailable_naming_the_fix() -> None:
     store = PostgresStore("postgresql://postgres:pw@127.0.0.1:1/none")
-    with pytest.raises(StoreUnavailableError, match="cannot connect.*server is up") as caught:
+    with pytest.raises(StoreUnavailableError, match=r"cannot connect.*server is up") as caught:
         await store.open()
     assert "pw" not in str(caught.value)
