@@ -1,4 +1,9 @@
-"""Store figures on the embedded SQLite store (a temporary file).
+"""Store figures on the embedded SQLite store (a temporary file), or on PostgreSQL.
+
+``python -m benchmarks.bench_store --store postgresql://user@host/db`` measures the emitter
+pages on PostgreSQL instead: the million events are bulk-loaded with ``COPY`` into a schema of
+their own (``bench_<random>``, dropped after), numbered as the store numbers them, and the same
+pages are read through ``PostgresStore``.
 
 - Build: a log of 1,000,000 events from 1,000 emitters (10 hot ones get half of them), appended
   in batches of 1,000 events, a few batches in flight at once; events/s.
@@ -14,17 +19,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import resource
+import secrets
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from benchmarks.bench_events import plain_sqlite_rate
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.store import EventQuery, NewEvent
+from emitflow.store import EventQuery, NewEvent, Store
+from emitflow.store.codec import SEQ_BITS, position_text
 from emitflow.store.sqlite import SqliteStore
 
 EVENTS = 1_000_000
@@ -95,7 +105,7 @@ async def build(store: SqliteStore, total: int) -> tuple[float, dict[str, list[s
 
 
 async def pages(
-    store: SqliteStore, cursors: dict[str, list[str]], limit: int, *, with_cursor: bool
+    store: Store, cursors: dict[str, list[str]], limit: int, *, with_cursor: bool
 ) -> list[float]:
     """Milliseconds per emitter page, ``QUERIES`` of them."""
     rng = random.Random(limit * 2 + with_cursor)
@@ -166,12 +176,99 @@ async def run(folder: Path) -> None:
         )
 
 
-def main() -> None:
-    """Print the figures with their targets."""
+COPY_CHUNK = 50_000
+EVENTS_PER_MS = 100  # positions of the loaded log: 100 events per millisecond
+_COLUMNS = ("pos", "emitter_id", "channel", "source", "event_id", "type", "subject", "event")
+
+
+def _rows(total: int, start_ms: int, cursors: dict[str, list[str]]) -> Iterator[tuple[object, ...]]:
+    """The ``events`` rows of the loaded log, as the store would have numbered them."""
+    rng = random.Random(7)
+    counts: dict[str, int] = {}
+    for n in range(total):
+        emitter_id = _emitter(rng)
+        event = _new_event(emitter_id, n).event
+        pos = (start_ms + n // EVENTS_PER_MS) << SEQ_BITS | n % EVENTS_PER_MS
+        seen = counts[emitter_id] = counts.get(emitter_id, 0) + 1
+        if seen % CURSOR_SAMPLE == 0:
+            cursors.setdefault(emitter_id, []).append(position_text(pos))
+        body = json.dumps(event.to_dict(), separators=(",", ":"))
+        yield (pos, emitter_id, "", event.source, event.id, event.type, None, body)
+
+
+async def run_postgres(url: str) -> None:
+    """Bulk-load the log into a schema of its own, read pages through the store, drop it."""
+    import asyncpg
+
+    from emitflow.store.postgres import PostgresStore
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(url)
+    try:
+        print(f"postgresql {admin.get_server_version()}; schema {schema}")
+        await admin.execute(f"CREATE SCHEMA {schema}")
+        joiner = "&" if "?" in url else "?"
+        store_url = f"{url}{joiner}search_path={schema}"
+        try:
+            async with PostgresStore(store_url) as store:
+                cursors: dict[str, list[str]] = {}
+                started = time.perf_counter()
+                start_ms = int(time.time() * 1000) - EVENTS // EVENTS_PER_MS
+                rows = _rows(EVENTS, start_ms, cursors)
+                loader = await asyncpg.connect(store_url)
+                try:
+                    while chunk := [row for _, row in zip(range(COPY_CHUNK), rows, strict=False)]:
+                        await loader.copy_records_to_table(
+                            "events",
+                            records=[(*row, '{"run_id":"r_bench"}') for row in chunk],
+                            columns=[*_COLUMNS, "metadata"],
+                            schema_name=schema,
+                        )
+                    last = (start_ms + EVENTS // EVENTS_PER_MS) << SEQ_BITS
+                    await loader.execute(
+                        "UPDATE store_meta SET value = $1 WHERE key = 'last_position'", last
+                    )
+                    await loader.execute("ANALYZE events")
+                    size = await loader.fetchval(
+                        "SELECT pg_total_relation_size('events') + "
+                        "pg_total_relation_size('event_counts')"
+                    )
+                finally:
+                    await loader.close()
+                rate = EVENTS / (time.perf_counter() - started)
+                print(
+                    f"store build, postgresql: {EVENTS:,} events from {len(cursors):,} emitters "
+                    f"bulk-loaded with COPY in chunks of {COPY_CHUNK:,}: {rate:,.0f} events/s; "
+                    f"tables and indexes {size / 2**20:,.0f} MB"
+                )
+                for limit in (10, 100):
+                    for with_cursor in (False, True):
+                        spans = await pages(store, cursors, limit, with_cursor=with_cursor)
+                        how = "before a cursor" if with_cursor else "newest"
+                        print(
+                            f"emitter page, postgresql, {EVENTS:,} events, limit {limit}, {how}: "
+                            f"p50 {_percentile(spans, 0.5):.2f} ms, "
+                            f"p99 {_percentile(spans, 0.99):.2f} ms over {QUERIES:,} queries "
+                            "(target p99 ≤ 10 ms)"
+                        )
+        finally:
+            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        await admin.close()
+
+
+def main(args: Sequence[str] = ()) -> None:
+    """Print the figures with their targets (``--store postgresql://…``: on PostgreSQL)."""
+    args = list(args)
+    if args[:1] == ["--store"] and len(args) == 2:
+        asyncio.run(run_postgres(args[1]))
+        return
+    if args:
+        raise SystemExit("usage: python -m benchmarks.bench_store [--store postgresql://…]")
     print(f"sqlite {sqlite3.sqlite_version}")
     with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
         asyncio.run(run(Path(name)))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
