@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks.bench_events import plain_sqlite_rate
 from emitflow.events.cloudevent import CloudEvent
@@ -210,6 +211,40 @@ def _rows(total: int, start_ms: int, cursors: dict[str, list[str]]) -> Iterator[
         yield (pos, emitter_id, "", source, event_id, "com.example.tick", None, body)
 
 
+JSON_ROWS = 20_000
+JSON_BATCH = 500
+
+
+async def text_or_jsonb(conn: Any, rows: list[tuple[object, ...]]) -> dict[str, float]:
+    """Seconds to write ``rows``' event JSON into a TEXT and a JSONB column (batches of
+    ``JSON_BATCH``, as the store writes), and to read it all back and decode it."""
+    bodies = [str(row[7]) for row in rows]
+    spans: dict[str, float] = {}
+    for kind in ("text", "jsonb"):
+        await conn.execute(f"CREATE TEMP TABLE json_{kind} (n bigint, body {kind})")
+        started = time.perf_counter()
+        for at in range(0, len(bodies), JSON_BATCH):
+            chunk = bodies[at : at + JSON_BATCH]
+            await conn.execute(
+                f"INSERT INTO json_{kind} SELECT n, body::{kind}"
+                " FROM unnest($1::bigint[], $2::text[]) AS r (n, body)",
+                list(range(at, at + len(chunk))),
+                chunk,
+            )
+        spans[f"write {kind}"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for at in range(0, len(bodies), JSON_BATCH):
+            found = await conn.fetch(
+                f"SELECT body::text AS body FROM json_{kind} WHERE n >= $1 AND n < $2",
+                at,
+                at + JSON_BATCH,
+            )
+            for record in found:
+                json.loads(record["body"])
+        spans[f"read {kind}"] = time.perf_counter() - started
+    return spans
+
+
 async def run_postgres(url: str) -> None:
     """Bulk-load the log into a schema of its own, read pages through the store, drop it."""
     import asyncpg
@@ -250,6 +285,7 @@ async def run_postgres(url: str) -> None:
                 finally:
                     await loader.close()
                 rate = EVENTS / (time.perf_counter() - started)
+                sample = list(_rows(JSON_ROWS, start_ms, {}))
                 print(
                     f"store build, postgresql: {EVENTS:,} events from {len(cursors):,} emitters "
                     f"bulk-loaded with COPY in chunks of {COPY_CHUNK:,}: {rate:,.0f} events/s; "
@@ -265,6 +301,13 @@ async def run_postgres(url: str) -> None:
                             f"p99 {_percentile(spans, 0.99):.2f} ms over {QUERIES:,} queries "
                             "(target p99 ≤ 10 ms)"
                         )
+            json_spans = await text_or_jsonb(admin, sample)
+            print(
+                f"event JSON as TEXT vs JSONB, {JSON_ROWS:,} events in batches of {JSON_BATCH}: "
+                + ", ".join(
+                    f"{name} {seconds * 1000:,.0f} ms" for name, seconds in json_spans.items()
+                )
+            )
         finally:
             await admin.execute(f"DROP SCHEMA {schema} CASCADE")
     finally:
