@@ -44,6 +44,8 @@ __all__ = ["Encoded", "PostgresEvents", "encode_events", "insert_outbox", "outbo
 Q = queries("postgres")
 Encoded = list[tuple[NewEvent, str, str]]
 _FILTER_COLUMNS = ("emitter_id", "channel", "type", "source", "subject")
+# What a StoredEvent is made of: the indexed copies of the CloudEvent's attributes stay behind.
+_PAGE_COLUMNS = "pos, emitter_id, channel, event, metadata"
 
 
 def encode_events(events: Sequence[NewEvent]) -> Encoded:
@@ -167,7 +169,10 @@ def page_sql(query: EventQuery, window: Window) -> tuple[str, list[Any]]:
     where = " AND ".join(clauses) or "TRUE"
     order = "ASC" if window.ascending else "DESC"
     params.append(window.limit + 1)
-    page = f"SELECT * FROM events WHERE {where} ORDER BY pos {order} LIMIT ${len(params)}"
+    page = (
+        f"SELECT {_PAGE_COLUMNS} FROM events WHERE {where} ORDER BY pos {order}"
+        f" LIMIT ${len(params)}"
+    )
     if not query.counted:
         return page, params
     counted = "emitter_id = $1" + ("" if query.channel is None else " AND channel = $2")
