@@ -2,8 +2,12 @@
 
 from emitflow.ids import IdFactory, random_id
 from emitflow.store.base import (
+    CHANGE_TOPICS,
+    ChangeFeed,
     EventLog,
+    Migrations,
     Outbox,
+    RunLeases,
     RunStore,
     ScheduleStore,
     SecretStore,
@@ -45,13 +49,16 @@ from emitflow.store.records import (
 )
 
 __all__ = [
+    "CHANGE_TOPICS",
     "DEFAULT_CHANNEL",
     "ERRORS_CHANNEL",
     "LIFECYCLE_CHANNEL",
+    "ChangeFeed",
     "EventLog",
     "EventQuery",
     "IdFactory",
     "MemoryStore",
+    "Migrations",
     "NewEvent",
     "NewRun",
     "NewWorkflow",
@@ -60,6 +67,7 @@ __all__ = [
     "Page",
     "RetentionPolicy",
     "RunLease",
+    "RunLeases",
     "RunRecord",
     "RunStatus",
     "RunStore",
