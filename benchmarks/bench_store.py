@@ -222,7 +222,7 @@ async def text_or_jsonb(conn: Any, rows: list[tuple[object, ...]]) -> dict[str, 
     bodies = [str(row[7]) for row in rows]
     spans: dict[str, float] = {}
     for kind in ("text", "jsonb"):
-        await conn.execute(f"CREATE TEMP TABLE json_{kind} (n bigint, body {kind})")
+        await conn.execute(f"CREATE TEMP TABLE json_{kind} (n bigint PRIMARY KEY, body {kind})")
     for _ in range(3):
         for kind in ("text", "jsonb"):
             await conn.execute(f"TRUNCATE json_{kind}")
@@ -249,6 +249,24 @@ async def text_or_jsonb(conn: Any, rows: list[tuple[object, ...]]) -> dict[str, 
             for name, seconds in ((f"write {kind}", wrote), (f"read {kind}", read)):
                 spans[name] = min(seconds, spans.get(name, seconds))
     return spans
+
+
+async def json_columns(url: str) -> None:
+    """Only the TEXT vs JSONB figure (``--store URL --json``), on temporary tables."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        spans = await text_or_jsonb(conn, list(_rows(JSON_ROWS, 0, {})))
+    finally:
+        await conn.close()
+    print(_json_figure(spans) + f"; {_load()}")
+
+
+def _json_figure(spans: dict[str, float]) -> str:
+    return f"event JSON as TEXT vs JSONB, {JSON_ROWS:,} events in batches of {JSON_BATCH}: " + (
+        ", ".join(f"{name} {seconds * 1000:,.0f} ms" for name, seconds in spans.items())
+    )
 
 
 async def sqlite_pages_of_the_same_log(folder: Path, start_ms: int) -> None:
@@ -336,12 +354,7 @@ async def run_postgres(url: str) -> None:
                             "(target p99 ≤ 10 ms)"
                         )
             json_spans = await text_or_jsonb(admin, sample)
-            print(
-                f"event JSON as TEXT vs JSONB, {JSON_ROWS:,} events in batches of {JSON_BATCH}: "
-                + ", ".join(
-                    f"{name} {seconds * 1000:,.0f} ms" for name, seconds in json_spans.items()
-                )
-            )
+            print(_json_figure(json_spans))
         finally:
             await admin.execute(f"DROP SCHEMA {schema} CASCADE")
     finally:
@@ -359,11 +372,16 @@ def _load() -> str:
 def main(args: Sequence[str] = ()) -> None:
     """Print the figures with their targets (``--store postgresql://…``: on PostgreSQL)."""
     args = list(args)
+    if args[:1] == ["--store"] and len(args) == 3 and args[2] == "--json":
+        asyncio.run(json_columns(args[1]))
+        return
     if args[:1] == ["--store"] and len(args) == 2:
         asyncio.run(run_postgres(args[1]))
         return
     if args:
-        raise SystemExit("usage: python -m benchmarks.bench_store [--store postgresql://…]")
+        raise SystemExit(
+            "usage: python -m benchmarks.bench_store [--store postgresql://… [--json]]"
+        )
     print(f"sqlite {sqlite3.sqlite_version}")
     with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
         asyncio.run(run(Path(name)))
