@@ -3,8 +3,9 @@
 Every method is one transaction: it happens entirely or not at all. Getting a missing thing
 raises ``NotFoundError``; deleting one answers ``False`` (or ``0``). Driver failures surface as
 ``StoreError``. Lists are newest first where they are paginated, otherwise in the order stated.
-Implementations: ``MemoryStore`` (tests, embedding) and ``SqliteStore``; ``open_store(url)``
-picks one by URL scheme. Every implementation passes ``tests/contract/test_store.py``.
+Implementations: ``MemoryStore`` (tests, embedding), ``SqliteStore`` and ``PostgresStore``;
+``open_store(url)`` picks one by URL scheme. Every implementation passes the contract suites in
+``tests/contract/test_store*.py``.
 
 How the engine uses it, one committed hand-off at a time:
 
