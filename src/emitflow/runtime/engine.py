@@ -10,6 +10,12 @@ async with Engine.open("sqlite:///./.emitflow/emitflow.db") as engine:
 
 While open it runs the dispatcher (outbox → event log → subscriptions and ``schedule.on``) and
 the timers (``every``/``cron``/``after``) in the background, on the settings' clock.
+
+On a store several processes share (``store.shared``: PostgreSQL) it also claims and renews run
+leases (``RunClaims``), hands every process's logged events to its live readers
+(``LogFollower``), is woken by the store's change reports, and re-reads the deployed workflows
+and stored secrets every ``rescan_seconds``. With ``EngineSettings.worker`` false it is an
+API-only process: it writes (workflows, runs, events) and runs none of those loops.
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ from typing import TYPE_CHECKING, Any
 from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.lifecycle import AsyncLifecycle
+from emitflow.runtime.claims import RunClaims
 from emitflow.runtime.dispatcher import Dispatcher
 from emitflow.runtime.feed import EventFeed
+from emitflow.runtime.follower import LogFollower
 from emitflow.runtime.inspection import Inspection
 from emitflow.runtime.listens import ListenHub
 from emitflow.runtime.router import Router
@@ -72,6 +80,12 @@ class Engine(Inspection, AsyncLifecycle):
     def __init__(self, store: Store, settings: EngineSettings | None = None) -> None:
         self._store = store
         self._settings = settings = settings or EngineSettings()
+        if not settings.worker and not store.shared:
+            raise ConfigurationError(
+                f"EngineSettings.worker=False (an API-only process) needs a store several "
+                f"processes share, such as postgresql://…; {type(store).__name__} is used by "
+                "one process, which must execute its runs (leave worker on)"
+            )
         self._workflows = Workflows(store)
         self._responses: dict[str, asyncio.Future[Any]] = {}
         # Code steps run in a sandbox pool the engine owns (started by the first step).
@@ -109,13 +123,30 @@ class Engine(Inspection, AsyncLifecycle):
         )
         #: Every event appended to the log, for live readers (``GET /v1/events/stream``).
         self.feed = EventFeed()
-        self._dispatcher = Dispatcher(
-            store, self._router, settings, feed=self.feed, listens=self._listens
-        )
+        self._follower: LogFollower | None = None
+        if store.shared:
+            self._follower = LogFollower(
+                store, self.feed, self._listens, rescan_seconds=settings.rescan_seconds
+            )
+            self._dispatcher = Dispatcher(store, self._router, settings)
+            self._dispatcher.logged = self._follower.wake
+        else:
+            self._dispatcher = Dispatcher(
+                store, self._router, settings, feed=self.feed, listens=self._listens
+            )
+        self._claims = RunClaims(store, self._runs, settings) if self._leased else None
         self._timers = Timers(store, self._runs, self._workflows, settings)
         self._sources = Sources(self._enqueue, settings.clock)
         self._subscriptions = Subscriptions(store, running=self._sources.running)
         self._background: list[asyncio.Task[None]] = []
+        # Stopped after the runs in flight: their leases are renewed while they finish.
+        self._heartbeat: asyncio.Task[None] | None = None
+        #: Shared store: the latest revision of every workflow, as last re-read.
+        self._revisions: dict[str, int] = {}
+
+    @property
+    def _leased(self) -> bool:
+        return self._store.shared and self._settings.worker
 
     @classmethod
     def open(
@@ -145,12 +176,22 @@ class Engine(Inspection, AsyncLifecycle):
         await self.secrets.load()
         await self._starts.load()
         loop = asyncio.get_running_loop()
+        if self._follower is not None:
+            self._store.on_change(self._changed)
+            self._background.append(loop.create_task(self._follower.run()))
+            self._background.append(loop.create_task(self._resync()))
+        if not self._settings.worker:
+            return
         self._background.append(loop.create_task(self._dispatcher.run()))
         if self._settings.timers:
             self._background.append(loop.create_task(self._timers.run()))
         rescan = self._settings.rescan_seconds
         self._background.append(loop.create_task(self._webhooks.run(rescan)))
-        await self._runs.recover()
+        if self._claims is not None:
+            self._background.append(loop.create_task(self._claims.run()))
+            self._heartbeat = loop.create_task(self._claims.heartbeat())
+        else:
+            await self._runs.recover()
         self._wake()
 
     async def close(self) -> None:
@@ -163,7 +204,11 @@ class Engine(Inspection, AsyncLifecycle):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
-            await self._runs.close()
+            try:
+                await self._runs.close()
+            finally:
+                await _stop(self._heartbeat)
+                self._heartbeat = None
         finally:
             try:
                 if self._code_steps is not None:
@@ -401,6 +446,7 @@ class Engine(Inspection, AsyncLifecycle):
         """Consume a broker (``nats://…?subject=&durable=``, ``amqp://…?queue=``,
         ``mqtt://…?topic=``, ``redis://…?stream=&group=``) as the source ``dc_<name>`` while
         the engine is open; a wrong URL or refused credentials raise ``BrokerError`` here."""
+        self._need_worker(f"the source dc_{name}")
         spec = SourceSpec(name=name, url=url)
         await self._sources.start(spec)
         return spec
@@ -453,6 +499,7 @@ class Engine(Inspection, AsyncLifecycle):
         """Wait until the outbox is empty and no run is in flight (``TimeoutError`` past
         ``within`` seconds). Due schedules fire first; ``schedule.on`` collections that are
         still waiting for events, and runs blocked in ``listen``, do not count as in flight."""
+        self._need_worker("drain()")
         async with asyncio.timeout(within):
             while True:
                 if self._settings.timers:
@@ -466,6 +513,56 @@ class Engine(Inspection, AsyncLifecycle):
     def _wake(self) -> None:
         self._dispatcher.wake()
 
+    def _changed(self, topic: str) -> None:
+        """Another process wrote something of ``topic`` (the store's change report)."""
+        if topic == "events":
+            if self._follower is not None:
+                self._follower.wake()
+        elif not self._settings.worker:
+            return
+        elif topic == "outbox":
+            self._dispatcher.wake()
+        elif topic == "runs":
+            if self._claims is not None:
+                self._claims.wake()
+        elif topic in ("schedules", "waits"):
+            self._timers.wake()
+        elif topic == "deliveries":
+            self._webhooks.wake()
+
+    async def _resync(self) -> None:
+        """Shared store: take in other processes' deployments and secrets, every re-scan."""
+        while True:
+            await asyncio.sleep(self._settings.rescan_seconds)
+            try:
+                await self._take_in_deployments()
+                await self.secrets.load()
+            except Exception:
+                logger.exception("re-reading workflows and secrets failed; retrying")
+
+    async def _take_in_deployments(self) -> None:
+        versions = {v.id: v for v in await self._store.list_workflows()}
+        known, self._revisions = self._revisions, {i: v.revision for i, v in versions.items()}
+        changed = [i for i, v in versions.items() if known.get(i) != v.revision]
+        changed += [i for i in known if i not in versions]
+        for workflow_id in changed:
+            self._workflows.forget(workflow_id)
+            version = versions.get(workflow_id)
+            if version is None:
+                self._starts.forget(workflow_id)
+            else:
+                self._starts.register(
+                    workflow_id, version.revision, self._workflows.parsed(version)
+                )
+            await self._runs.refresh(workflow_id)
+
+    def _need_worker(self, what: str) -> None:
+        if not self._settings.worker:
+            raise ConfigurationError(
+                f"{what}: this is an API-only process (EngineSettings.worker=False, serve "
+                "--no-worker), which executes nothing; give it to a worker (emitflow worker)"
+            )
+
     def _listening(self, waiting: int) -> None:
         self._runs.listening(waiting)
 
@@ -476,6 +573,14 @@ class Engine(Inspection, AsyncLifecycle):
         future = self._responses.pop(run_id, None)
         if future is not None and not future.done():
             future.set_result(response)
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _ingested(event: CloudEvent | Mapping[str, Any], emitter_id: str | None) -> NewEvent:
