@@ -13,7 +13,14 @@ import pytest
 
 from emitflow.store import MemoryStore, Store
 from emitflow.store.sqlite import SqliteStore
-from tests.contract.stores import BACKENDS, START, CountingIds, ManualClock
+from tests.contract.stores import (
+    BACKENDS,
+    START,
+    CountingIds,
+    ManualClock,
+    PostgresSchema,
+    postgres_schema,
+)
 
 
 @pytest.fixture
@@ -29,6 +36,19 @@ def memory_factory(clock: ManualClock) -> Callable[[], Store]:
 @pytest.fixture
 def sqlite_factory(clock: ManualClock, tmp_path: Path) -> Callable[[], Store]:
     return lambda: SqliteStore(tmp_path / "db" / "store.db", clock=clock, ids=CountingIds())
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[PostgresSchema]:
+    """A fresh schema of the test database for one test, dropped after it (skips, or fails
+    under ``EMITFLOW_REQUIRE_SERVICES=1``, when PostgreSQL is not reachable)."""
+    async with postgres_schema() as schema:
+        yield schema
+
+
+@pytest.fixture
+def postgres_factory(clock: ManualClock, pg_schema: PostgresSchema) -> Callable[[], Store]:
+    return lambda: pg_schema.store(clock=clock, ids=CountingIds())
 
 
 @pytest.fixture(params=BACKENDS)

@@ -52,8 +52,18 @@ def test_an_unknown_scheme_lists_the_known_ones() -> None:
 
 
 def test_a_backend_not_written_yet_is_unavailable() -> None:
+    table = {**BACKENDS, "future": "emitflow.store.future:FutureStore"}
     with pytest.raises(ConfigurationError, match=r"not available.*known schemes"):
-        open_store("postgresql://localhost/emitflow")
+        open_store("future://localhost/emitflow", backends=table)
+
+
+@pytest.mark.parametrize("url", ["postgresql://localhost/emitflow", "postgres://u:pw@h/db"])
+def test_a_postgresql_url_gives_a_postgres_store_not_yet_open(url: str) -> None:
+    from emitflow.store.postgres import PostgresStore
+
+    store = open_store(url)
+    assert isinstance(store, PostgresStore) and store.shared
+    assert "pw" not in store.url  # the password never reaches messages
 
 
 @pytest.fixture

@@ -1,0 +1,11 @@
+"""The PostgreSQL backend: several emitflow processes over one database.
+
+``store.py`` is the ``PostgresStore`` facade; its methods live by concern in ``runs``,
+``events``, ``webhooks``, ``tokens`` and ``secrets``; ``database`` owns the pool, transactions
+and migrations, ``changes`` the LISTEN connection, ``rows`` the row codecs. The SQL is in
+``store/sql/postgres/`` (numbered migrations and the named queries of ``queries.sql``).
+"""
+
+from emitflow.store.postgres.store import PostgresStore
+
+__all__ = ["PostgresStore"]

@@ -1,0 +1,359 @@
+"""Runs, task records, transitions, waits and run leases of ``PostgresStore``.
+
+A listener run starts once per (workflow, CloudEvent source, id) across every process: the
+dedupe key is inserted first with ``ON CONFLICT DO NOTHING`` (``start_run``), so of two
+transactions with one key, the second waits on the primary key for the first and then finds
+its run, never check-then-insert. Run claims lock the rows they take with ``FOR UPDATE SKIP
+LOCKED``: two processes claiming at once never get the same run, and neither waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import asyncpg
+
+from emitflow.clock import Clock
+from emitflow.errors import NotFoundError
+from emitflow.ids import RUN_PREFIX, IdFactory
+from emitflow.store import codec
+from emitflow.store.paging import Window, lease_end, make_page
+from emitflow.store.postgres import rows
+from emitflow.store.postgres.database import PostgresDatabase, status_count
+from emitflow.store.postgres.events import Encoded, encode_events, insert_outbox, outbox_items
+from emitflow.store.queries import queries
+from emitflow.store.records import (
+    TERMINAL_STATUSES,
+    NewEvent,
+    NewRun,
+    OutboxItem,
+    Page,
+    RunRecord,
+    RunStatus,
+    StoredTask,
+    Transition,
+    Wait,
+)
+from emitflow.store.sqlite.task_batches import pack_tasks, unpack_tasks
+
+__all__ = ["PostgresRuns"]
+
+Q = queries("postgres")
+#: Above this many JSON values (events, task records, emits), a commit is encoded in a thread.
+_PREPARE_INLINE = 256
+
+_NewRunParams = tuple[str, tuple[Any, ...], tuple[str, str, str] | None]
+_Prepared = tuple[
+    Transition,
+    tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None],
+    list[tuple[int, str]],
+    Encoded,
+]
+
+
+async def _require_run(conn: asyncpg.Connection, run_id: str) -> None:
+    if await conn.fetchval(Q["run_exists"], run_id) is None:
+        raise NotFoundError(f"run {run_id!r} does not exist")
+
+
+async def _create(conn: asyncpg.Connection, prepared: _NewRunParams) -> tuple[RunRecord, bool]:
+    new_id, values, key = prepared
+    if key is not None and await conn.fetchval(Q["start_run"], *key, new_id) is None:
+        row = await conn.fetchrow(Q["started_run"], *key)
+        if row is None:  # runs are never deleted, so the key always finds its run
+            raise NotFoundError(f"the run started by {key!r} does not exist")
+        return rows.run(row), False
+    return rows.run(await conn.fetchrow(Q["insert_run"], new_id, *values)), True
+
+
+async def _tasks(conn: asyncpg.Connection, run_id: str) -> list[StoredTask]:
+    await _require_run(conn, run_id)
+    batches = await conn.fetch(Q["task_batches"], run_id)
+    found = await conn.fetch(Q["task_rows"], run_id)
+    if not batches:
+        return [rows.task(row) for row in found]
+    # A row was written after the batches (storing a whole list deletes the rows): it wins.
+    by_sequence = {
+        task.sequence: task for batch in batches for task in unpack_tasks(run_id, batch["records"])
+    }
+    for row in found:
+        by_sequence[row["sequence"]] = rows.task(row)
+    return [by_sequence[sequence] for sequence in sorted(by_sequence)]
+
+
+async def _cursor(conn: asyncpg.Connection, run_id: str | None) -> int | None:
+    if run_id is None:
+        return None
+    seq = await conn.fetchval(Q["run_seq"], run_id)
+    if seq is None:
+        raise NotFoundError(f"page cursor: run {run_id!r} does not exist")
+    return int(seq)
+
+
+async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) -> list[int]:
+    transition, (run_params, task_params, wait_params), batches, encoded = prepared
+    run_id = transition.run_id
+    if run_params is not None:
+        if await conn.fetchval(Q["update_run"], *run_params) is None:
+            raise NotFoundError(f"run {run_id!r} does not exist")
+        if transition.run is not None and transition.run.status in TERMINAL_STATUSES:
+            await conn.execute(Q["delete_waits_of_run"], run_id)
+    else:
+        await _require_run(conn, run_id)
+    if transition.clear_wait is not None:
+        status = await conn.execute(Q["delete_wait"], run_id, transition.clear_wait)
+        if not status_count(status):
+            raise NotFoundError(f"run {run_id!r} has no wait at {transition.clear_wait!r} to clear")
+    if batches:
+        await conn.execute(Q["delete_tasks"], run_id)
+        await conn.execute(Q["delete_task_batches"], run_id)
+        await conn.execute(
+            Q["insert_task_batches"],
+            run_id,
+            [first for first, _ in batches],
+            [text for _, text in batches],
+        )
+    if task_params is not None:
+        await conn.execute(Q["upsert_task"], *task_params)
+    if wait_params is not None:
+        await conn.execute(Q["upsert_wait"], *wait_params)
+    return await insert_outbox(conn, encoded, now_us)
+
+
+def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
+    """A transition's parameters, encoded before its transaction (a bad value fails here)."""
+    parts = (
+        None if transition.run is None else rows.run_params(transition.run),
+        None if transition.task is None else rows.task_params(transition.task),
+        None if transition.wait is None else rows.wait_params(transition.wait),
+    )
+    batches = pack_tasks(transition.tasks) if transition.tasks else []
+    return transition, parts, batches, encode_events(events)
+
+
+def _prepare_all(steps: Sequence[tuple[Transition, Sequence[NewEvent]]]) -> list[_Prepared]:
+    return [_prepare(transition, events) for transition, events in steps]
+
+
+def _weight(steps: Sequence[tuple[Transition, Sequence[NewEvent]]]) -> int:
+    """About how many JSON values encoding ``steps`` takes: events and emits they record."""
+    total = 0
+    for transition, events in steps:
+        total += len(events) + len(transition.tasks)
+        if transition.task is not None:
+            total += len(transition.task.emits)
+        total += sum(len(task.emits) for task in transition.tasks)
+    return total
+
+
+class PostgresRuns:
+    """Runs, tasks, transitions, waits and leases; ``PostgresStore`` adds the rest."""
+
+    _db: PostgresDatabase
+    _clock: Clock
+    _ids: IdFactory
+    _ordered: asyncio.Lock
+
+    async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
+        """Create a run, or give back the one this workflow already started for the event."""
+        (result,) = await self.create_runs([new])
+        return result
+
+    async def create_runs(self, news: Sequence[NewRun]) -> list[tuple[RunRecord, bool]]:
+        """``create_run`` for each, in order, in one transaction."""
+        now_us = codec.to_micros(self._clock.now())
+        prepared: list[_NewRunParams] = [
+            (
+                self._ids(RUN_PREFIX),
+                (
+                    new.workflow_id,
+                    new.workflow_revision,
+                    new.status,
+                    rows.json_or_none(new.input),
+                    rows.json_or_none(new.context),
+                    rows.json_or_none(new.trigger),
+                    new.hops,
+                    now_us,
+                    None if new.lease is None else new.lease.owner,
+                    None if new.lease is None else now_us + round(new.lease.seconds * 1e6),
+                ),
+                None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key),
+            )
+            for new in news
+        ]
+        if not prepared:
+            return []
+        async with self._db.transaction() as conn:
+            return [await _create(conn, one) for one in prepared]
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        """A run by id."""
+        async with self._db.connection() as conn:
+            row = await conn.fetchrow(Q["get_run"], run_id)
+        if row is None:
+            raise NotFoundError(f"run {run_id!r} does not exist")
+        return rows.run(row)
+
+    async def list_tasks(self, run_id: str) -> list[StoredTask]:
+        """A run's task records in sequence order."""
+        async with self._db.transaction(snapshot=True) as conn:
+            return await _tasks(conn, run_id)
+
+    async def runs_started(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], RunRecord]:
+        """The runs these (workflow id, source, event id) keys started."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return {}
+        async with self._db.connection() as conn:
+            found = await conn.fetch(
+                Q["started_runs"],
+                [key[0] for key in unique],
+                [key[1] for key in unique],
+                [key[2] for key in unique],
+            )
+        by_key = {
+            (row["key_workflow_id"], row["key_source"], row["key_event_id"]): rows.run(row)
+            for row in found
+        }
+        return {key: by_key[key] for key in unique if key in by_key}
+
+    async def list_runs(
+        self,
+        *,
+        workflow_id: str | None = None,
+        statuses: Collection[RunStatus] | None = None,
+        limit: int = 20,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> Page[RunRecord]:
+        """Runs newest first; cursors are run ids."""
+        Window.of(limit, None, None)  # check the limit before going to the database
+        async with self._db.transaction(snapshot=True) as conn:
+            window = Window.of(limit, await _cursor(conn, before), await _cursor(conn, after))
+            clauses: list[str] = []
+            params: list[Any] = []
+            if workflow_id is not None:
+                params.append(workflow_id)
+                clauses.append(f"workflow_id = ${len(params)}")
+            if statuses is not None:
+                params.append(list(statuses))
+                clauses.append(f"status = ANY(${len(params)}::text[])")
+            for bound, op in ((window.lower, ">"), (window.upper, "<")):
+                if bound is not None:
+                    params.append(bound)
+                    clauses.append(f"seq {op} ${len(params)}")
+            order = "ASC" if window.ascending else "DESC"
+            params.append(window.limit + 1)
+            sql = (
+                f"SELECT * FROM runs WHERE {' AND '.join(clauses) or 'TRUE'}"
+                f" ORDER BY seq {order} LIMIT ${len(params)}"
+            )
+            found = await conn.fetch(sql, *params)
+        return make_page([rows.run(row) for row in found], window, lambda run: run.id, None)
+
+    async def list_runs_in_flight(self) -> list[RunRecord]:
+        """Runs left pending or running, oldest first."""
+        async with self._db.connection() as conn:
+            found = await conn.fetch(Q["runs_in_flight"])
+        return [rows.run(row) for row in found]
+
+    # --- leases --------------------------------------------------------------------------
+
+    async def claim_runs(
+        self, *, owner: str, limit: int = 100, lease_seconds: float = 30.0
+    ) -> list[RunRecord]:
+        """In-flight runs whose lease is free or over, oldest first, now leased to ``owner``;
+        rows another process is claiming are skipped (``FOR UPDATE SKIP LOCKED``)."""
+        now = self._clock.now()
+        until = codec.to_micros(lease_end(now, limit, lease_seconds))
+        async with self._db.transaction() as conn:
+            found = await conn.fetch(Q["claim_runs"], owner, until, codec.to_micros(now), limit)
+        return [rows.run(row) for row in sorted(found, key=lambda row: row["seq"])]
+
+    async def renew_runs(
+        self, owner: str, run_ids: Sequence[str], *, lease_seconds: float = 30.0
+    ) -> list[str]:
+        """Extend ``owner``'s leases on these in-flight runs; the ids it still holds."""
+        until = codec.to_micros(lease_end(self._clock.now(), 1, lease_seconds))
+        unique = list(dict.fromkeys(run_ids))
+        if not unique:
+            return []
+        async with self._db.transaction() as conn:
+            found = await conn.fetch(Q["renew_runs"], until, unique, owner)
+        kept = {row["id"] for row in found}
+        return [run_id for run_id in unique if run_id in kept]
+
+    # --- transitions ---------------------------------------------------------------------
+
+    async def commit_transition(
+        self, transition: Transition, events: Sequence[NewEvent] = ()
+    ) -> list[OutboxItem]:
+        """Apply a transition and put the events it emitted in the outbox, in one transaction."""
+        (items,) = await self.commit_transitions([(transition, events)])
+        return items
+
+    async def commit_transitions(
+        self, steps: Sequence[tuple[Transition, Sequence[NewEvent]]]
+    ) -> list[list[OutboxItem]]:
+        """``commit_transition`` for each step, in order, all in one transaction."""
+        now_us = codec.to_micros(self._clock.now())
+        if _weight(steps) <= _PREPARE_INLINE:
+            prepared = _prepare_all(steps)
+        else:  # thousands of values: encoded in a thread, so the loop keeps serving
+            prepared = await asyncio.to_thread(_prepare_all, steps)
+        if any(encoded for _, _, _, encoded in prepared):
+            # Outbox ids follow the order of the calls of this process (see events.py).
+            async with self._ordered:
+                ids = await self._commit_all(prepared, now_us)
+        else:
+            ids = await self._commit_all(prepared, now_us)
+        return [
+            outbox_items(encoded, step_ids, now_us)
+            for (_, _, _, encoded), step_ids in zip(prepared, ids, strict=True)
+        ]
+
+    async def _commit_all(self, prepared: list[_Prepared], now_us: int) -> list[list[int]]:
+        async with self._db.transaction() as conn:
+            return [await _commit(conn, one, now_us) for one in prepared]
+
+    # --- waits ---------------------------------------------------------------------------
+
+    async def put_wait(self, wait: Wait) -> None:
+        """Register or replace a wait of an existing run."""
+        params = rows.wait_params(wait)
+        async with self._db.transaction() as conn:
+            await _require_run(conn, wait.run_id)
+            await conn.execute(Q["upsert_wait"], *params)
+
+    async def list_waits(
+        self, *, workflow_id: str | None = None, run_id: str | None = None
+    ) -> list[Wait]:
+        """Waits in the order they were first put."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("workflow_id", workflow_id), ("run_id", run_id)):
+            if value is not None:
+                params.append(value)
+                clauses.append(f"{column} = ${len(params)}")
+        sql = f"SELECT * FROM waits WHERE {' AND '.join(clauses) or 'TRUE'} ORDER BY seq"
+        async with self._db.connection() as conn:
+            found = await conn.fetch(sql, *params)
+        return [rows.wait(row) for row in found]
+
+    async def delete_wait(self, run_id: str, reference: str) -> bool:
+        """Remove a wait; only one caller gets ``True``."""
+        async with self._db.transaction() as conn:
+            return status_count(await conn.execute(Q["delete_wait"], run_id, reference)) > 0
+
+    async def claim_due_waits(self, *, limit: int = 100, lease_seconds: float = 30.0) -> list[Wait]:
+        """Lease waits whose ``expires_at`` has passed, soonest first."""
+        now = self._clock.now()
+        until = codec.to_micros(lease_end(now, limit, lease_seconds))
+        async with self._db.transaction() as conn:
+            found = await conn.fetch(Q["claim_waits"], until, codec.to_micros(now), limit)
+        found.sort(key=lambda row: (row["expires_at"], row["seq"]))
+        return [rows.wait(row) for row in found]
