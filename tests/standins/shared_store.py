@@ -9,9 +9,11 @@ so that a test sees the re-scan timers (or one process alone) do the work.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from emitflow.runtime import Engine
 from emitflow.store.memory import MemoryStore
 from emitflow.store.records import (
     NewEvent,
@@ -22,7 +24,19 @@ from emitflow.store.records import (
     Transition,
 )
 
-__all__ = ["SharedMemoryStore"]
+__all__ = ["SharedMemoryStore", "crash"]
+
+
+async def crash(engine: Engine) -> None:
+    """Stop an engine as a killed process stops: its loops and runs end, nothing is closed
+    and nothing more is written (its leases run out)."""
+    tasks = [*engine._background, *engine._runs._tasks]
+    if engine._heartbeat is not None:
+        tasks.append(engine._heartbeat)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    engine._background, engine._heartbeat = [], None
 
 
 class SharedMemoryStore(MemoryStore):

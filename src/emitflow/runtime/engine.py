@@ -172,12 +172,14 @@ class Engine(Inspection, AsyncLifecycle):
         return self._settings
 
     async def _enter(self) -> None:
+        if self._follower is not None:
+            # Before open: a write committed once ``open`` returned is reported.
+            self._store.on_change(self._changed)
         await self._store.open()
         await self.secrets.load()
         await self._starts.load()
         loop = asyncio.get_running_loop()
         if self._follower is not None:
-            self._store.on_change(self._changed)
             self._background.append(loop.create_task(self._follower.run()))
             self._background.append(loop.create_task(self._resync()))
         if not self._settings.worker:

@@ -17,7 +17,7 @@ from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import Engine, EngineSettings
 from emitflow.store import MemoryStore
 from emitflow.store.records import TERMINAL_STATUSES, StoredEvent
-from tests.standins.shared_store import SharedMemoryStore
+from tests.standins.shared_store import SharedMemoryStore, crash
 from tests.unit.runtime.fakes import EMITTER, LISTENER, FakeRunner, eventually
 
 LEASE = 0.3
@@ -31,17 +31,6 @@ async def process(store: MemoryStore, runner: FakeRunner, **options: Any) -> Asy
     settings = EngineSettings(executor=runner, close_grace_seconds=0.05, **options)
     async with Engine(store, settings) as engine:
         yield engine
-
-
-async def crash(engine: Engine) -> None:
-    """Stop an engine as a killed process stops: no close, no more writes."""
-    tasks = [*engine._background, *engine._runs._tasks]
-    if engine._heartbeat is not None:
-        tasks.append(engine._heartbeat)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    engine._background, engine._heartbeat = [], None
 
 
 def _event(n: int) -> CloudEvent:
