@@ -65,6 +65,8 @@ class ServeOptions:
     #: ``ORIGIN=TARGET`` routes for every outgoing request (``--route``, ``EMITFLOW_ROUTES``).
     routes: tuple[str, ...] = ()
     brokers: BrokerSetup = field(default_factory=BrokerSetup)
+    #: ``False`` (``--no-worker``): API only, on a shared store; workers execute the runs.
+    worker: bool = True
 
 
 def workflow_id_for(path: Path) -> str:
@@ -135,7 +137,10 @@ async def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     with sock:
         async with make_client(routes) as client:
             settings = EngineSettings(
-                secrets=options.secrets, secrets_hint=SERVE_SECRET_HINT, http=client
+                secrets=options.secrets,
+                secrets_hint=SERVE_SECRET_HINT,
+                http=client,
+                worker=options.worker,
             )
             await _serve_on(sock, options, settings, out)
 
@@ -149,6 +154,8 @@ async def _serve_on(
         for destination in await attach(engine, options.brokers):
             print(f"publishing to {masked_url(destination.url)} as {destination.id}", file=out)
         await _first_admin_token(engine, out)
+        if not options.worker:
+            print("API only: runs are executed by emitflow worker processes", file=out)
         app = AccessLog(create_app(engine, options.api))
         config = uvicorn.Config(
             app,

@@ -60,6 +60,15 @@ def serve(
             "when present).",
         ),
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            envvar="EMITFLOW_WORKER",
+            help="--no-worker: API only, on a shared store (postgresql://…); runs are "
+            "executed by emitflow worker processes.",
+        ),
+    ] = True,
     log_level: Annotated[
         str,
         typer.Option(
@@ -96,6 +105,7 @@ def serve(
             secrets=load_secrets(secret or (), secrets_file),
             routes=tuple(route or ()),
             brokers=setup,
+            worker=worker,
         )
         asyncio.run(run_server(options))
     except EmitflowError as exc:

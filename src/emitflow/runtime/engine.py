@@ -82,9 +82,9 @@ class Engine(Inspection, AsyncLifecycle):
         self._settings = settings = settings or EngineSettings()
         if not settings.worker and not store.shared:
             raise ConfigurationError(
-                f"EngineSettings.worker=False (an API-only process) needs a store several "
-                f"processes share, such as postgresql://…; {type(store).__name__} is used by "
-                "one process, which must execute its runs (leave worker on)"
+                "an API-only process (serve --no-worker, EngineSettings.worker=False) needs a "
+                f"store several processes share, such as postgresql://…; {type(store).__name__} "
+                "is used by one process, which must execute its runs itself"
             )
         self._workflows = Workflows(store)
         self._responses: dict[str, asyncio.Future[Any]] = {}
