@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -599,9 +600,16 @@ def _ingested(event: CloudEvent | Mapping[str, Any], emitter_id: str | None) -> 
 
 
 def _store_path(store: Store) -> str | None:
-    """The file of a store kept in one (where its key file goes), or None."""
+    """The file of a store kept in one (its key file goes beside it), or None. A database
+    server has no file: the key of a shared store is ``$EMITFLOW_HOME/emitflow.key``
+    (``EMITFLOW_KEY_FILE`` wins), and every process on the database needs the same key."""
     path = getattr(store, "path", None)
-    return path if isinstance(path, str) else None
+    if isinstance(path, str):
+        return path
+    if store.shared:
+        home = os.environ.get("EMITFLOW_HOME") or "./.emitflow"
+        return os.path.join(home, "emitflow.db")  # the key file is looked for beside it
+    return None
 
 
 def _step_runner(responder: Callable[[str, Any], None]) -> PoolStepRunner:

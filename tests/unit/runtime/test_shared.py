@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +174,28 @@ async def _true(value: bool) -> bool:
 
 async def _logged(engine: Engine, emitter_id: str) -> bool:
     return (await engine.events(emitter_id)).count > 0
+
+
+async def test_secrets_and_deployments_of_one_process_reach_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One key for every process of the database: $EMITFLOW_HOME/emitflow.key here.
+    monkeypatch.setenv("EMITFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("EMITFLOW_KEY_FILE", raising=False)
+    store, one, two = SharedMemoryStore(), FakeRunner(), FakeRunner()
+    async with process(store, one) as a, process(store, two) as b:
+        await a.secrets.put("api_key", "k-1", datetime(2026, 1, 1, tzinfo=UTC))
+        assert (tmp_path / "emitflow.key").is_file()
+        await eventually(lambda: _true(b.secrets.current().get("api_key") == "k-1"))
+        emitter = await a.deploy(EMITTER)
+        listener = await a.deploy(LISTENER)
+        await b.subscribe(emitter_id=emitter.id, listener_id=listener.id)
+        assert (await b._workflows.latest(listener.id)).revision == 1
+        await a.deploy(LISTENER.replace("got:", "again:"), id=listener.id)
+        await eventually(
+            lambda: _revision(b, listener.id, 2)
+        )  # b's cached version is taken in again
+
+
+async def _revision(engine: Engine, workflow_id: str, revision: int) -> bool:
+    return (await engine._workflows.latest(workflow_id)).revision == revision
