@@ -39,7 +39,7 @@ class RunClaims:
         self._runs = runs
         self._settings = settings
         self._signal = asyncio.Event()
-        runs.freed = self.wake
+        runs.claim_soon = self.wake
 
     def wake(self) -> None:
         """Runs may be waiting to be claimed (or there is room again): claim soon."""

@@ -111,8 +111,9 @@ class Runs:
         self._run_tasks: dict[str, asyncio.Task[Any]] = {}
         self._skip: set[str] = set()
         self._stopped: set[asyncio.Task[Any]] = set()
-        #: Told when a run held here ended with ``held`` full (``RunClaims`` may claim again).
-        self.freed: Callable[[], None] | None = None
+        #: Told when there may be runs to claim: one held here ended with ``held`` full, or
+        #: one was submitted that this process does not hold (``RunClaims.wake``).
+        self.claim_soon: Callable[[], None] | None = None
 
     @property
     def active(self) -> int:
@@ -177,7 +178,7 @@ class Runs:
 
     async def create(self, new: NewRun) -> tuple[RunRecord, bool]:
         """Create a run row (``False``: this workflow already started one for the event)."""
-        if self._lease is None:
+        if self._lease is None or new.status != "pending":
             return await self._store.create_run(new)
         made = await self._store.create_run(replace(new, lease=self._lease))
         self._hold([made])
@@ -187,12 +188,17 @@ class Runs:
         """``create`` for each, in one write."""
         if self._lease is None:
             return await self._store.create_runs(news)
-        made = await self._store.create_runs([replace(new, lease=self._lease) for new in news])
+        made = await self._store.create_runs([self._leased(new) for new in news])
         self._hold(made)
         return made
 
+    def _leased(self, new: NewRun) -> NewRun:
+        # A ``waiting`` run (a ``schedule.on`` collection) is not executed until an event
+        # completes it, maybe in another process: it is left free, to be claimed then.
+        return replace(new, lease=self._lease) if new.status == "pending" else new
+
     def _hold(self, made: list[tuple[RunRecord, bool]]) -> None:
-        self.held.update(run.id for run, created in made if created)
+        self.held.update(run.id for run, created in made if created and run.status == "pending")
 
     @property
     def free(self) -> int:
@@ -243,6 +249,11 @@ class Runs:
         """Queue a created run in its workflow's gate; it runs when the gate lets it (an
         API-only process on a shared store executes nothing: a worker claims the run)."""
         if not self._executes:
+            return
+        if self._shared and run.id not in self.held:
+            # Not leased to this process (a completed collection): whoever claims it runs it.
+            if self.claim_soon is not None:
+                self.claim_soon()
             return
         gate = await self.gate(run.workflow_id)
         self._active += 1
@@ -411,8 +422,8 @@ class Runs:
             return
         full = not self.free
         self.held.discard(run_id)
-        if full and self.freed is not None:
-            self.freed()
+        if full and self.claim_soon is not None:
+            self.claim_soon()
 
     def _missing_secrets(self, missing: list[str]) -> Problem:
         names = ", ".join(repr(name) for name in missing)

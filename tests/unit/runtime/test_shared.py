@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from emitflow.errors import ConfigurationError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import Engine, EngineSettings
 from emitflow.store import MemoryStore
-from emitflow.store.records import TERMINAL_STATUSES, StoredEvent
+from emitflow.store.records import TERMINAL_STATUSES, NewRun, StoredEvent, Transition
 from tests.standins.shared_store import SharedMemoryStore, crash
 from tests.unit.runtime.fakes import EMITTER, LISTENER, FakeRunner, eventually
 
@@ -199,3 +200,21 @@ async def test_secrets_and_deployments_of_one_process_reach_the_others(
 
 async def _revision(engine: Engine, workflow_id: str, revision: int) -> bool:
     return (await engine._workflows.latest(workflow_id)).revision == revision
+
+
+async def test_a_waiting_run_completed_by_another_process_runs_once() -> None:
+    # A schedule.on "all" collection waits unleased; the process whose event completes it
+    # submits it, and whichever worker claims it runs it, once.
+    store, one, two = SharedMemoryStore(), FakeRunner(), FakeRunner()
+    async with process(store, one) as a, process(store, two) as b:
+        version = await a.deploy(LISTENER)
+        waiting, _ = await a._runs.create(
+            NewRun(workflow_id=version.id, workflow_revision=1, status="waiting")
+        )
+        assert waiting.id not in a._runs.held
+        ready = replace(waiting, status="pending", input=[{"data": 1}])
+        await store.commit_transition(Transition(run_id=waiting.id, run=ready))
+        await b._runs.submit(ready)
+        ended = await a.wait(waiting.id)
+        assert ended.status == "completed"
+        assert len(one.calls) + len(two.calls) == 1
