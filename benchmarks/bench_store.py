@@ -1,4 +1,9 @@
-"""Store figures on the embedded SQLite store (a temporary file).
+"""Store figures on the embedded SQLite store (a temporary file), or on PostgreSQL.
+
+``python -m benchmarks.bench_store --store postgresql://user@host/db`` measures the emitter
+pages on PostgreSQL instead: the million events are bulk-loaded with ``COPY`` into a schema of
+their own (``bench_<random>``, dropped after), numbered as the store numbers them, and the same
+pages are read through ``PostgresStore``.
 
 - Build: a log of 1,000,000 events from 1,000 emitters (10 hot ones get half of them), appended
   in batches of 1,000 events, a few batches in flight at once; events/s.
@@ -14,17 +19,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import resource
+import secrets
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks.bench_events import plain_sqlite_rate
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.store import EventQuery, NewEvent
+from emitflow.store import EventQuery, NewEvent, Store
+from emitflow.store.codec import SEQ_BITS, position_text
 from emitflow.store.sqlite import SqliteStore
 
 EVENTS = 1_000_000
@@ -95,7 +106,7 @@ async def build(store: SqliteStore, total: int) -> tuple[float, dict[str, list[s
 
 
 async def pages(
-    store: SqliteStore, cursors: dict[str, list[str]], limit: int, *, with_cursor: bool
+    store: Store, cursors: dict[str, list[str]], limit: int, *, with_cursor: bool
 ) -> list[float]:
     """Milliseconds per emitter page, ``QUERIES`` of them."""
     rng = random.Random(limit * 2 + with_cursor)
@@ -166,12 +177,155 @@ async def run(folder: Path) -> None:
         )
 
 
-def main() -> None:
-    """Print the figures with their targets."""
+COPY_CHUNK = 50_000
+EVENTS_PER_MS = 100  # positions of the loaded log: 100 events per millisecond
+_COLUMNS = ("pos", "emitter_id", "channel", "source", "event_id", "type", "subject", "event")
+
+
+def _rows(total: int, start_ms: int, cursors: dict[str, list[str]]) -> Iterator[tuple[object, ...]]:
+    """The ``events`` rows of the loaded log, as the store would have numbered them (the
+    same events as ``_new_event``'s, written as JSON directly: a million ``CloudEvent``
+    objects would take longer to make than to load)."""
+    rng = random.Random(7)
+    counts: dict[str, int] = {}
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    for n in range(total):
+        emitter_id = _emitter(rng)
+        event_id = str(uuid.uuid4())
+        source = f"/bench/{emitter_id}"
+        body = encode(
+            {
+                "specversion": "1.0",
+                "id": event_id,
+                "source": source,
+                "type": "com.example.tick",
+                "time": "2026-01-01T00:00:00.000Z",
+                "datacontenttype": "application/json",
+                "data": {"n": n, "note": "a small payload, like most events"},
+            }
+        )
+        pos = (start_ms + n // EVENTS_PER_MS) << SEQ_BITS | n % EVENTS_PER_MS
+        seen = counts[emitter_id] = counts.get(emitter_id, 0) + 1
+        if seen % CURSOR_SAMPLE == 0:
+            cursors.setdefault(emitter_id, []).append(position_text(pos))
+        yield (pos, emitter_id, "", source, event_id, "com.example.tick", None, body)
+
+
+JSON_ROWS = 20_000
+JSON_BATCH = 500
+
+
+async def text_or_jsonb(conn: Any, rows: list[tuple[object, ...]]) -> dict[str, float]:
+    """Seconds to write ``rows``' event JSON into a TEXT and a JSONB column (batches of
+    ``JSON_BATCH``, as the store writes), and to read it all back and decode it."""
+    bodies = [str(row[7]) for row in rows]
+    spans: dict[str, float] = {}
+    for kind in ("text", "jsonb"):
+        await conn.execute(f"CREATE TEMP TABLE json_{kind} (n bigint, body {kind})")
+        started = time.perf_counter()
+        for at in range(0, len(bodies), JSON_BATCH):
+            chunk = bodies[at : at + JSON_BATCH]
+            await conn.execute(
+                f"INSERT INTO json_{kind} SELECT n, body::{kind}"
+                " FROM unnest($1::bigint[], $2::text[]) AS r (n, body)",
+                list(range(at, at + len(chunk))),
+                chunk,
+            )
+        spans[f"write {kind}"] = time.perf_counter() - started
+        started = time.perf_counter()
+        for at in range(0, len(bodies), JSON_BATCH):
+            found = await conn.fetch(
+                f"SELECT body::text AS body FROM json_{kind} WHERE n >= $1 AND n < $2",
+                at,
+                at + JSON_BATCH,
+            )
+            for record in found:
+                json.loads(record["body"])
+        spans[f"read {kind}"] = time.perf_counter() - started
+    return spans
+
+
+async def run_postgres(url: str) -> None:
+    """Bulk-load the log into a schema of its own, read pages through the store, drop it."""
+    import asyncpg
+
+    from emitflow.store.postgres import PostgresStore
+
+    schema = f"bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(url)
+    try:
+        print(f"postgresql {admin.get_server_version()}; schema {schema}")
+        await admin.execute(f"CREATE SCHEMA {schema}")
+        joiner = "&" if "?" in url else "?"
+        store_url = f"{url}{joiner}search_path={schema}"
+        try:
+            async with PostgresStore(store_url) as store:
+                cursors: dict[str, list[str]] = {}
+                started = time.perf_counter()
+                start_ms = int(time.time() * 1000) - EVENTS // EVENTS_PER_MS
+                rows = _rows(EVENTS, start_ms, cursors)
+                loader = await asyncpg.connect(store_url)
+                try:
+                    while chunk := [row for _, row in zip(range(COPY_CHUNK), rows, strict=False)]:
+                        await loader.copy_records_to_table(
+                            "events",
+                            records=[(*row, '{"run_id":"r_bench"}') for row in chunk],
+                            columns=[*_COLUMNS, "metadata"],
+                            schema_name=schema,
+                        )
+                    last = (start_ms + EVENTS // EVENTS_PER_MS) << SEQ_BITS
+                    await loader.execute(
+                        "UPDATE store_meta SET value = $1 WHERE key = 'last_position'", last
+                    )
+                    await loader.execute("ANALYZE events")
+                    size = await loader.fetchval(
+                        "SELECT pg_total_relation_size('events') + "
+                        "pg_total_relation_size('event_counts')"
+                    )
+                finally:
+                    await loader.close()
+                rate = EVENTS / (time.perf_counter() - started)
+                sample = list(_rows(JSON_ROWS, start_ms, {}))
+                print(
+                    f"store build, postgresql: {EVENTS:,} events from {len(cursors):,} emitters "
+                    f"bulk-loaded with COPY in chunks of {COPY_CHUNK:,}: {rate:,.0f} events/s; "
+                    f"tables and indexes {size / 2**20:,.0f} MB"
+                )
+                for limit in (10, 100):
+                    for with_cursor in (False, True):
+                        spans = await pages(store, cursors, limit, with_cursor=with_cursor)
+                        how = "before a cursor" if with_cursor else "newest"
+                        print(
+                            f"emitter page, postgresql, {EVENTS:,} events, limit {limit}, {how}: "
+                            f"p50 {_percentile(spans, 0.5):.2f} ms, "
+                            f"p99 {_percentile(spans, 0.99):.2f} ms over {QUERIES:,} queries "
+                            "(target p99 ≤ 10 ms)"
+                        )
+            json_spans = await text_or_jsonb(admin, sample)
+            print(
+                f"event JSON as TEXT vs JSONB, {JSON_ROWS:,} events in batches of {JSON_BATCH}: "
+                + ", ".join(
+                    f"{name} {seconds * 1000:,.0f} ms" for name, seconds in json_spans.items()
+                )
+            )
+        finally:
+            await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    finally:
+        await admin.close()
+
+
+def main(args: Sequence[str] = ()) -> None:
+    """Print the figures with their targets (``--store postgresql://…``: on PostgreSQL)."""
+    args = list(args)
+    if args[:1] == ["--store"] and len(args) == 2:
+        asyncio.run(run_postgres(args[1]))
+        return
+    if args:
+        raise SystemExit("usage: python -m benchmarks.bench_store [--store postgresql://…]")
     print(f"sqlite {sqlite3.sqlite_version}")
     with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
         asyncio.run(run(Path(name)))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -25,6 +25,7 @@ from emitflow.store.records import (
     NewEvent,
     NewRun,
     RetentionPolicy,
+    RunLease,
     Schedule,
     Wait,
     Webhook,
@@ -236,6 +237,9 @@ async def test_one_process_hears_of_anothers_writes(
     listener.on_change(heard)
     async with listener, schema.store(clock=clock, ids=CountingIds()) as writer:
         assert listener.shared
+        await writer.create_run(
+            NewRun(workflow_id="p_w", workflow_revision=1, lease=RunLease("w2", 30))
+        )
         await writer.create_run(NewRun(workflow_id="p_w", workflow_revision=1))
         await _heard(topics, "runs", arrived)
         await writer.enqueue_events([_event(1)])

@@ -72,3 +72,11 @@ async def test_a_server_not_there_is_unavailable_naming_the_fix() -> None:
     with pytest.raises(StoreUnavailableError, match=r"cannot connect.*server is up") as caught:
         await store.open()
     assert "pw" not in str(caught.value)
+
+
+def test_the_pool_is_sized_from_the_url() -> None:
+    store = PostgresStore("postgresql://u@h/db?pool_max=3&search_path=s&pool_min=2")
+    assert store.url == "postgresql://u@h/db?search_path=s"
+    for bad in ("pool_max=0", "pool_min=x", "pool_min=5&pool_max=2"):
+        with pytest.raises(ConfigurationError, match="pool_m"):
+            PostgresStore(f"postgresql://u@h/db?{bad}")

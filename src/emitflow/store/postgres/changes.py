@@ -80,6 +80,9 @@ class ChangeListener:
         except DRIVER_ERRORS as exc:
             conn.terminate()
             raise StoreError(f"cannot listen for changes at {self._db.where}: {exc}") from exc
+        except BaseException:  # cancelled by close(): the connection must not outlive it
+            conn.terminate()
+            raise
         conn.add_termination_listener(self._lost)
         self._conn = conn
 

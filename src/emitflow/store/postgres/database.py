@@ -169,6 +169,7 @@ class PostgresDatabase:
                 min_size=self._min_size,
                 max_size=self._max_size,
                 server_settings=self._settings or None,
+                reset=_keep_session,
             )
         except DRIVER_ERRORS as exc:
             raise store_error(exc, self.where) from exc
@@ -218,6 +219,13 @@ class PostgresDatabase:
             raise store_error(exc, self.where) from exc
         finally:
             await conn.close()
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection going back to the pool needs beyond asyncpg's own rollback of an
+    unfinished transaction: nothing. Store operations leave no session state (no LISTEN, no
+    SET, only transaction-scoped advisory locks), so the default reset query (``RESET ALL``,
+    ``UNLISTEN *``…) would be one more round trip per operation for nothing."""
 
 
 async def _migrate(conn: asyncpg.Connection, where: str, now_us: int) -> list[str]:

@@ -44,6 +44,8 @@ __all__ = ["Encoded", "PostgresEvents", "encode_events", "insert_outbox", "outbo
 Q = queries("postgres")
 Encoded = list[tuple[NewEvent, str, str]]
 _FILTER_COLUMNS = ("emitter_id", "channel", "type", "source", "subject")
+# What a StoredEvent is made of: the indexed copies of the CloudEvent's attributes stay behind.
+_PAGE_COLUMNS = "pos, emitter_id, channel, event, metadata"
 
 
 def encode_events(events: Sequence[NewEvent]) -> Encoded:
@@ -150,7 +152,9 @@ def _appended(encoded: Encoded, results: list[int | StoredEvent]) -> list[Stored
 
 
 def page_sql(query: EventQuery, window: Window) -> tuple[str, list[Any]]:
-    """The SELECT of one page of events and its parameters (``limit + 1`` rows)."""
+    """The SELECT of one page of events and its parameters (``limit + 1`` rows). A counted
+    query reads the stream's total in the same statement (one snapshot, one round trip): each
+    row carries it in ``total``, and a page without rows is one row of ``NULL`` columns."""
     clauses: list[str] = []
     params: list[Any] = []
     values = (query.emitter_id, query.channel, query.type, query.source, query.subject)
@@ -165,7 +169,19 @@ def page_sql(query: EventQuery, window: Window) -> tuple[str, list[Any]]:
     where = " AND ".join(clauses) or "TRUE"
     order = "ASC" if window.ascending else "DESC"
     params.append(window.limit + 1)
-    return f"SELECT * FROM events WHERE {where} ORDER BY pos {order} LIMIT ${len(params)}", params
+    page = (
+        f"SELECT {_PAGE_COLUMNS} FROM events WHERE {where} ORDER BY pos {order}"
+        f" LIMIT ${len(params)}"
+    )
+    if not query.counted:
+        return page, params
+    counted = "emitter_id = $1" + ("" if query.channel is None else " AND channel = $2")
+    return (
+        f"WITH page AS ({page}) SELECT counts.total, page.* FROM"
+        f" (SELECT coalesce(sum(n), 0)::bigint AS total FROM event_counts WHERE {counted})"
+        f" counts LEFT JOIN page ON TRUE ORDER BY page.pos {order}",
+        params,
+    )
 
 
 class PostgresEvents:
@@ -203,17 +219,13 @@ class PostgresEvents:
             None if after is None else codec.position_key(after),
         ).narrowed(*codec.position_bounds(query.since, query.until))
         sql, params = page_sql(query, window)
-        if not query.counted:
-            async with self._db.connection() as conn:
-                found = await conn.fetch(sql, *params)
-            return make_page([rows.stored_event(r) for r in found], window, _cursor, None)
-        async with self._db.transaction(snapshot=True) as conn:
+        async with self._db.connection() as conn:
             found = await conn.fetch(sql, *params)
-            if query.channel is None:
-                total = await conn.fetchval(Q["stream_count"], query.emitter_id)
-            else:
-                total = await conn.fetchval(Q["channel_count"], query.emitter_id, query.channel)
-        return make_page([rows.stored_event(r) for r in found], window, _cursor, int(total))
+        total = None
+        if query.counted:
+            total = int(found[0]["total"])
+            found = [row for row in found if row["pos"] is not None]
+        return make_page([rows.stored_event(r) for r in found], window, _cursor, total)
 
     async def delete_events(
         self,

@@ -15,7 +15,8 @@ files of ``sql/postgres/``, applied at ``open`` (or by ``migrate``) under an adv
 
 The URL is a libpq-style ``postgresql://user:password@host:port/database``; query parameters
 asyncpg does not know become server settings, so ``?search_path=tenant_a`` puts the store in
-schema ``tenant_a`` (which must exist).
+schema ``tenant_a`` (which must exist). ``pool_min`` and ``pool_max`` (default 1 and 10) size
+the pool; one more connection listens for changes once a callback is registered.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from emitflow.clock import Clock, SystemClock
 from emitflow.errors import ConfigurationError, NotFoundError
@@ -52,6 +54,29 @@ __all__ = ["PostgresStore"]
 
 Q = queries("postgres")
 _SCHEMES = ("postgresql", "postgres")
+_POOL_PARAMS = ("pool_min", "pool_max")
+
+
+def _pool_sizes(url: str, low: int, high: int) -> tuple[str, tuple[int, int]]:
+    """The URL without emitflow's own ``pool_min``/``pool_max`` parameters (every other one
+    goes to the server as a setting), and the pool's sizes."""
+    parts = urlsplit(url)
+    kept, sizes = [], {"pool_min": low, "pool_max": high}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in _POOL_PARAMS:
+            kept.append((name, value))
+            continue
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigurationError(
+                f"store URL {redacted(url)!r}: {name} must be a positive integer, not {value!r}"
+            )
+        sizes[name] = int(value)
+    if sizes["pool_min"] > sizes["pool_max"]:
+        raise ConfigurationError(
+            f"store URL {redacted(url)!r}: pool_min {sizes['pool_min']} is above pool_max "
+            f"{sizes['pool_max']}"
+        )
+    return urlunsplit(parts._replace(query=urlencode(kept))), (sizes["pool_min"], sizes["pool_max"])
 
 
 class PostgresStore(
@@ -82,7 +107,8 @@ class PostgresStore(
                 f"store URL {redacted(url)!r} is not a PostgreSQL URL; use "
                 "postgresql://user@host:5432/database"
             )
-        self._db = PostgresDatabase(url, min_size=min_connections, max_size=max_connections)
+        url, sizes = _pool_sizes(url, min_connections, max_connections)
+        self._db = PostgresDatabase(url, min_size=sizes[0], max_size=sizes[1])
         self._clock = clock or SystemClock()
         self._ids = ids or random_id
         self._ordered = asyncio.Lock()

@@ -229,9 +229,9 @@ CREATE TABLE secrets (
     updated_at BIGINT NOT NULL
 );
 
--- Change reports for other processes (ChangeFeed.on_change): one NOTIFY per statement and
--- topic, on the channel of this schema ('emitflow.<schema>'). NOTIFY folds identical
--- notifications of one transaction into one, and delivers them at commit.
+-- Change reports for other processes (ChangeFeed.on_change): a NOTIFY per statement and topic
+-- (per row for runs), on the channel of this schema ('emitflow.<schema>'). NOTIFY folds the
+-- identical notifications of one transaction into one, and delivers them at commit.
 CREATE FUNCTION emitflow_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify(left('emitflow.' || current_schema(), 63), TG_ARGV[0]);
@@ -241,8 +241,9 @@ $$;
 
 CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
     FOR EACH STATEMENT EXECUTE FUNCTION emitflow_notify('outbox');
+-- Only runs created free are news: a run created leased is executed by its creator.
 CREATE TRIGGER runs_notify AFTER INSERT ON runs
-    FOR EACH STATEMENT EXECUTE FUNCTION emitflow_notify('runs');
+    FOR EACH ROW WHEN (NEW.lease_owner IS NULL) EXECUTE FUNCTION emitflow_notify('runs');
 CREATE TRIGGER events_notify AFTER INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION emitflow_notify('events');
 CREATE TRIGGER waits_notify AFTER INSERT ON waits

@@ -188,12 +188,6 @@ RETURNING pos;
 -- name: existing_event
 SELECT * FROM events WHERE emitter_id = $1 AND source = $2 AND event_id = $3;
 
--- name: stream_count
-SELECT coalesce(sum(n), 0)::bigint FROM event_counts WHERE emitter_id = $1;
-
--- name: channel_count
-SELECT coalesce(sum(n), 0)::bigint FROM event_counts WHERE emitter_id = $1 AND channel = $2;
-
 -- name: delete_events_before
 DELETE FROM events WHERE pos < $1;
 
