@@ -67,6 +67,9 @@ class ServeOptions:
     brokers: BrokerSetup = field(default_factory=BrokerSetup)
     #: ``False`` (``--no-worker``): API only, on a shared store; workers execute the runs.
     worker: bool = True
+    #: ``EngineSettings.lease_seconds`` and ``rescan_seconds``.
+    lease_seconds: float = 10.0
+    rescan_seconds: float = 1.0
 
 
 def workflow_id_for(path: Path) -> str:
@@ -141,6 +144,8 @@ async def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
                 secrets_hint=SERVE_SECRET_HINT,
                 http=client,
                 worker=options.worker,
+                lease_seconds=options.lease_seconds,
+                rescan_seconds=options.rescan_seconds,
             )
             await _serve_on(sock, options, settings, out)
 

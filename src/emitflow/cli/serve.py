@@ -14,6 +14,7 @@ from emitflow.cli.options import (
     StoreOption,
     fail,
 )
+from emitflow.cli.worker import LeaseOption, RescanOption
 
 __all__ = ["serve"]
 
@@ -69,6 +70,8 @@ def serve(
             "executed by emitflow worker processes.",
         ),
     ] = True,
+    lease_seconds: LeaseOption = 10.0,
+    rescan_seconds: RescanOption = 1.0,
     log_level: Annotated[
         str,
         typer.Option(
@@ -106,6 +109,8 @@ def serve(
             routes=tuple(route or ()),
             brokers=setup,
             worker=worker,
+            lease_seconds=lease_seconds,
+            rescan_seconds=rescan_seconds,
         )
         asyncio.run(run_server(options))
     except EmitflowError as exc:

@@ -18,7 +18,25 @@ from emitflow.cli.options import (
     fail,
 )
 
-__all__ = ["worker"]
+__all__ = ["LeaseOption", "RescanOption", "worker"]
+
+LeaseOption = Annotated[
+    float,
+    typer.Option(
+        "--lease-seconds",
+        envvar="EMITFLOW_LEASE_SECONDS",
+        help="How long a process holds a run or an outbox row it claimed; a crashed "
+        "process's runs resume elsewhere about this long after it died.",
+    ),
+]
+RescanOption = Annotated[
+    float,
+    typer.Option(
+        "--rescan-seconds",
+        envvar="EMITFLOW_RESCAN_SECONDS",
+        help="How often to look again for work that no change report announced.",
+    ),
+]
 
 
 def worker(
@@ -44,6 +62,8 @@ def worker(
             "when present).",
         ),
     ] = None,
+    lease_seconds: LeaseOption = 10.0,
+    rescan_seconds: RescanOption = 1.0,
     log_level: Annotated[
         str,
         typer.Option(
@@ -75,6 +95,8 @@ def worker(
             secrets=load_secrets(secret or (), secrets_file),
             routes=tuple(route or ()),
             brokers=setup,
+            lease_seconds=lease_seconds,
+            rescan_seconds=rescan_seconds,
         )
         asyncio.run(run_worker(options))
     except ConfigurationError as exc:

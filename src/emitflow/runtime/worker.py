@@ -41,6 +41,9 @@ class WorkerOptions:
     secrets: Mapping[str, Any] = field(default_factory=dict, repr=False)
     routes: tuple[str, ...] = ()
     brokers: BrokerSetup = field(default_factory=BrokerSetup)
+    #: ``EngineSettings.lease_seconds`` and ``rescan_seconds``.
+    lease_seconds: float = 10.0
+    rescan_seconds: float = 1.0
 
 
 async def run_worker(
@@ -65,7 +68,11 @@ async def run_worker(
     stop = stop or asyncio.Event()
     async with make_client(routes) as client:
         settings = settings or EngineSettings(
-            secrets=options.secrets, secrets_hint=WORKER_SECRET_HINT, http=client
+            secrets=options.secrets,
+            secrets_hint=WORKER_SECRET_HINT,
+            http=client,
+            lease_seconds=options.lease_seconds,
+            rescan_seconds=options.rescan_seconds,
         )
         async with Engine(store, settings) as engine:
             for destination in await attach(engine, options.brokers):
