@@ -108,6 +108,7 @@ class Runs:
         )
         #: Shared store: the runs this process holds a lease on (executing or queued).
         self.held: set[str] = set()
+        self._leased: set[str] = set()  # created leased here, not submitted yet
         self._run_tasks: dict[str, asyncio.Task[Any]] = {}
         self._skip: set[str] = set()
         self._stopped: set[asyncio.Task[Any]] = set()
@@ -188,17 +189,19 @@ class Runs:
         """``create`` for each, in one write."""
         if self._lease is None:
             return await self._store.create_runs(news)
-        made = await self._store.create_runs([self._leased(new) for new in news])
+        made = await self._store.create_runs([self._with_lease(new) for new in news])
         self._hold(made)
         return made
 
-    def _leased(self, new: NewRun) -> NewRun:
+    def _with_lease(self, new: NewRun) -> NewRun:
         # A ``waiting`` run (a ``schedule.on`` collection) is not executed until an event
         # completes it, maybe in another process: it is left free, to be claimed then.
         return replace(new, lease=self._lease) if new.status == "pending" else new
 
     def _hold(self, made: list[tuple[RunRecord, bool]]) -> None:
-        self.held.update(run.id for run, created in made if created and run.status == "pending")
+        # Held (renewed) from ``submit`` on: a run created but never submitted (its starter
+        # failed in between) keeps only its first lease, and another worker claims it after.
+        self._leased.update(run.id for run, created in made if created and run.status == "pending")
 
     @property
     def free(self) -> int:
@@ -210,6 +213,9 @@ class Runs:
         task records, as ``recover`` does; ``False`` if it was held here already."""
         if run.id in self.held:
             return False
+        # Created here but not submitted a whole lease later: its starter failed (or stalled;
+        # then its late ``submit`` finds it held and leaves it).
+        self._leased.discard(run.id)
         self.held.add(run.id)
         if run.id in self._skip:  # still queued here from before its lease was lost
             self._skip.discard(run.id)
@@ -218,7 +224,7 @@ class Runs:
             stored = await self._store.list_tasks(run.id)
             self._resume[run.id] = [task_record(task) for task in stored]
             logger.info("resuming a run another process left", extra={"run_id": run.id})
-        await self.submit(run)
+        await self._admit(run)
         return True
 
     async def lose(self, run_ids: list[str]) -> None:
@@ -250,11 +256,18 @@ class Runs:
         API-only process on a shared store executes nothing: a worker claims the run)."""
         if not self._executes:
             return
-        if self._shared and run.id not in self.held:
-            # Not leased to this process (a completed collection): whoever claims it runs it.
-            if self.claim_soon is not None:
-                self.claim_soon()
-            return
+        if self._shared:
+            if run.id not in self._leased:
+                # Not leased here (a completed collection), or already claimed back and
+                # executing: whoever claims it runs it.
+                if run.id not in self.held and self.claim_soon is not None:
+                    self.claim_soon()
+                return
+            self._leased.discard(run.id)
+            self.held.add(run.id)
+        await self._admit(run)
+
+    async def _admit(self, run: RunRecord) -> None:
         gate = await self.gate(run.workflow_id)
         self._active += 1
         self._idle.clear()

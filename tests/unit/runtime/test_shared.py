@@ -218,3 +218,20 @@ async def test_a_waiting_run_completed_by_another_process_runs_once() -> None:
         ended = await a.wait(waiting.id)
         assert ended.status == "completed"
         assert len(one.calls) + len(two.calls) == 1
+
+
+async def test_a_run_created_but_never_submitted_is_claimed_after_its_lease() -> None:
+    # Its starter failed between creating and submitting it: the lease is not renewed, and a
+    # worker (here the same process) claims and runs it once the lease ran out.
+    store, runner = SharedMemoryStore(), FakeRunner()
+    async with process(store, runner) as a:
+        version = await a.deploy(LISTENER)
+        run, _ = await a._runs.create(
+            NewRun(workflow_id=version.id, workflow_revision=1, input=[{"data": 1}])
+        )
+        assert run.id not in a._runs.held
+        ended = await a.wait(run.id)
+        assert ended.status == "completed"
+        assert len(runner.calls) == 1
+        await a._runs.submit(run)  # a late submit finds it done or held: nothing runs twice
+        assert len(runner.calls) == 1
