@@ -147,3 +147,41 @@ async def test_an_api_only_process_hands_its_runs_to_a_worker(schema: PostgresSc
         assert run.status == "completed"
         assert api_runner.calls == []
         assert worker_runner.calls == [("emitter", {"n": 1})]
+
+
+async def test_the_event_stream_of_one_process_serves_the_other_process_events(
+    schema: PostgresSchema,
+) -> None:
+    import contextlib
+
+    import uvicorn
+
+    from emitflow.api import ApiSettings, create_app
+    from tests.integration.api.conftest import ADMIN_TOKEN
+    from tests.integration.api.test_stream import _read
+
+    async with process(schema, FakeRunner()) as a, process(schema, FakeRunner()) as b:
+        app = create_app(a, ApiSettings(admin_token=ADMIN_TOKEN, heartbeat_seconds=0.2))
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+        server = uvicorn.Server(config)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        serving = asyncio.ensure_future(server.serve())
+        try:
+            async with asyncio.timeout(30):
+                while not server.started:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+            reader = asyncio.ensure_future(_read(url, 3))
+            async with asyncio.timeout(30):
+                while a.feed.readers == 0:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            for n in range(3):
+                await b.ingest(_event(n), emitter_id="dc_b")
+            got = await asyncio.wait_for(reader, 30)
+            assert sorted(item["event"]["data"]["n"] for item in got) == [0, 1, 2]
+            # Resuming after the first (Last-Event-ID): the rest, no duplicate.
+            rest = await _read(url, 2, {"Last-Event-ID": got[0]["id"]})
+            assert [item["id"] for item in rest] == [item["id"] for item in got[1:]]
+        finally:
+            server.should_exit = True
+            await serving
