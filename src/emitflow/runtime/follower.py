@@ -11,7 +11,8 @@ It reads only while someone listens (a feed reader or a waiting ``listen``): wok
 process's dispatcher after it logged events, by the store's ``events`` change (another process
 logged some), and every ``rescan_seconds`` besides (a change report may be lost). With nobody
 listening it reads nothing and forgets its position; the first to listen again awaits
-``attach``, which reads the newest position, so that what is logged after it is not missed.
+``attach``, which reads the newest position, so that what is logged after it is not missed (a
+reader added with the plain ``EventFeed.reader`` is noticed within ``rescan_seconds``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 
 from emitflow.runtime.feed import EventFeed
 from emitflow.runtime.listens import ListenHub
@@ -96,10 +96,12 @@ class LogFollower:
                 self._position = None  # nobody to hand events to: start afresh when asked
             else:
                 try:
+                    # A reader added without ``attach`` (``EventFeed.reader``) starts here.
+                    await self.attach()
                     await self.follow()
                 except Exception:
                     logger.exception("reading the event log failed; retrying")
-            delay = self._rescan if self.listened else math.inf
+            # Idle, the loop only looks whether someone started listening: no query.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(None if math.isinf(delay) else delay):
+                async with asyncio.timeout(self._rescan):  # not wait_for: see Dispatcher.run
                     await self._signal.wait()

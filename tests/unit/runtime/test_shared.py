@@ -235,3 +235,15 @@ async def test_a_run_created_but_never_submitted_is_claimed_after_its_lease() ->
         assert len(runner.calls) == 1
         await a._runs.submit(run)  # a late submit finds it done or held: nothing runs twice
         assert len(runner.calls) == 1
+
+
+async def test_a_reader_added_without_attach_is_fed_after_a_rescan() -> None:
+    store, one, two = SharedMemoryStore(), FakeRunner(), FakeRunner()
+    async with process(store, one) as a, process(store, two) as b:
+        reader = a.feed.reader()  # as the inspector's live tail does
+        await eventually(
+            lambda: _true(a._follower is not None and a._follower.position is not None)
+        )
+        await b.ingest(_event(1), emitter_id="dc_b")
+        await eventually(lambda: _true(reader.queue.qsize() == 1))
+        reader.close()
