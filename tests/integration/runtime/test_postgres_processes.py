@@ -22,7 +22,7 @@ from emitflow.runtime.executor import Executor
 from emitflow.store.records import TERMINAL_STATUSES, StoredEvent
 from tests.contract.stores import PostgresSchema, postgres_schema
 from tests.standins.shared_store import crash
-from tests.unit.runtime.fakes import EMITTER, LISTENER, FakeRunner, eventually
+from tests.unit.runtime.fakes import EMITTER, LISTENER, FakeRunner, doc, eventually
 
 
 @pytest.fixture
@@ -185,3 +185,25 @@ async def test_the_event_stream_of_one_process_serves_the_other_process_events(
         finally:
             server.should_exit = True
             await serving
+
+
+async def test_a_schedule_fires_once_per_tick_across_processes(schema: PostgresSchema) -> None:
+    ticking = doc(
+        "ticking",
+        """schedule:
+  every: PT0.2S
+do:
+  - note:
+      set:
+        ok: true
+""",
+    )
+    one, two = FakeRunner(), FakeRunner()
+    async with process(schema, one) as a, process(schema, two):
+        version = await a.deploy(ticking)
+        async with asyncio.timeout(30):
+            while len(one.calls) + len(two.calls) < 6:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        runs = (await a.store.list_runs(workflow_id=version.id, limit=1000)).items
+        dues = [run.trigger["schedule"]["due_at"] for run in runs]
+        assert len(dues) == len(set(dues))
