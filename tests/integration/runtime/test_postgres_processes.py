@@ -207,3 +207,23 @@ do:
         runs = (await a.store.list_runs(workflow_id=version.id, limit=1000)).items
         dues = [run.trigger["schedule"]["due_at"] for run in runs]
         assert len(dues) == len(set(dues))
+
+
+async def test_a_listen_of_a_crashed_process_resumes_in_the_other(schema: PostgresSchema) -> None:
+    waiter = {
+        "document": {"dsl": "1.0.0", "namespace": "t", "name": "w", "version": "1.0.0"},
+        "do": [{"await": {"listen": {"to": {"one": {"with": {"type": "com.example.go"}}}}}}],
+    }
+    async with process(schema) as a, process(schema) as b:
+        deployed = await a.deploy(waiter)
+        run = await a.start(deployed.id, wait=False)
+        async with asyncio.timeout(30):
+            while not await a.store.list_waits(run_id=run.id):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        await crash(a)
+        # Logged while nobody listened: the resumed listen reads it from the log.
+        await b.ingest(_event(7, type="com.example.go"), emitter_id="dc_b")
+        async with asyncio.timeout(30):
+            ended = await b.wait(run.id)
+        assert ended.status == "completed", ended.error
+        assert ended.output == [{"n": 7}]
