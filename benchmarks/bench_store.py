@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import resource
 import secrets
@@ -216,33 +217,83 @@ JSON_BATCH = 500
 
 
 async def text_or_jsonb(conn: Any, rows: list[tuple[object, ...]]) -> dict[str, float]:
-    """Seconds to write ``rows``' event JSON into a TEXT and a JSONB column (batches of
-    ``JSON_BATCH``, as the store writes), and to read it all back and decode it."""
+    """Best of 3 (alternating) seconds to write ``rows``' event JSON into a TEXT and a JSONB
+    column, in batches of ``JSON_BATCH`` as the store writes, and to read it back and decode."""
     bodies = [str(row[7]) for row in rows]
     spans: dict[str, float] = {}
     for kind in ("text", "jsonb"):
-        await conn.execute(f"CREATE TEMP TABLE json_{kind} (n bigint, body {kind})")
-        started = time.perf_counter()
-        for at in range(0, len(bodies), JSON_BATCH):
-            chunk = bodies[at : at + JSON_BATCH]
-            await conn.execute(
-                f"INSERT INTO json_{kind} SELECT n, body::{kind}"
-                " FROM unnest($1::bigint[], $2::text[]) AS r (n, body)",
-                list(range(at, at + len(chunk))),
-                chunk,
-            )
-        spans[f"write {kind}"] = time.perf_counter() - started
-        started = time.perf_counter()
-        for at in range(0, len(bodies), JSON_BATCH):
-            found = await conn.fetch(
-                f"SELECT body::text AS body FROM json_{kind} WHERE n >= $1 AND n < $2",
-                at,
-                at + JSON_BATCH,
-            )
-            for record in found:
-                json.loads(record["body"])
-        spans[f"read {kind}"] = time.perf_counter() - started
+        await conn.execute(f"CREATE TEMP TABLE json_{kind} (n bigint PRIMARY KEY, body {kind})")
+    for _ in range(3):
+        for kind in ("text", "jsonb"):
+            await conn.execute(f"TRUNCATE json_{kind}")
+            started = time.perf_counter()
+            for at in range(0, len(bodies), JSON_BATCH):
+                chunk = bodies[at : at + JSON_BATCH]
+                await conn.execute(
+                    f"INSERT INTO json_{kind} SELECT n, body::{kind}"
+                    " FROM unnest($1::bigint[], $2::text[]) AS r (n, body)",
+                    list(range(at, at + len(chunk))),
+                    chunk,
+                )
+            wrote = time.perf_counter() - started
+            started = time.perf_counter()
+            for at in range(0, len(bodies), JSON_BATCH):
+                found = await conn.fetch(
+                    f"SELECT body::text AS body FROM json_{kind} WHERE n >= $1 AND n < $2",
+                    at,
+                    at + JSON_BATCH,
+                )
+                for record in found:
+                    json.loads(record["body"])
+            read = time.perf_counter() - started
+            for name, seconds in ((f"write {kind}", wrote), (f"read {kind}", read)):
+                spans[name] = min(seconds, spans.get(name, seconds))
     return spans
+
+
+async def json_columns(url: str) -> None:
+    """Only the TEXT vs JSONB figure (``--store URL --json``), on temporary tables."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        spans = await text_or_jsonb(conn, list(_rows(JSON_ROWS, 0, {})))
+    finally:
+        await conn.close()
+    print(_json_figure(spans) + f"; {_load()}")
+
+
+def _json_figure(spans: dict[str, float]) -> str:
+    return f"event JSON as TEXT vs JSONB, {JSON_ROWS:,} events in batches of {JSON_BATCH}: " + (
+        ", ".join(f"{name} {seconds * 1000:,.0f} ms" for name, seconds in spans.items())
+    )
+
+
+async def sqlite_pages_of_the_same_log(folder: Path, start_ms: int) -> None:
+    """The same million rows in a SQLite store (inserted directly), read the same way: the
+    same-run baseline of the PostgreSQL pages."""
+    path = folder / "same-log.db"
+    async with SqliteStore(path):
+        pass  # the schema
+    cursors: dict[str, list[str]] = {}
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO events (pos, emitter_id, channel, source, event_id, type, subject,"
+            ' event, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, \'{"run_id":"r_bench"}\')',
+            _rows(EVENTS, start_ms, cursors),
+        )
+    conn.close()
+    async with SqliteStore(path) as store:
+        for limit in (10, 100):
+            for with_cursor in (False, True):
+                spans = await pages(store, cursors, limit, with_cursor=with_cursor)
+                how = "before a cursor" if with_cursor else "newest"
+                print(
+                    f"emitter page, sqlite (same log, same run), limit {limit}, {how}: "
+                    f"p50 {_percentile(spans, 0.5):.2f} ms, "
+                    f"p99 {_percentile(spans, 0.99):.2f} ms over {QUERIES:,} queries"
+                )
 
 
 async def run_postgres(url: str) -> None:
@@ -254,7 +305,8 @@ async def run_postgres(url: str) -> None:
     schema = f"bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(url)
     try:
-        print(f"postgresql {admin.get_server_version()}; schema {schema}")
+        version = admin.get_server_version()
+        print(f"postgresql {version.major}.{version.minor}; schema {schema}; {_load()}")
         await admin.execute(f"CREATE SCHEMA {schema}")
         joiner = "&" if "?" in url else "?"
         store_url = f"{url}{joiner}search_path={schema}"
@@ -302,26 +354,34 @@ async def run_postgres(url: str) -> None:
                             "(target p99 ≤ 10 ms)"
                         )
             json_spans = await text_or_jsonb(admin, sample)
-            print(
-                f"event JSON as TEXT vs JSONB, {JSON_ROWS:,} events in batches of {JSON_BATCH}: "
-                + ", ".join(
-                    f"{name} {seconds * 1000:,.0f} ms" for name, seconds in json_spans.items()
-                )
-            )
+            print(_json_figure(json_spans))
         finally:
             await admin.execute(f"DROP SCHEMA {schema} CASCADE")
     finally:
         await admin.close()
+    with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
+        await sqlite_pages_of_the_same_log(Path(name), start_ms)
+    print(f"done; {_load()}")
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
 
 
 def main(args: Sequence[str] = ()) -> None:
     """Print the figures with their targets (``--store postgresql://…``: on PostgreSQL)."""
     args = list(args)
+    if args[:1] == ["--store"] and len(args) == 3 and args[2] == "--json":
+        asyncio.run(json_columns(args[1]))
+        return
     if args[:1] == ["--store"] and len(args) == 2:
         asyncio.run(run_postgres(args[1]))
         return
     if args:
-        raise SystemExit("usage: python -m benchmarks.bench_store [--store postgresql://…]")
+        raise SystemExit(
+            "usage: python -m benchmarks.bench_store [--store postgresql://… [--json]]"
+        )
     print(f"sqlite {sqlite3.sqlite_version}")
     with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
         asyncio.run(run(Path(name)))

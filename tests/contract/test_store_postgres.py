@@ -265,16 +265,41 @@ async def test_the_change_listener_comes_back_after_its_connection_is_ended(
     async with listener, schema.store(clock=clock, ids=CountingIds()) as writer:
         ended = await _terminate(schema, "query LIKE 'LISTEN %'")
         assert ended == 1
-        async with asyncio.timeout(10):  # it reconnects in the background
-            while True:
-                topics.clear()
-                await writer.enqueue_events([_event(len(topics) + 100)])
-                try:
-                    async with asyncio.timeout(0.5):
-                        await _heard(topics, "outbox", arrived)
-                    break
-                except TimeoutError:
-                    continue
+        topics.clear()
+        await _keep_writing_until_heard(writer, topics, arrived)  # it reconnects meanwhile
+
+
+async def test_a_callback_registered_on_an_open_store_starts_hearing_soon(
+    schema: PostgresSchema, clock: ManualClock
+) -> None:
+    topics: set[str] = set()
+    arrived = asyncio.Event()
+
+    def heard(topic: str) -> None:
+        topics.add(topic)
+        arrived.set()
+
+    async with (
+        schema.store(clock=clock, ids=CountingIds()) as listener,
+        schema.store(clock=clock, ids=CountingIds()) as writer,
+    ):
+        listener.on_change(heard)  # connects in the background: early writes may go unheard
+        await _keep_writing_until_heard(writer, topics, arrived)
+
+
+async def _keep_writing_until_heard(
+    writer: Store, topics: set[str], arrived: asyncio.Event
+) -> None:
+    async with asyncio.timeout(10):
+        for n in range(1000):
+            await writer.enqueue_events([_event(100 + n)])
+            try:
+                async with asyncio.timeout(0.5):
+                    await _heard(topics, "outbox", arrived)
+                return
+            except TimeoutError:
+                continue
+    pytest.fail("no change was reported")
 
 
 # --- migrations ----------------------------------------------------------------------------

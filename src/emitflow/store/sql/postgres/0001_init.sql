@@ -2,8 +2,8 @@
 -- The columns are those of the SQLite schema (store/sql/sqlite), so a record's row codec can be
 -- shared: times are BIGINT microseconds since the epoch (UTC), JSON values are TEXT (NULL for
 -- null), an event position is one BIGINT (epoch_ms << 20 | seq, see store/codec.py). JSON stays
--- TEXT, not JSONB: the store never queries inside a JSON value, and TEXT is stored as written
--- (JSONB would parse every value on write and re-serialise it on read, for nothing).
+-- TEXT, not JSONB: the store never queries inside a JSON value, TEXT gives back the text
+-- written (JSONB reorders keys), and JSONB measured slower to write and to read (BENCHMARKS.md).
 
 -- The last event position given out: the append transaction locks this row, allocates its
 -- positions after it and writes the last one back, so appends commit in position order.
