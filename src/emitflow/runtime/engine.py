@@ -37,6 +37,7 @@ from emitflow.runtime.feed import EventFeed
 from emitflow.runtime.follower import LogFollower
 from emitflow.runtime.inspection import Inspection
 from emitflow.runtime.listens import ListenHub
+from emitflow.runtime.resync import Resync
 from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings, default_store_url
@@ -142,8 +143,6 @@ class Engine(Inspection, AsyncLifecycle):
         self._background: list[asyncio.Task[None]] = []
         # Stopped after the runs in flight: their leases are renewed while they finish.
         self._heartbeat: asyncio.Task[None] | None = None
-        #: Shared store: the latest revision of every workflow, as last re-read.
-        self._revisions: dict[str, int] = {}
 
     @property
     def _leased(self) -> bool:
@@ -182,7 +181,15 @@ class Engine(Inspection, AsyncLifecycle):
         loop = asyncio.get_running_loop()
         if self._follower is not None:
             self._background.append(loop.create_task(self._follower.run()))
-            self._background.append(loop.create_task(self._resync()))
+            resync = Resync(
+                self._store,
+                self._workflows,
+                self._starts,
+                self._runs,
+                self.secrets,
+                rescan_seconds=self._settings.rescan_seconds,
+            )
+            self._background.append(loop.create_task(resync.run()))
         if not self._settings.worker:
             return
         self._background.append(loop.create_task(self._dispatcher.run()))
@@ -532,32 +539,6 @@ class Engine(Inspection, AsyncLifecycle):
             self._timers.wake()
         elif topic == "deliveries":
             self._webhooks.wake()
-
-    async def _resync(self) -> None:
-        """Shared store: take in other processes' deployments and secrets, every re-scan."""
-        while True:
-            await asyncio.sleep(self._settings.rescan_seconds)
-            try:
-                await self._take_in_deployments()
-                await self.secrets.load()
-            except Exception:
-                logger.exception("re-reading workflows and secrets failed; retrying")
-
-    async def _take_in_deployments(self) -> None:
-        versions = {v.id: v for v in await self._store.list_workflows()}
-        known, self._revisions = self._revisions, {i: v.revision for i, v in versions.items()}
-        changed = [i for i, v in versions.items() if known.get(i) != v.revision]
-        changed += [i for i in known if i not in versions]
-        for workflow_id in changed:
-            self._workflows.forget(workflow_id)
-            version = versions.get(workflow_id)
-            if version is None:
-                self._starts.forget(workflow_id)
-            else:
-                self._starts.register(
-                    workflow_id, version.revision, self._workflows.parsed(version)
-                )
-            await self._runs.refresh(workflow_id)
 
     def _need_worker(self, what: str) -> None:
         if not self._settings.worker:
