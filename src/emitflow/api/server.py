@@ -66,6 +66,11 @@ class ServeOptions:
     #: ``ORIGIN=TARGET`` routes for every outgoing request (``--route``, ``EMITFLOW_ROUTES``).
     routes: tuple[str, ...] = ()
     brokers: BrokerSetup = field(default_factory=BrokerSetup)
+    #: ``False`` (``--no-worker``): API only, on a shared store; workers execute the runs.
+    worker: bool = True
+    #: ``EngineSettings.lease_seconds`` and ``rescan_seconds``.
+    lease_seconds: float = 10.0
+    rescan_seconds: float = 1.0
 
 
 def workflow_id_for(path: Path) -> str:
@@ -138,7 +143,12 @@ async def serve(options: ServeOptions, *, out: TextIO = sys.stdout) -> None:
     with sock:
         async with make_client(routes) as client:
             settings = EngineSettings(
-                secrets=options.secrets, secrets_hint=SERVE_SECRET_HINT, http=client
+                secrets=options.secrets,
+                secrets_hint=SERVE_SECRET_HINT,
+                http=client,
+                worker=options.worker,
+                lease_seconds=options.lease_seconds,
+                rescan_seconds=options.rescan_seconds,
             )
             await _serve_on(sock, options, settings, out)
 
@@ -152,6 +162,8 @@ async def _serve_on(
         for destination in await attach(engine, options.brokers):
             print(f"publishing to {masked_url(destination.url)} as {destination.id}", file=out)
         await _first_admin_token(engine, out)
+        if not options.worker:
+            print("API only: runs are executed by emitflow worker processes", file=out)
         server = _Server(uvicorn_config(AccessLog(create_app(engine, options.api))))
         task = asyncio.ensure_future(server.serve(sockets=[sock]))
         ready = asyncio.ensure_future(server.ready.wait())

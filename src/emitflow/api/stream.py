@@ -94,10 +94,11 @@ async def _stream(
 ) -> AsyncIterator[bytes]:
     # Without a position to resume from, the stream is live only (from when it attached).
     tail = _Tail(engine, filters, last)
-    yield b": emitflow event stream\n\n"
-    while True:
-        reader: FeedReader = engine.feed.reader()
-        try:
+    # Attached before the greeting: a client that has read it misses nothing logged after.
+    reader: FeedReader = await engine.feed.attach()
+    try:
+        yield b": emitflow event stream\n\n"
+        while True:
             async for chunk in tail.replay():
                 yield chunk
             while not reader.lagged.is_set() or not reader.queue.empty():
@@ -113,8 +114,11 @@ async def _stream(
                 chunk = b"".join(chunks)
                 if chunk:
                     yield chunk
-        finally:
+            # Fell behind: attach afresh, catch up from the store, go on live.
             reader.close()
+            reader = await engine.feed.attach()
+    finally:
+        reader.close()
 
 
 @router.get(

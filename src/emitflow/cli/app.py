@@ -16,6 +16,7 @@ from emitflow.cli import (
     deploy,
     destinations,
     events,
+    migrate,
     replay,
     run,
     runs,
@@ -24,6 +25,7 @@ from emitflow.cli import (
     tokens,
     validate,
     webhooks,
+    worker,
 )
 
 __all__ = ["app", "main"]
@@ -61,6 +63,8 @@ def _options(
 app.command("run")(run.run)
 app.command("validate")(validate.validate)
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
+app.command("migrate")(migrate.migrate)
 app.command("deploy")(deploy.deploy)
 app.add_typer(events.app)
 app.add_typer(subscriptions.app)

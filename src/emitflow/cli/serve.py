@@ -14,6 +14,7 @@ from emitflow.cli.options import (
     StoreOption,
     fail,
 )
+from emitflow.cli.worker import LeaseOption, RescanOption
 
 __all__ = ["serve"]
 
@@ -60,6 +61,17 @@ def serve(
             "when present).",
         ),
     ] = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            envvar="EMITFLOW_WORKER",
+            help="--no-worker: API only, on a shared store (postgresql://…); runs are "
+            "executed by emitflow worker processes.",
+        ),
+    ] = True,
+    lease_seconds: LeaseOption = 10.0,
+    rescan_seconds: RescanOption = 1.0,
     log_level: Annotated[
         str,
         typer.Option(
@@ -96,6 +108,9 @@ def serve(
             secrets=load_secrets(secret or (), secrets_file),
             routes=tuple(route or ()),
             brokers=setup,
+            worker=worker,
+            lease_seconds=lease_seconds,
+            rescan_seconds=rescan_seconds,
         )
         asyncio.run(run_server(options))
     except EmitflowError as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from emitflow.runtime.feed import EventFeed
@@ -62,6 +63,8 @@ class Dispatcher:
         self.feed = feed
         #: Runs waiting in ``listen`` tasks.
         self.listens = listens
+        #: Told after each append (on a shared store the log follower hands events on).
+        self.logged: Callable[[], None] | None = None
 
     def wake(self) -> None:
         """Rows were written (or a gate has room): run a pass soon."""
@@ -149,6 +152,8 @@ class Dispatcher:
             self.feed.publish(stored)
         if self.listens is not None:
             self.listens.offer(stored)
+        if self.logged is not None:
+            self.logged()
 
     async def _route(self, delivery: Delivery) -> bool:
         item = delivery.item

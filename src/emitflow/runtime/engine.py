@@ -10,6 +10,12 @@ async with Engine.open("sqlite:///./.emitflow/emitflow.db") as engine:
 
 While open it runs the dispatcher (outbox → event log → subscriptions and ``schedule.on``) and
 the timers (``every``/``cron``/``after``) in the background, on the settings' clock.
+
+On a store several processes share (``store.shared``: PostgreSQL) it also claims and renews run
+leases (``RunClaims``), hands every process's logged events to its live readers
+(``LogFollower``), is woken by the store's change reports, and re-reads the deployed workflows
+and stored secrets every ``rescan_seconds``. With ``EngineSettings.worker`` false it is an
+API-only process: it writes (workflows, runs, events) and runs none of those loops.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,10 +31,13 @@ from typing import TYPE_CHECKING, Any
 from emitflow.errors import ConfigurationError, EventError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.lifecycle import AsyncLifecycle
+from emitflow.runtime.claims import RunClaims
 from emitflow.runtime.dispatcher import Dispatcher
 from emitflow.runtime.feed import EventFeed
+from emitflow.runtime.follower import LogFollower
 from emitflow.runtime.inspection import Inspection
 from emitflow.runtime.listens import ListenHub
+from emitflow.runtime.resync import Resync
 from emitflow.runtime.router import Router
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings, default_store_url
@@ -72,6 +82,12 @@ class Engine(Inspection, AsyncLifecycle):
     def __init__(self, store: Store, settings: EngineSettings | None = None) -> None:
         self._store = store
         self._settings = settings = settings or EngineSettings()
+        if not settings.worker and not store.shared:
+            raise ConfigurationError(
+                "an API-only process (serve --no-worker, EngineSettings.worker=False) needs a "
+                f"store several processes share, such as postgresql://…; {type(store).__name__} "
+                "is used by one process, which must execute its runs itself"
+            )
         self._workflows = Workflows(store)
         self._responses: dict[str, asyncio.Future[Any]] = {}
         # Code steps run in a sandbox pool the engine owns (started by the first step).
@@ -109,15 +125,30 @@ class Engine(Inspection, AsyncLifecycle):
         )
         #: Every event appended to the log, for live readers (``GET /v1/events/stream``).
         self.feed = EventFeed()
-        self._dispatcher = Dispatcher(
-            store, self._router, settings, feed=self.feed, listens=self._listens
-        )
+        self._follower: LogFollower | None = None
+        if store.shared:
+            self._follower = LogFollower(
+                store, self.feed, self._listens, rescan_seconds=settings.rescan_seconds
+            )
+            self._dispatcher = Dispatcher(store, self._router, settings)
+            self._dispatcher.logged = self._follower.wake
+        else:
+            self._dispatcher = Dispatcher(
+                store, self._router, settings, feed=self.feed, listens=self._listens
+            )
+        self._claims = RunClaims(store, self._runs, settings) if self._leased else None
         self._timers = Timers(store, self._runs, self._workflows, settings)
         self._sources = Sources(self._enqueue, settings.clock)
         self._subscriptions = Subscriptions(
             store, running=self._sources.running, known=self._workflows.known
         )
         self._background: list[asyncio.Task[None]] = []
+        # Stopped after the runs in flight: their leases are renewed while they finish.
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def _leased(self) -> bool:
+        return self._store.shared and self._settings.worker
 
     @classmethod
     def open(
@@ -143,16 +174,36 @@ class Engine(Inspection, AsyncLifecycle):
         return self._settings
 
     async def _enter(self) -> None:
+        if self._follower is not None:
+            # Before open: a write committed once ``open`` returned is reported.
+            self._store.on_change(self._changed)
         await self._store.open()
         await self.secrets.load()
         await self._starts.load()
         loop = asyncio.get_running_loop()
+        if self._follower is not None:
+            self._background.append(loop.create_task(self._follower.run()))
+            resync = Resync(
+                self._store,
+                self._workflows,
+                self._starts,
+                self._runs,
+                self.secrets,
+                rescan_seconds=self._settings.rescan_seconds,
+            )
+            self._background.append(loop.create_task(resync.run()))
+        if not self._settings.worker:
+            return
         self._background.append(loop.create_task(self._dispatcher.run()))
         if self._settings.timers:
             self._background.append(loop.create_task(self._timers.run()))
         rescan = self._settings.rescan_seconds
         self._background.append(loop.create_task(self._webhooks.run(rescan)))
-        await self._runs.recover()
+        if self._claims is not None:
+            self._background.append(loop.create_task(self._claims.run()))
+            self._heartbeat = loop.create_task(self._claims.heartbeat())
+        else:
+            await self._runs.recover()
         self._wake()
 
     async def close(self) -> None:
@@ -165,7 +216,11 @@ class Engine(Inspection, AsyncLifecycle):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
-            await self._runs.close()
+            try:
+                await self._runs.close()
+            finally:
+                await _stop(self._heartbeat)
+                self._heartbeat = None
         finally:
             try:
                 if self._code_steps is not None:
@@ -403,6 +458,7 @@ class Engine(Inspection, AsyncLifecycle):
         """Consume a broker (``nats://…?subject=&durable=``, ``amqp://…?queue=``,
         ``mqtt://…?topic=``, ``redis://…?stream=&group=``) as the source ``dc_<name>`` while
         the engine is open; a wrong URL or refused credentials raise ``BrokerError`` here."""
+        self._need_worker(f"the source dc_{name}")
         spec = SourceSpec(name=name, url=url)
         await self._sources.start(spec)
         return spec
@@ -455,6 +511,7 @@ class Engine(Inspection, AsyncLifecycle):
         """Wait until the outbox is empty and no run is in flight (``TimeoutError`` past
         ``within`` seconds). Due schedules fire first; ``schedule.on`` collections that are
         still waiting for events, and runs blocked in ``listen``, do not count as in flight."""
+        self._need_worker("drain()")
         async with asyncio.timeout(within):
             while True:
                 if self._settings.timers:
@@ -468,6 +525,30 @@ class Engine(Inspection, AsyncLifecycle):
     def _wake(self) -> None:
         self._dispatcher.wake()
 
+    def _changed(self, topic: str) -> None:
+        """Another process wrote something of ``topic`` (the store's change report)."""
+        if topic == "events":
+            if self._follower is not None:
+                self._follower.wake()
+        elif not self._settings.worker:
+            return
+        elif topic == "outbox":
+            self._dispatcher.wake()
+        elif topic == "runs":
+            if self._claims is not None:
+                self._claims.wake()
+        elif topic in ("schedules", "waits"):
+            self._timers.wake()
+        elif topic == "deliveries":
+            self._webhooks.wake()
+
+    def _need_worker(self, what: str) -> None:
+        if not self._settings.worker:
+            raise ConfigurationError(
+                f"{what}: this is an API-only process (EngineSettings.worker=False, serve "
+                "--no-worker), which executes nothing; give it to a worker (emitflow worker)"
+            )
+
     def _listening(self, waiting: int) -> None:
         self._runs.listening(waiting)
 
@@ -478,6 +559,14 @@ class Engine(Inspection, AsyncLifecycle):
         future = self._responses.pop(run_id, None)
         if future is not None and not future.done():
             future.set_result(response)
+
+
+async def _stop(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _ingested(event: CloudEvent | Mapping[str, Any], emitter_id: str | None) -> NewEvent:
@@ -494,9 +583,16 @@ def _ingested(event: CloudEvent | Mapping[str, Any], emitter_id: str | None) -> 
 
 
 def _store_path(store: Store) -> str | None:
-    """The file of a store kept in one (where its key file goes), or None."""
+    """The file of a store kept in one (its key file goes beside it), or None. A database
+    server has no file: the key of a shared store is ``$EMITFLOW_HOME/emitflow.key``
+    (``EMITFLOW_KEY_FILE`` wins), and every process on the database needs the same key."""
     path = getattr(store, "path", None)
-    return path if isinstance(path, str) else None
+    if isinstance(path, str):
+        return path
+    if store.shared:
+        home = os.environ.get("EMITFLOW_HOME") or "./.emitflow"
+        return os.path.join(home, "emitflow.db")  # the key file is looked for beside it
+    return None
 
 
 def _step_runner(responder: Callable[[str, Any], None]) -> PoolStepRunner:

@@ -4,12 +4,16 @@ A reader (an SSE client) gets a bounded queue. Publishing never waits: a reader 
 full is marked ``lagged`` and gets nothing more from the feed; it is expected to catch up from
 the store (the log holds every event, and the reader knows its last position) and subscribe
 again. With nobody reading, publishing costs one length check.
+
+On a store several processes share, the feed is fed by a ``LogFollower`` (every event of the
+log, whoever appended it); ``attach`` then lets the follower fix its starting point before the
+reader is added, so that nothing logged after ``attach`` returns is missed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from emitflow.store.records import StoredEvent
 
@@ -47,12 +51,20 @@ class EventFeed:
 
     def __init__(self) -> None:
         self._readers: set[FeedReader] = set()
+        #: Awaited by ``attach`` before a reader is added (the log follower's start).
+        self.starting: Callable[[], Awaitable[None]] | None = None
 
     def reader(self, *, size: int = DEFAULT_READER_QUEUE) -> FeedReader:
         """A new reader; call ``close()`` when done."""
         reader = FeedReader(self, size)
         self._readers.add(reader)
         return reader
+
+    async def attach(self, *, size: int = DEFAULT_READER_QUEUE) -> FeedReader:
+        """A new reader that gets every event logged from now on; call ``close()`` when done."""
+        if self.starting is not None:
+            await self.starting()
+        return self.reader(size=size)
 
     def discard(self, reader: FeedReader) -> None:
         """Forget a reader."""

@@ -9,13 +9,16 @@ events it has not seen (after the saved position), then live ones — so an even
 the process was down, or before the resumed run got back to its listen, is not missed, and none
 is read twice. Leaving the listen removes the wait; so does the end of the run, in the
 transaction that commits it (a listen that timed out or faulted leaves nothing behind).
+
+On a store several processes share, the events are offered by a ``LogFollower`` (those that
+any process logged); ``starting`` lets it fix its starting point before an inbox is added.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from emitflow.store.base import EventLog, RunStore, WaitStore
@@ -104,6 +107,8 @@ class ListenHub:
         self._inboxes: set[_Inbox] = set()
         #: Told how many runs wait when one starts or stops waiting (the engine's idle check).
         self._changed = changed
+        #: Awaited before an inbox is added (the log follower's start).
+        self.starting: Callable[[], Awaitable[None]] | None = None
 
     @property
     def waiting(self) -> int:
@@ -131,6 +136,8 @@ class ListenHub:
             await self.store.put_wait(wait)
             saved = None
         inbox = _Inbox(self, wait, saved)
+        if self.starting is not None:
+            await self.starting()
         self._inboxes.add(inbox)  # live first, then the backlog: nothing falls between
         await inbox.load_backlog()
         self._tell()

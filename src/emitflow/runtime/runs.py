@@ -9,6 +9,13 @@ exactly "nothing committed yet", so a pending run found when the engine opens is
 (again). A run found ``running`` was cut off after committing effects: it is resumed from its
 committed task records (see ``recover``). While
 a run executes here, ``executing`` has it as ``running``, for readers in this process.
+
+On a store several processes share (``store.shared``), a worker creates its runs leased to
+itself and ``held`` lists the runs it holds (executing or queued); ``RunClaims`` renews those
+leases and adopts (``adopt``) the runs of other processes whose lease is free or expired. A run
+whose lease was lost (``lose``) stops here: another process resumes it. An API-only process
+(``EngineSettings.worker`` false) creates its runs unleased and executes none; ``wait`` then
+reads the run's record until it has ended.
 """
 
 from __future__ import annotations
@@ -17,10 +24,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from emitflow.dsl.model import Workflow
-from emitflow.errors import EmitflowError, Problem
+from emitflow.errors import EmitflowError, NotFoundError, Problem
 from emitflow.ports import CodeStepRunner, ListenPort, RunOptions, TaskRecord
 from emitflow.runtime.executor import engine_executor
 from emitflow.runtime.gates import Gate
@@ -33,6 +40,7 @@ from emitflow.store.records import (
     LIFECYCLE_CHANNEL,
     TERMINAL_STATUSES,
     NewRun,
+    RunLease,
     RunRecord,
 )
 
@@ -42,6 +50,15 @@ logger = logging.getLogger(__name__)
 
 #: Called with every run that ended (timers re-arm ``after`` schedules with it).
 EndHook = Callable[[RunRecord], Awaitable[None]]
+
+#: How often ``wait`` reads the record of a run executing in another process: first after
+#: ``_POLL_FIRST`` seconds, then twice as long each time, at most ``_POLL_MOST``.
+_POLL_FIRST: Final = 0.01
+_POLL_MOST: Final = 1.0
+
+
+class _LeaseLost(Exception):
+    """Told to this process's waiters of a run that another process now executes."""
 
 
 class Runs:
@@ -82,6 +99,22 @@ class Runs:
         self._secrets = secrets
         self._resume: dict[str, list[TaskRecord]] = {}
         self._end_hook = ended
+        self._shared = store.shared
+        self._executes = settings.worker or not store.shared
+        self._lease = (
+            RunLease(owner=settings.worker_id, seconds=settings.lease_seconds)
+            if store.shared and settings.worker
+            else None
+        )
+        #: Shared store: the runs this process holds a lease on (executing or queued).
+        self.held: set[str] = set()
+        self._leased: set[str] = set()  # created leased here, not submitted yet
+        self._run_tasks: dict[str, asyncio.Task[Any]] = {}
+        self._skip: set[str] = set()
+        self._stopped: set[asyncio.Task[Any]] = set()
+        #: Told when there may be runs to claim: one held here ended with ``held`` full, or
+        #: one was submitted that this process does not hold (``RunClaims.wake``).
+        self.claim_soon: Callable[[], None] | None = None
 
     @property
     def active(self) -> int:
@@ -146,14 +179,95 @@ class Runs:
 
     async def create(self, new: NewRun) -> tuple[RunRecord, bool]:
         """Create a run row (``False``: this workflow already started one for the event)."""
-        return await self._store.create_run(new)
+        if self._lease is None or new.status != "pending":
+            return await self._store.create_run(new)
+        made = await self._store.create_run(replace(new, lease=self._lease))
+        self._hold([made])
+        return made
 
     async def create_many(self, news: list[NewRun]) -> list[tuple[RunRecord, bool]]:
         """``create`` for each, in one write."""
-        return await self._store.create_runs(news)
+        if self._lease is None:
+            return await self._store.create_runs(news)
+        made = await self._store.create_runs([self._with_lease(new) for new in news])
+        self._hold(made)
+        return made
+
+    def _with_lease(self, new: NewRun) -> NewRun:
+        # A ``waiting`` run (a ``schedule.on`` collection) is not executed until an event
+        # completes it, maybe in another process: it is left free, to be claimed then.
+        return replace(new, lease=self._lease) if new.status == "pending" else new
+
+    def _hold(self, made: list[tuple[RunRecord, bool]]) -> None:
+        # Held (renewed) from ``submit`` on: a run created but never submitted (its starter
+        # failed in between) keeps only its first lease, and another worker claims it after.
+        self._leased.update(run.id for run, created in made if created and run.status == "pending")
+
+    @property
+    def free(self) -> int:
+        """Runs this process may still claim on a shared store (``run_capacity`` less held)."""
+        return max(self._settings.run_capacity - len(self.held), 0)
+
+    async def adopt(self, run: RunRecord) -> bool:
+        """Execute a run claimed from the shared store: a ``running`` one resumes from its
+        task records, as ``recover`` does; ``False`` if it was held here already."""
+        if run.id in self.held:
+            return False
+        # Created here but not submitted a whole lease later: its starter failed (or stalled;
+        # then its late ``submit`` finds it held and leaves it).
+        self._leased.discard(run.id)
+        self.held.add(run.id)
+        if run.id in self._skip:  # still queued here from before its lease was lost
+            self._skip.discard(run.id)
+            return False
+        if run.status == "running":
+            stored = await self._store.list_tasks(run.id)
+            self._resume[run.id] = [task_record(task) for task in stored]
+            logger.info("resuming a run another process left", extra={"run_id": run.id})
+        await self._admit(run)
+        return True
+
+    async def lose(self, run_ids: list[str]) -> None:
+        """These runs' leases were lost (this process stalled past them): stop them here,
+        another process resumes them; those that ended meanwhile are left alone."""
+        for run_id in run_ids:
+            if run_id not in self.held:
+                continue
+            try:
+                ended = (await self._store.get_run(run_id)).status in TERMINAL_STATUSES
+            except NotFoundError:
+                ended = False
+            if ended or run_id not in self.held:
+                continue
+            self.held.discard(run_id)
+            logger.warning(
+                "run lease lost; the run is stopped here and resumed by another process",
+                extra={"run_id": run_id, "worker_id": self._settings.worker_id},
+            )
+            task = self._run_tasks.get(run_id)
+            if task is None:
+                self._skip.add(run_id)
+            else:
+                self._stopped.add(task)
+                task.cancel()
 
     async def submit(self, run: RunRecord) -> None:
-        """Queue a created run in its workflow's gate; it runs when the gate lets it."""
+        """Queue a created run in its workflow's gate; it runs when the gate lets it (an
+        API-only process on a shared store executes nothing: a worker claims the run)."""
+        if not self._executes:
+            return
+        if self._shared:
+            if run.id not in self._leased:
+                # Not leased here (a completed collection), or already claimed back and
+                # executing: whoever claims it runs it.
+                if run.id not in self.held and self.claim_soon is not None:
+                    self.claim_soon()
+                return
+            self._leased.discard(run.id)
+            self.held.add(run.id)
+        await self._admit(run)
+
+    async def _admit(self, run: RunRecord) -> None:
         gate = await self.gate(run.workflow_id)
         self._active += 1
         self._idle.clear()
@@ -161,6 +275,8 @@ class Runs:
 
     async def wait(self, run_id: str) -> RunRecord:
         """The run once it has ended."""
+        if self._shared:
+            return await self._wait_shared(run_id)
         future: asyncio.Future[RunRecord] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(run_id, []).append(future)
         try:
@@ -171,6 +287,38 @@ class Runs:
         if run.status in TERMINAL_STATUSES:
             self._resolve(run_id, run)
         return await future
+
+    async def _wait_shared(self, run_id: str) -> RunRecord:
+        # The run may execute in another process: while it is not held here, its record is
+        # read again after a delay that doubles (bounded); a run held here is awaited.
+        delay = _POLL_FIRST
+        loop = asyncio.get_running_loop()
+        while True:
+            future: asyncio.Future[RunRecord] = loop.create_future()
+            self._waiters.setdefault(run_id, []).append(future)
+            try:
+                run = await self._store.get_run(run_id)
+            except BaseException:
+                self._drop_waiter(run_id, future)
+                raise
+            if run.status in TERMINAL_STATUSES:
+                self._drop_waiter(run_id, future)
+                return run
+            if run_id in self.held:
+                try:
+                    return await future
+                except _LeaseLost:
+                    continue
+            self._drop_waiter(run_id, future)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _POLL_MOST, self._settings.rescan_seconds)
+
+    def _drop_waiter(self, run_id: str, future: asyncio.Future[RunRecord]) -> None:
+        waiters = self._waiters.get(run_id)
+        if waiters is not None and future in waiters:
+            waiters.remove(future)
+            if not waiters:
+                del self._waiters[run_id]
 
     async def recover(self) -> None:
         """Start the runs a previous process left pending; resume those it left running.
@@ -189,10 +337,22 @@ class Runs:
     # --- running ---------------------------------------------------------------------------
 
     async def _execute(self, run: RunRecord) -> None:
+        if self._shared and run.id in self._skip:  # its lease was lost while it was queued
+            self._skip.discard(run.id)
+            self._active -= 1
+            self._recheck_idle()
+            self._resolve(run.id, _LeaseLost())
+            return
+        if self._shared:
+            self._track(run.id)
         outcome: RunRecord | BaseException
         try:
             outcome = await self._run_to_end(run)
         except asyncio.CancelledError as exc:
+            if asyncio.current_task() in self._stopped:
+                # ``lose`` cancelled it: another process resumes it.
+                self._resolve(run.id, _LeaseLost())
+                return
             self._resolve(run.id, exc)
             raise
         except Exception as exc:
@@ -202,6 +362,8 @@ class Runs:
         finally:
             self._active -= 1
             self._recheck_idle()
+            if self._shared:
+                self._untrack(run.id)
         self._resolve(run.id, outcome)
         if isinstance(outcome, RunRecord):
             await self._ended(outcome)
@@ -256,6 +418,25 @@ class Runs:
             self.executing.pop(run.id, None)
         _log_end(ended)
         return ended
+
+    def _track(self, run_id: str) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._run_tasks[run_id] = task
+
+    def _untrack(self, run_id: str) -> None:
+        current = asyncio.current_task()
+        mine = self._run_tasks.get(run_id) is current
+        if mine:
+            del self._run_tasks[run_id]
+        if current is not None and current in self._stopped:
+            # Lost: ``lose`` let go of it already (it may be held again, by a newer claim).
+            self._stopped.discard(current)
+            return
+        full = not self.free
+        self.held.discard(run_id)
+        if full and self.claim_soon is not None:
+            self.claim_soon()
 
     def _missing_secrets(self, missing: list[str]) -> Problem:
         names = ", ".join(repr(name) for name in missing)

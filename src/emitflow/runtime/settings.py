@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets as _random
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_QUEUE_SIZE",
     "EngineSettings",
     "default_store_url",
+    "default_worker_id",
 ]
 
 DEFAULT_MAX_HOPS = 16
@@ -40,6 +43,11 @@ def _webhook_settings() -> WebhookSettings:
     from emitflow.runtime.webhooks import WebhookSettings
 
     return WebhookSettings()
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``: a process's id in the run leases of a shared store."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_random.token_hex(3)}"
 
 
 def default_store_url() -> str:
@@ -67,9 +75,17 @@ class EngineSettings:
       all those in flight when it has none) before its public hook answers 429.
     - ``claim_batch``/``lease_seconds``: how the dispatcher claims outbox rows (and timers
       claim schedules); after a crash, the rows a dead dispatcher had claimed are delivered
-      once their lease has run out.
+      once their lease has run out. On a store several processes share (PostgreSQL), a
+      process also holds the runs it executes with a lease of ``lease_seconds``, renewed every
+      third of it; a crashed process's runs are resumed by another once their leases expire.
     - ``rescan_seconds``: real seconds between re-scans for rows written by other processes,
       expired leases and due schedules when nothing signals sooner.
+    - ``worker``: on a shared store, execute runs (dispatcher, timers, webhook lanes, sources,
+      run claims). ``False``: an API-only process that only writes (its runs are created
+      unleased, for a worker to claim). Without a shared store it must stay ``True``.
+    - ``worker_id``: this process's id in run leases (default ``host:pid:random``).
+    - ``run_capacity``: runs in flight this process holds on a shared store before it stops
+      claiming other processes' runs (the runs it starts itself are never refused).
     - ``lifecycle_ttl_seconds``: how long "does anyone subscribe to ``$lifecycle``" is cached.
     - ``secrets``, ``http``, ``workflows_dir``, ``code_steps``: handed to every run; each run
       (and its code steps' ``pd.secrets``) reads only the secrets its ``use.secrets`` lists.
@@ -104,6 +120,9 @@ class EngineSettings:
     code_steps: CodeStepRunner | None = None
     executor: Executor | None = None
     timers: bool = True
+    worker: bool = True
+    worker_id: str = field(default_factory=default_worker_id)
+    run_capacity: int = 100
     close_grace_seconds: float = 10.0
     webhooks: WebhookSettings = field(default_factory=lambda: _webhook_settings())
 
@@ -113,6 +132,11 @@ class EngineSettings:
         _positive_int("queue_size", self.queue_size)
         _positive_int("hook_queue_limit", self.hook_queue_limit)
         _positive_int("claim_batch", self.claim_batch)
+        _positive_int("run_capacity", self.run_capacity)
+        if not isinstance(self.worker_id, str) or not self.worker_id.strip():
+            raise ConfigurationError(
+                f"EngineSettings.worker_id must be a non-empty text, not {self.worker_id!r}"
+            )
         if self.default_concurrency is not None:
             _positive_int("default_concurrency", self.default_concurrency)
         for workflow_id, limit in self.concurrency.items():

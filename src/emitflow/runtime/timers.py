@@ -80,6 +80,10 @@ class Timers:
         self._clock = settings.clock
         self._wake = asyncio.Event()
 
+    def wake(self) -> None:
+        """Schedules changed (here or in another process): look at the due times again."""
+        self._wake.set()
+
     async def register(self, workflow_id: str, workflow: Workflow) -> None:
         """Write a deployed version's schedules; an unchanged one keeps its due time."""
         wanted = schedule_specs(workflow)
