@@ -5,7 +5,9 @@ reads frames on its stdin and writes frames on its stdout; nothing else uses tho
 
 1. worker → engine, once at start: ``{"hello": {"pid", "uid", "dropped", "processes"}}``, or
    ``{"error": "<why the worker cannot serve>"}``.
-2. engine → worker, per step: ``{"step", "code", "steps", "secrets", "timeout", "limits"}``.
+2. engine → worker, per step, two frames: the head ``{"step", "timeout", "limits"}``, which the
+   worker reads, then the body ``{"code", "steps", "secrets", "environment"}``, which the
+   worker passes on unread to the step's process (one decoding of the steps, not two).
 3. worker → engine, per step, two frames: first the meta frame
    ``{"problem": <RFC 7807 object or null>, "logs": str, "logs_truncated": bool,
    "duration": float, "has_result": bool}``, then (when ``has_result``) the step's result

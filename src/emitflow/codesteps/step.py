@@ -44,17 +44,21 @@ class StepRequest:
                 f"not {self.timeout!r}"
             )
 
-    def to_wire(self) -> dict[str, Any]:
-        """The request message sent to a worker."""
-        return {
+    def to_wire(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The request sent to a worker: its head (what the worker itself reads: the step's
+        name, timeout and limits) and its body (what only the step's process reads)."""
+        head = {
             "step": self.step,
+            "timeout": float(self.timeout),
+            "limits": self.limits.to_wire(),
+        }
+        body = {
             "code": self.code,
             "steps": dict(self.steps),
             "secrets": dict(self.secrets),
             "environment": {str(k): str(v) for k, v in self.environment.items()},
-            "timeout": float(self.timeout),
-            "limits": self.limits.to_wire(),
         }
+        return head, body
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

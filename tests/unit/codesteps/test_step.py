@@ -28,17 +28,16 @@ def raw(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def test_a_request_is_sent_as_plain_json() -> None:
+def test_a_request_is_sent_as_plain_json_in_a_head_and_a_body() -> None:
     request = StepRequest(code="c", step="s", steps={"trigger": {}}, secrets={"k": "v"})
-    wire = request.to_wire()
-    assert wire == {
-        "step": "s",
+    head, body = request.to_wire()
+    # The worker reads the head; only the step's process reads the body.
+    assert head == {"step": "s", "timeout": 30.0, "limits": Limits().to_wire()}
+    assert body == {
         "code": "c",
         "steps": {"trigger": {}},
         "secrets": {"k": "v"},
         "environment": {},
-        "timeout": 30.0,
-        "limits": Limits().to_wire(),
     }
 
 
