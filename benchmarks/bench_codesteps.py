@@ -10,7 +10,10 @@
 - A workflow of 5 Python code steps through the ``Engine`` with one warm worker (bubblewrap
   when it works here), runs/s, on each store of ``BENCH_CODESTEPS_STORES`` (comma-separated
   URLs; default a temporary SQLite file and ``memory://``). Baseline in the same run: the same
-  workflow with a code-step runner that answers at once (what the engine itself costs).
+  workflow with a code-step runner that answers at once (what the engine itself costs). Beside
+  it the CPU time a run costs, in the engine's process and in the sandbox (bwrap, the worker,
+  the steps' processes), read from ``/proc``: on a machine shared with other work the rate
+  moves with the load, the CPU per run much less.
 
 Run as ``python benchmarks/bench_codesteps.py`` or ``python -m benchmarks bench_codesteps``.
 """
@@ -156,18 +159,56 @@ class _Instant:
         return CodeStepOutcome(output={"step": step.task, "seen": len(step.steps)})
 
 
+def _descendants_cpu() -> float:
+    """CPU seconds of this process's live descendants, with the children they have reaped."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(name))
+        times[int(name)] = sum(int(value) for value in fields[11:15]) / tick
+    total, stack = 0.0, list(children.get(os.getpid(), []))
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack += children.get(pid, [])
+    return total
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far: this process (all its threads), and its descendants."""
+    return time.process_time(), _descendants_cpu()
+
+
 async def workflow_runs(url: str, runner: CodeStepRunner, runs: int) -> float:
     """Runs per second of the 5-step workflow through an ``Engine`` on ``url``."""
+    rate, _, _ = await workflow_cost(url, runner, runs)
+    return rate
+
+
+async def workflow_cost(url: str, runner: CodeStepRunner, runs: int) -> tuple[float, float, float]:
+    """Runs/s of the 5-step workflow through an ``Engine`` on ``url``, and the CPU seconds per
+    run in this process and in its descendants (the sandbox)."""
     async with Engine.open(url, settings=EngineSettings(code_steps=runner)) as engine:
         version = await engine.deploy(workflow())
         for _ in range(10):  # warm-up: the pool starts, caches fill
             record = await engine.start(version.id)
             if record.status != "completed":
                 raise RuntimeError(f"the benchmark workflow ended {record.status}: {record}")
+        engine_cpu, sandbox_cpu = _cpu()
         start = time.perf_counter()
         for _ in range(runs):
             await engine.start(version.id)
-        return runs / (time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
+        engine_end, sandbox_end = _cpu()
+        return runs / elapsed, (engine_end - engine_cpu) / runs, (sandbox_end - sandbox_cpu) / runs
 
 
 def _stores(folder: str) -> list[str]:
@@ -183,11 +224,13 @@ async def workflow_figures(isolation: str) -> None:
             bare = await workflow_runs(url.replace(".db", "-bare.db"), _Instant(), WORKFLOW_RUNS)
             steps = PoolStepRunner(PoolSettings(size=1, isolation=isolation))
             async with steps:
-                rate = await workflow_runs(url, steps, WORKFLOW_RUNS)
+                rate, engine_cpu, sandbox_cpu = await workflow_cost(url, steps, WORKFLOW_RUNS)
             print(
                 f"{WORKFLOW_STEPS} code steps per run through the Engine [{url.split(':')[0]}, "
                 f"{isolation}, 1 warm worker]: {rate:.1f} runs/s "
                 f"({1e3 / rate / WORKFLOW_STEPS:.2f} ms per step; {WORKFLOW_RUNS} runs); "
+                f"CPU per run {(engine_cpu + sandbox_cpu) * 1e3:.1f} ms (engine process "
+                f"{engine_cpu * 1e3:.1f}, sandbox {sandbox_cpu * 1e3:.1f}); "
                 f"the engine alone (steps answered at once): {bare:.0f} runs/s"
             )
 

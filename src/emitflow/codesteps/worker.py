@@ -185,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         # A worker killed before it could clean up may have left steps' processes under our
         # uid; with a uid or pid namespace of our own they are all ours to end.
         reap_all(sweep=context.sweep)
+        # What is in the directory now (under bubblewrap: the parents of host paths bound
+        # below /tmp) is kept; the rest is wiped after each step.
+        scratch = Scratch(context.workdir)
         # Last, after everything the worker itself needs: steps inherit it and cannot undo it.
         unfiltered = load_filter()
     except OSError as exc:
@@ -203,7 +206,6 @@ def main(argv: list[str] | None = None) -> int:
     # collections do not walk (and so copy) those pages.
     gc.collect()
     gc.freeze()
-    scratch = Scratch(context.workdir)
     spare = _next(context, scratch)
     try:
         while (head := read_frame_fd(requests, _MAX_HEAD)) is not None:
