@@ -46,11 +46,14 @@ class StepRequest:
 
     def to_wire(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The request sent to a worker: its head (what the worker itself reads: the step's
-        name, timeout and limits) and its body (what only the step's process reads)."""
+        name, timeout and limits, and whether its code mentions ``async``) and its body (what
+        only the step's process reads)."""
         head = {
             "step": self.step,
             "timeout": float(self.timeout),
             "limits": self.limits.to_wire(),
+            # The worker loads asyncio for the first step that may need it (see worker.py).
+            "asynchronous": "async" in self.code,
         }
         body = {
             "code": self.code,

@@ -116,9 +116,10 @@ def _problem(outcome: Outcome, step: str, timeout: float, limits: Limits) -> dic
     return faults.crashed(step, outcome.exit_code or 0, limits.memory_bytes).to_dict()
 
 
-def _serve(head: bytes, body: bytes, spare: Spare, context: _Context, out: int) -> None:
+def _serve(
+    message: dict[str, Any], head: bytes, body: bytes, spare: Spare, context: _Context, out: int
+) -> None:
     """Hand one request to the spare process, supervise it, answer; then clean up after it."""
-    message = decode(head)
     limits = Limits.from_wire(message["limits"])
     timeout = float(message["timeout"])
     step = str(message["step"])
@@ -148,6 +149,20 @@ def _serve(head: bytes, body: bytes, spare: Spare, context: _Context, out: int) 
         # After the answer, so the engine does not wait for it; before the next step, always.
         spare.close_pipes()
         finish(spare.pid, sweep=context.sweep)
+
+
+def _with_asyncio(spare: Spare, context: _Context, scratch: Scratch) -> Spare:
+    """Load asyncio for this step and those after it: a new spare process, forked with it.
+
+    The worker starts without asyncio (a third of its memory, and of the kernel's work per
+    fork); the first step whose code mentions ``async`` makes it load it, for good."""
+    import asyncio  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    spare.close_pipes()
+    finish(spare.pid, sweep=context.sweep)
+    return _next(context, scratch)
 
 
 def _next(context: _Context, scratch: Scratch) -> Spare:
@@ -212,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             body = read_frame_fd(requests, MAX_REQUEST)
             if body is None:
                 break
-            _serve(head, body, spare, context, out)
+            message = decode(head)
+            if message.get("asynchronous") and "asyncio" not in sys.modules:
+                spare = _with_asyncio(spare, context, scratch)
+            _serve(message, head, body, spare, context, out)
             spare = _next(context, scratch)
     finally:
         # No request came for the last one: it exits when its pipe closes.

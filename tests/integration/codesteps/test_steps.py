@@ -197,3 +197,12 @@ async def test_a_tree_bound_below_tmp_is_kept_and_the_steps_files_go() -> None:
         assert await asyncio.to_thread(Path(sentinel).read_text) == "keep me"
     finally:
         await asyncio.to_thread(shutil.rmtree, os.path.dirname(os.path.dirname(tree)))
+
+
+async def test_asyncio_is_loaded_by_the_first_step_that_mentions_async(pool: CodeStepPool) -> None:
+    # The worker starts lean (every module it holds is copied into each step's process).
+    probe = "import sys\ndef handler(pd):\n    return ('asyn' + 'cio') in sys.modules\n"
+    assert (await run(pool, probe)).output is False
+    waits = "import asyncio\nasync def handler(pd):\n    await asyncio.sleep(0)\n    return 1\n"
+    assert (await run(pool, waits)).output == 1
+    assert (await run(pool, probe)).output is True  # loaded for good
