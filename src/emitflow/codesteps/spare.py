@@ -1,6 +1,6 @@
 """A step's process, forked and made ready before its request arrives.
 
-Forking a ~25 MB interpreter, and the copy-on-write faults its first run of the step runtime
+Forking a ~16 MB interpreter, and the copy-on-write faults its first run of the step runtime
 takes, cost a few milliseconds on a small VM. The worker pays them between steps instead of
 within one: once a step has ended (and everything it started is gone) it forks the next
 step's process, which isolates itself, changes into its own fresh directory and runs the
