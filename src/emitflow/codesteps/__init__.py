@@ -15,10 +15,14 @@ Commands for ``run: shell`` and ``run: script`` without a handler are not code s
 runner runs them (``emitflow.runner.processes``), with this package's limits and capture.
 """
 
-from emitflow.codesteps.limits import Limits
-from emitflow.codesteps.pool import CodeStepPool, PoolSettings
-from emitflow.codesteps.sandbox import Protections
-from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:
+    from emitflow.codesteps.limits import Limits
+    from emitflow.codesteps.pool import CodeStepPool, PoolSettings
+    from emitflow.codesteps.sandbox import Protections
+    from emitflow.codesteps.step import StepFaultError, StepRequest, StepResult
 
 __all__ = [
     "CodeStepPool",
@@ -29,3 +33,24 @@ __all__ = [
     "StepRequest",
     "StepResult",
 ]
+
+# Lazy, like the top-level package: the worker imports this package's step-side modules, and
+# every module it holds is copied into each step's forked process (the pool's asyncio, ssl and
+# logging, about a third of its memory and of the kernel's work per fork).
+_HOMES = {
+    "CodeStepPool": "pool",
+    "Limits": "limits",
+    "PoolSettings": "pool",
+    "Protections": "sandbox",
+    "StepFaultError": "step",
+    "StepRequest": "step",
+    "StepResult": "step",
+}
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'emitflow.codesteps' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"emitflow.codesteps.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

@@ -254,7 +254,8 @@ class CodeStepPool(AsyncLifecycle):
                 "the code-step pool is not running; use `async with CodeStepPool() as pool`"
             )
         try:
-            message = encode(request.to_wire())
+            head, payload = request.to_wire()
+            message = encode(head) + encode(payload)
         except (TypeError, ValueError) as exc:
             raise SandboxError(
                 f"step {request.step!r}: its steps or secrets are not JSON ({exc})"

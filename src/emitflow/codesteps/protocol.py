@@ -5,7 +5,10 @@ reads frames on its stdin and writes frames on its stdout; nothing else uses tho
 
 1. worker → engine, once at start: ``{"hello": {"pid", "uid", "dropped", "processes"}}``, or
    ``{"error": "<why the worker cannot serve>"}``.
-2. engine → worker, per step: ``{"step", "code", "steps", "secrets", "timeout", "limits"}``.
+2. engine → worker, per step, two frames: the head ``{"step", "timeout", "limits",
+   "asynchronous"}``, which the worker reads, then the body ``{"code", "steps", "secrets",
+   "environment"}``, which the worker passes on unread to the step's process (one decoding of
+   the steps, not two).
 3. worker → engine, per step, two frames: first the meta frame
    ``{"problem": <RFC 7807 object or null>, "logs": str, "logs_truncated": bool,
    "duration": float, "has_result": bool}``, then (when ``has_result``) the step's result
@@ -16,13 +19,16 @@ reads frames on its stdin and writes frames on its stdout; nothing else uses tho
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emitflow.errors import SandboxError
+
+if TYPE_CHECKING:
+    # The worker does not load asyncio (see codesteps/__init__.py); the engine's side does.
+    import asyncio
 
 __all__ = [
     "HEADER_SIZE",
@@ -70,9 +76,11 @@ def _check_length(length: int, max_bytes: int) -> None:
 
 async def read_frame(reader: asyncio.StreamReader, max_bytes: int) -> bytes | None:
     """The next frame's body, or ``None`` if the stream ended cleanly before one began."""
+    from asyncio import IncompleteReadError
+
     try:
         header = await reader.readexactly(HEADER_SIZE)
-    except asyncio.IncompleteReadError as exc:
+    except IncompleteReadError as exc:
         if not exc.partial:
             return None
         raise SandboxError("a code-step message was cut short after its first bytes") from exc
@@ -80,7 +88,7 @@ async def read_frame(reader: asyncio.StreamReader, max_bytes: int) -> bytes | No
     _check_length(length, max_bytes)
     try:
         return await reader.readexactly(length)
-    except asyncio.IncompleteReadError as exc:
+    except IncompleteReadError as exc:
         raise SandboxError(
             f"a code-step message was cut short: {len(exc.partial)} of {length} bytes"
         ) from exc

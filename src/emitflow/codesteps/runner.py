@@ -7,7 +7,6 @@ the JSON text ``pd`` recorded, so nothing is serialised twice.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import inspect
 import json
@@ -111,6 +110,9 @@ def _call(pd: Pd, code: str, filename: str) -> tuple[str, Problem | None]:
             return "null", faults.no_handler(step)
         value = handler(pd)
         if inspect.isawaitable(value):
+            # Imported here: the worker preloads asyncio only once a step has needed it.
+            import asyncio
+
             value = asyncio.run(_await(value))
     except FlowExit:
         return "null", None

@@ -44,17 +44,24 @@ class StepRequest:
                 f"not {self.timeout!r}"
             )
 
-    def to_wire(self) -> dict[str, Any]:
-        """The request message sent to a worker."""
-        return {
+    def to_wire(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The request sent to a worker: its head (what the worker itself reads: the step's
+        name, timeout and limits, and whether its code mentions ``async``) and its body (what
+        only the step's process reads)."""
+        head = {
             "step": self.step,
+            "timeout": float(self.timeout),
+            "limits": self.limits.to_wire(),
+            # The worker loads asyncio for the first step that may need it (see worker.py).
+            "asynchronous": "async" in self.code,
+        }
+        body = {
             "code": self.code,
             "steps": dict(self.steps),
             "secrets": dict(self.secrets),
             "environment": {str(k): str(v) for k, v in self.environment.items()},
-            "timeout": float(self.timeout),
-            "limits": self.limits.to_wire(),
         }
+        return head, body
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,9 +1,11 @@
 """The code-step worker: ``python -m emitflow.codesteps.worker --workdir DIR [--user UID]``.
 
-A warm process that has already imported everything a step needs. For each request read on
-stdin it forks a fresh process for the step (so no state leaks from one step to the next and
-limits set there cannot be undone), supervises it (timeout, output cap, exit status), cleans
-up everything the step started, and writes the answer on stdout (see ``protocol.py``). When
+A warm process that has already imported everything a step needs. Each step runs in a fresh
+process forked from it (so no state leaks from one step to the next and limits set there cannot
+be undone): forked and warmed up ahead of its request (``spare.py``), in a fresh directory of
+its own. The worker hands it the request read on stdin, supervises it (timeout, output cap,
+exit status), writes the answer on stdout (see ``protocol.py``), then cleans up everything the
+step started and wrote (``scratch.py``) before it forks the next step's process. When
 started as root with ``--user``, it first drops to that unprivileged uid, which is what makes
 RLIMIT_NPROC bite (the kernel exempts root from it).
 """
@@ -11,30 +13,26 @@ RLIMIT_NPROC bite (the kernel exempts root from it).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import gc
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from emitflow.codesteps import faults
-from emitflow.codesteps.limits import Limits, apply_step_limits
+from emitflow.codesteps.limits import Limits
 from emitflow.codesteps.protocol import decode, encode, frame, read_frame_fd, write_fd
-from emitflow.codesteps.runner import run_step
+from emitflow.codesteps.scratch import Scratch
+from emitflow.codesteps.spare import MAX_REQUEST, Spare
 from emitflow.codesteps.supervision import Outcome, finish, reap_all, supervise
 from emitflow.codesteps.syscalls import load_filter
 
 __all__ = ["main"]
 
-_MAX_REQUEST = 1 << 30
+_MAX_HEAD = 1 << 20
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_SET_CHILD_SUBREAPER = 36
@@ -100,71 +98,6 @@ def _count_processes(uid: int) -> int:
     return count
 
 
-def _child(
-    message: dict[str, Any],
-    limits: Limits,
-    stepdir: str,
-    out_w: int,
-    res_w: int,
-    base: int,
-    parent: int,
-) -> NoReturn:
-    """The forked step process: isolate, limit, run, write the result, exit."""
-    status = 70
-    try:
-        os.setpgid(0, 0)
-        # If the worker dies mid-step (killed, replaced), the step dies with it.
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:
-            os._exit(status)  # the worker is already gone
-        os.dup2(out_w, 1)
-        os.dup2(out_w, 2)
-        # Only stdin, the capture pipe and the result pipe stay open; never the engine's pipes.
-        os.closerange(3, res_w)
-        os.closerange(res_w + 1, os.sysconf("SC_OPEN_MAX"))
-        os.chdir(stepdir)
-        os.environ.update(HOME=stepdir, TMPDIR=stepdir, PWD=stepdir)
-        os.environ.update(message.get("environment") or {})
-        tempfile.tempdir = None
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(line_buffering=True)
-        apply_step_limits(limits, process_base=base)
-        me = os.getpid()
-        result = run_step(message)
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(OSError, ValueError):
-                stream.flush()
-        # A process the user's code forked may also get here; only the step itself answers.
-        if os.getpid() == me:
-            write_fd(res_w, frame(result))
-            status = 0
-    except BaseException:
-        try:
-            traceback.print_exc()
-        finally:
-            status = 70
-    finally:
-        os._exit(status)
-
-
-def _unlock(function: Callable[..., Any], failed: str, _exc: object) -> None:
-    # A step may chmod its files to 000; it owns them, so we can give access back.
-    with contextlib.suppress(OSError):
-        os.chmod(os.path.dirname(failed), 0o700)
-        os.chmod(failed, 0o700)
-        function(failed)
-
-
-def _wipe(workdir: str) -> None:
-    """Empty the worker's directory: the step's own and anything else it wrote beside it."""
-    for entry in os.scandir(workdir):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, onerror=_unlock)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-
-
 def _problem(outcome: Outcome, step: str, timeout: float, limits: Limits) -> dict[str, Any] | None:
     if outcome.timed_out:
         return faults.timed_out(step, timeout).to_dict()
@@ -183,28 +116,24 @@ def _problem(outcome: Outcome, step: str, timeout: float, limits: Limits) -> dic
     return faults.crashed(step, outcome.exit_code or 0, limits.memory_bytes).to_dict()
 
 
-def _serve(body: bytes, context: _Context, out: int) -> None:
-    message = decode(body)
+def _serve(
+    message: dict[str, Any], head: bytes, body: bytes, spare: Spare, context: _Context, out: int
+) -> None:
+    """Hand one request to the spare process, supervise it, answer; then clean up after it."""
     limits = Limits.from_wire(message["limits"])
     timeout = float(message["timeout"])
     step = str(message["step"])
-    stepdir = tempfile.mkdtemp(prefix="step-", dir=context.workdir)
-    out_r, out_w = os.pipe()
-    res_r, res_w = os.pipe()
-    base = _count_processes(os.getuid()) if context.processes == "relative" else 0
     started = time.monotonic()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        os.close(out_r)
-        os.close(res_r)
-        _child(message, limits, stepdir, out_w, res_w, base, parent)
-    os.close(out_w)
-    os.close(res_w)
-    with contextlib.suppress(OSError):  # the child may have set it already
-        os.setpgid(pid, pid)
     try:
-        outcome = supervise(pid, out_r, res_r, timeout=timeout, limits=limits, sweep=context.sweep)
+        spare.send(head, body)
+        outcome = supervise(
+            spare.pid,
+            spare.output,
+            spare.result,
+            timeout=timeout,
+            limits=limits,
+            sweep=context.sweep,
+        )
         result = None if outcome.timed_out else outcome.result
         meta = {
             "problem": _problem(outcome, step, timeout, limits),
@@ -218,8 +147,29 @@ def _serve(body: bytes, context: _Context, out: int) -> None:
             write_fd(out, frame(result))
     finally:
         # After the answer, so the engine does not wait for it; before the next step, always.
-        finish(pid, sweep=context.sweep)
-        _wipe(context.workdir)
+        spare.close_pipes()
+        finish(spare.pid, sweep=context.sweep)
+
+
+def _with_asyncio(spare: Spare, context: _Context, scratch: Scratch) -> Spare:
+    """Load asyncio for this step and those after it: a new spare process, forked with it.
+
+    The worker starts without asyncio (a third of its memory, and of the kernel's work per
+    fork); the first step whose code mentions ``async`` makes it load it, for good."""
+    import asyncio  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    spare.close_pipes()
+    finish(spare.pid, sweep=context.sweep)
+    return _next(context, scratch)
+
+
+def _next(context: _Context, scratch: Scratch) -> Spare:
+    """Wipe what the last step left, and fork the process of the next one."""
+    scratch.wipe()
+    base = _count_processes(os.getuid()) if context.processes == "relative" else 0
+    return Spare.fork(scratch.step_directory(), process_base=base)
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -250,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         # A worker killed before it could clean up may have left steps' processes under our
         # uid; with a uid or pid namespace of our own they are all ours to end.
         reap_all(sweep=context.sweep)
+        # What is in the directory now (under bubblewrap: the parents of host paths bound
+        # below /tmp) is kept; the rest is wiped after each step.
+        scratch = Scratch(context.workdir)
         # Last, after everything the worker itself needs: steps inherit it and cannot undo it.
         unfiltered = load_filter()
     except OSError as exc:
@@ -268,8 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     # collections do not walk (and so copy) those pages.
     gc.collect()
     gc.freeze()
-    while (body := read_frame_fd(requests, _MAX_REQUEST)) is not None:
-        _serve(body, context, out)
+    spare = _next(context, scratch)
+    try:
+        while (head := read_frame_fd(requests, _MAX_HEAD)) is not None:
+            body = read_frame_fd(requests, MAX_REQUEST)
+            if body is None:
+                break
+            message = decode(head)
+            if message.get("asynchronous") and "asyncio" not in sys.modules:
+                spare = _with_asyncio(spare, context, scratch)
+            _serve(message, head, body, spare, context, out)
+            spare = _next(context, scratch)
+    finally:
+        # No request came for the last one: it exits when its pipe closes.
+        spare.close_pipes()
+        finish(spare.pid, sweep=context.sweep)
     return 0
 
 

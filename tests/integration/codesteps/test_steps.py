@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +152,57 @@ async def test_the_workflows_environment_reaches_the_step(pool: CodeStepPool) ->
     code = "import os\ndef handler(pd):\n    return os.environ.get('REGION')\n"
     assert (await run(pool, code, environment={"REGION": "eu"})).output == "eu"
     assert (await run(pool, code)).output is None
+
+
+def _bound_tree(files: int) -> str:
+    """A source tree below /tmp (as in a clone there), with a sentinel file."""
+    home = tempfile.mkdtemp(prefix="emitflow-test-tree-", dir="/tmp")
+    tree = os.path.join(home, "clone", "src")
+    for index in range(files):
+        folder = os.path.join(tree, f"d{index // 100}")
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"f{index}.py"), "w") as handle:
+            handle.write("x = 1\n")
+    with open(os.path.join(tree, "SENTINEL"), "w") as handle:
+        handle.write("keep me")
+    return tree
+
+
+async def test_a_tree_bound_below_tmp_is_kept_and_the_steps_files_go() -> None:
+    tree = await asyncio.to_thread(_bound_tree, 2_000)
+    try:
+        pool = await start_pool("bwrap", extra_paths=(tree,))
+        try:
+            write = (
+                "import os\n"
+                "def handler(pd):\n"
+                "    open('mine.txt', 'w').write('x')\n"
+                "    open('/tmp/beside.txt', 'w').write('x')\n"
+                f"    return open({os.path.join(tree, 'SENTINEL')!r}).read()\n"
+            )
+            look = (
+                "import os\n"
+                "def handler(pd):\n"
+                f"    return [sorted(os.listdir('/tmp')), os.listdir('.'),\n"
+                f"            open({os.path.join(tree, 'SENTINEL')!r}).read()]\n"
+            )
+            assert (await run(pool, write)).output == "keep me"
+            top, mine, sentinel = (await run(pool, look)).output
+            assert "beside.txt" not in top
+            assert mine == []  # a fresh directory: the last step's file is gone
+            assert sentinel == "keep me"  # the bound tree is still there, whole
+        finally:
+            await pool.close()
+        sentinel = os.path.join(tree, "SENTINEL")
+        assert await asyncio.to_thread(Path(sentinel).read_text) == "keep me"
+    finally:
+        await asyncio.to_thread(shutil.rmtree, os.path.dirname(os.path.dirname(tree)))
+
+
+async def test_asyncio_is_loaded_by_the_first_step_that_mentions_async(pool: CodeStepPool) -> None:
+    # The worker starts lean (every module it holds is copied into each step's process).
+    probe = "import sys\ndef handler(pd):\n    return ('asyn' + 'cio') in sys.modules\n"
+    assert (await run(pool, probe)).output is False
+    waits = "import asyncio\nasync def handler(pd):\n    await asyncio.sleep(0)\n    return 1\n"
+    assert (await run(pool, waits)).output == 1
+    assert (await run(pool, probe)).output is True  # loaded for good

@@ -28,18 +28,25 @@ def raw(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def test_a_request_is_sent_as_plain_json() -> None:
+def test_a_request_is_sent_as_plain_json_in_a_head_and_a_body() -> None:
     request = StepRequest(code="c", step="s", steps={"trigger": {}}, secrets={"k": "v"})
-    wire = request.to_wire()
-    assert wire == {
+    head, body = request.to_wire()
+    # The worker reads the head; only the step's process reads the body.
+    assert head == {
         "step": "s",
+        "timeout": 30.0,
+        "limits": Limits().to_wire(),
+        "asynchronous": False,
+    }
+    assert body == {
         "code": "c",
         "steps": {"trigger": {}},
         "secrets": {"k": "v"},
         "environment": {},
-        "timeout": 30.0,
-        "limits": Limits().to_wire(),
     }
+    # A step that may await gets a worker that has loaded asyncio.
+    async_head, _ = StepRequest(code="async def handler(pd): ...", step="s").to_wire()
+    assert async_head["asynchronous"] is True
 
 
 @pytest.mark.parametrize("timeout", [0, -1, float("inf"), float("nan")])
