@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import isodate
-
 from emitflow.dsl.context import Context, child, describe
 from emitflow.dsl.endpoints import external_resource
 from emitflow.dsl.model import (
@@ -92,6 +90,8 @@ def _iso_duration(ctx: Context, value: str, pointer: str) -> Duration | None:
             hint = f"; write '{iso}'"
         ctx.error(pointer, f"{value!r} is not a duration{hint} (a duration is {_DURATION_FORMS})")
         return None
+    import isodate  # here: documents without ISO durations do not pay for its import
+
     parsed = isodate.parse_duration(value)
     if isinstance(parsed, isodate.Duration):
         ctx.warn(
