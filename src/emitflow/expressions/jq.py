@@ -157,7 +157,8 @@ def evaluate_value(
     *,
     where: str | None = None,
 ) -> Any:
-    """Evaluate every ``${ }`` string in a value position, recursively through maps and arrays."""
+    """Evaluate every ``${ }`` string in a value position, recursively through maps and arrays
+    (a one-off walk; a value rendered again and again is compiled once by ``templates``)."""
     if isinstance(value, str):
         if is_expression(value):
             return compile_expression(value).evaluate(data, variables, where=where)
