@@ -159,11 +159,10 @@ def test_every_option_has_its_emitflow_variable() -> None:
 
 
 def test_the_token_option_reads_emitflow_token_wherever_a_server_is_asked() -> None:
-    for path, option in _options(typer.main.get_command(app), "emitflow"):
+    options = _options(typer.main.get_command(app), "emitflow")  # the tree, built once
+    for path, option in options:
         if option.opts[0] == "--server":
-            siblings = [
-                o for p, o in _options(typer.main.get_command(app), "emitflow") if p == path
-            ]
+            siblings = [o for p, o in options if p == path]
             tokens = [o for o in siblings if o.opts[0] == "--token"]
             assert tokens and tokens[0].envvar == "EMITFLOW_TOKEN", path
 
