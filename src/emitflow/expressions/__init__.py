@@ -10,6 +10,7 @@ from emitflow.expressions.jq import (
     is_expression,
     iter_expressions,
 )
+from emitflow.expressions.jqwords import is_jq_word
 from emitflow.expressions.templates import (
     Templates,
     compile_template,
@@ -27,6 +28,7 @@ __all__ = [
     "evaluate_value",
     "expression_text",
     "is_expression",
+    "is_jq_word",
     "iter_expressions",
     "lenient",
     "loose_expression",
