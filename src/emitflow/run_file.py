@@ -117,8 +117,11 @@ class _LazySteps(AsyncLifecycle):
     imports the sandbox package (the pool itself starts with the first step in any case)."""
 
     def __init__(self, secrets: dict[str, Any]) -> None:
+        import asyncio  # here: ``validate`` imports this module and needs no event loop
+
         self._secrets = secrets
         self._runner: PoolStepRunner | None = None
+        self._lock = asyncio.Lock()
 
     async def _enter(self) -> None:
         """Nothing yet."""
@@ -131,11 +134,20 @@ class _LazySteps(AsyncLifecycle):
 
     async def run(self, step: CodeStep) -> CodeStepOutcome:
         """Run ``step`` on the runner, made now if this is the first step."""
-        if self._runner is None:
-            from emitflow.codesteps.bridge import PoolStepRunner
+        runner = self._runner
+        if runner is None:
+            runner = await self._started()
+        return await runner.run(step)
 
-            self._runner = PoolStepRunner(secrets=self._secrets)
-        return await self._runner.run(step)
+    async def _started(self) -> PoolStepRunner:
+        async with self._lock:  # steps of a fork may arrive together
+            if self._runner is None:
+                from emitflow.codesteps.bridge import PoolStepRunner
+
+                runner = PoolStepRunner(secrets=self._secrets)
+                await runner.__aenter__()
+                self._runner = runner
+            return self._runner
 
 
 @contextlib.asynccontextmanager
