@@ -5,22 +5,26 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emitflow.dsl import load_workflow, python_workflow
 from emitflow.dsl.model import Workflow
 from emitflow.errors import ConfigurationError
+from emitflow.frozen import frozen
+from emitflow.lifecycle import AsyncLifecycle
 from emitflow.secrets import Redactor, load_secrets, weak_secrets_warning
 
 if TYPE_CHECKING:
     import httpx
 
+    from emitflow.codesteps.bridge import PoolStepRunner
+    from emitflow.ports import CodeStep, CodeStepOutcome, EventSink
+
 __all__ = ["Outcome", "RunRequest", "load_file", "run_file"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class RunRequest:
     """What to run and with what (the options of ``emitflow run``)."""
 
@@ -35,7 +39,7 @@ class RunRequest:
     brokers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@frozen
 class Outcome:
     """A finished run as shown to the user: output, or the error object; secrets masked."""
 
@@ -51,9 +55,6 @@ async def run_file(request: RunRequest) -> Outcome:
 
     Raises ``DocumentError`` for an invalid document and ``ConfigurationError`` for bad options.
     """
-    from emitflow.brokers.config import broker_specs
-    from emitflow.brokers.sink import BrokerSink, TeeSink
-    from emitflow.codesteps.bridge import PoolStepRunner
     from emitflow.events.jsonl import JsonLinesSink
     from emitflow.runner import RunOptions, execute
 
@@ -65,16 +66,15 @@ async def run_file(request: RunRequest) -> Outcome:
     allowed = {name: secrets[name] for name in workflow.use.secrets}
     events = JsonLinesSink(request.events, redactor.value) if request.events else None
     trace = JsonLinesSink(request.trace, redactor.value) if request.trace else None
-    specs = broker_specs(request.brokers)
     try:
         async with (
             _closing(client),
-            PoolStepRunner(secrets=allowed) as steps,
-            BrokerSink(specs) as brokers,
+            _LazySteps(allowed) as steps,
+            _brokers(request.brokers) as brokers,
         ):
             sink: Any = events
-            if specs:
-                sink = brokers if events is None else TeeSink([events, brokers])
+            if brokers is not None:
+                sink = brokers if events is None else _tee(events, brokers)
             result = await execute(
                 workflow,
                 input=request.input if request.input is not None else {},
@@ -110,6 +110,68 @@ def _routed_client(given: tuple[str, ...]) -> httpx.AsyncClient | None:
     from emitflow.http.routes import Routes, make_client
 
     return make_client(Routes.from_env().merged(Routes.parse(given)))
+
+
+class _LazySteps(AsyncLifecycle):
+    """The code-step runner, made by the first code step: a run without code steps never
+    imports the sandbox package (the pool itself starts with the first step in any case)."""
+
+    def __init__(self, secrets: dict[str, Any]) -> None:
+        import asyncio  # here: ``validate`` imports this module and needs no event loop
+
+        self._secrets = secrets
+        self._runner: PoolStepRunner | None = None
+        self._lock = asyncio.Lock()
+
+    async def _enter(self) -> None:
+        """Nothing yet."""
+
+    async def close(self) -> None:
+        """Stop the runner, if a step made it."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.close()
+
+    async def run(self, step: CodeStep) -> CodeStepOutcome:
+        """Run ``step`` on the runner, made now if this is the first step."""
+        runner = self._runner
+        if runner is None:
+            runner = await self._started()
+        return await runner.run(step)
+
+    async def _started(self) -> PoolStepRunner:
+        async with self._lock:  # steps of a fork may arrive together
+            if self._runner is None:
+                from emitflow.codesteps.bridge import PoolStepRunner
+
+                runner = PoolStepRunner(secrets=self._secrets)
+                await runner.__aenter__()
+                self._runner = runner
+            return self._runner
+
+
+@contextlib.asynccontextmanager
+async def _brokers(given: tuple[str, ...]) -> AsyncIterator[EventSink | None]:
+    """The brokers of ``--broker`` and ``EMITFLOW_BROKERS``, connected; ``None`` without
+    any (the broker package is then not imported)."""
+    if not given and not os.environ.get("EMITFLOW_BROKERS", "").strip():
+        yield None
+        return
+    from emitflow.brokers.config import broker_specs
+    from emitflow.brokers.sink import BrokerSink
+
+    specs = broker_specs(given)
+    if not specs:
+        yield None
+        return
+    async with BrokerSink(specs) as sink:
+        yield sink
+
+
+def _tee(first: EventSink, second: EventSink) -> EventSink:
+    from emitflow.brokers.sink import TeeSink
+
+    return TeeSink([first, second])
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ from emitflow.cli.options import (
     WideOption,
     print_json,
 )
+from emitflow.cli.replay import replay
 
 if TYPE_CHECKING:
     from emitflow.store import Store
@@ -135,3 +136,6 @@ def list_runs(
     info = page["page_info"]
     if info.get("has_more") and info.get("end_cursor"):
         typer.echo(f"more: --before {info['end_cursor']}")
+
+
+app.command("replay")(replay)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import isodate
-
 from emitflow.dsl.context import Context, child, describe
 from emitflow.dsl.endpoints import external_resource
 from emitflow.dsl.model import (
@@ -17,8 +15,7 @@ from emitflow.dsl.model import (
     SchemaSpec,
     TimeoutSpec,
 )
-from emitflow.errors import ExpressionError
-from emitflow.expressions import compile_expression, is_expression
+from emitflow.expressions import is_expression, is_jq_word
 
 __all__ = [
     "duration",
@@ -92,6 +89,8 @@ def _iso_duration(ctx: Context, value: str, pointer: str) -> Duration | None:
             hint = f"; write '{iso}'"
         ctx.error(pointer, f"{value!r} is not a duration{hint} (a duration is {_DURATION_FORMS})")
         return None
+    import isodate  # here: documents without ISO durations do not pay for its import
+
     parsed = isodate.parse_duration(value)
     if isinstance(parsed, isodate.Duration):
         ctx.warn(
@@ -177,13 +176,7 @@ def output_spec(
 
 def _is_bare_name(text: str) -> bool:
     """A lone identifier that jq does not know (``length`` is a jq builtin, so it is jq)."""
-    if not _BARE_NAME.match(text):
-        return False
-    try:
-        compile_expression(text)
-    except ExpressionError:
-        return True
-    return False
+    return _BARE_NAME.match(text) is not None and not is_jq_word(text.strip())
 
 
 def export_spec(ctx: Context, value: Any, pointer: str) -> ExportSpec | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -42,9 +43,12 @@ _OPS = ("//", "==", "!=", "<=", ">=", "|", "<", ">", "+", "-", "*", "/", "(", ")
 _OPS2 = ("{", "}", ",", ":")
 _ASSIGN = ("|=", "+=", "-=", "*=", "/=", "//=", "%=", "?//")
 _IDENT_START = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
-_IDENT = _IDENT_START + "0123456789"
+_DIGITS = "0123456789"  # ASCII only: str.isdigit() takes other scripts' digits, jq does not
+_NUMBER = _DIGITS + "."
+_IDENT = _IDENT_START + _DIGITS
 
 Token = tuple[str, Any]
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _lex(text: str, i: int = 0, nested: bool = False) -> tuple[list[Token], int]:
@@ -61,7 +65,7 @@ def _lex(text: str, i: int = 0, nested: bool = False) -> tuple[list[Token], int]
             tokens.append(("str", parts))
         elif c == ".":
             i = _lex_dot(text, i, tokens)
-        elif c.isdigit():
+        elif c in _DIGITS:
             i = _lex_number(text, i, tokens)
         elif c == "$" or c in _IDENT_START:
             i = _lex_word(text, i, tokens)
@@ -90,7 +94,7 @@ def _lex_dot(text: str, i: int, tokens: list[Token]) -> int:
             raise _NotSubset
         tokens.append(("field", parts[0]))
         return j
-    if after.isdigit():
+    if after and after in _DIGITS:
         return _lex_number(text, i, tokens)
     if after == ".":
         raise _NotSubset  # recursive descent '..'
@@ -133,15 +137,15 @@ def _ident_end(text: str, i: int) -> int:
 
 def _lex_number(text: str, i: int, tokens: list[Token]) -> int:
     j = i
-    while j < len(text) and (text[j].isdigit() or text[j] == "."):
+    while j < len(text) and text[j] in _NUMBER:
         j += 1
     if j < len(text) and text[j] in "eE":
         k = j + 1
         if k < len(text) and text[k] in "+-":
             k += 1
-        if k < len(text) and text[k].isdigit():
+        if k < len(text) and text[k] in _DIGITS:
             j = k
-            while j < len(text) and text[j].isdigit():
+            while j < len(text) and text[j] in _DIGITS:
                 j += 1
     try:
         value = float(text[i:j])
@@ -176,10 +180,12 @@ def _lex_string(text: str, i: int) -> tuple[list[Any], int]:
 
 def _decode(raw: str) -> str:
     try:
-        value = json.loads(f'"{raw}"')
+        value = str(json.loads(f'"{raw}"'))
     except ValueError:
         raise _NotSubset from None
-    return str(value)
+    if _SURROGATE.search(value):
+        raise _NotSubset  # a lone surrogate escape: jq refuses the text, so it must see it
+    return value
 
 
 # --- parsing into closures -------------------------------------------------------------------

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import jq as _jq
-
 from emitflow.errors import ExpressionError, FaultError, Problem
 from emitflow.expressions.fastpath import Fast, Unsupported, compile_fast
 
@@ -71,9 +69,18 @@ class Expression:
 
     text: str
     variables: tuple[str, ...]
+    #: The jq program; ``None`` until first needed when the fast path takes the text (the
+    #: fast path's subset is valid jq, so nothing is left to check at compile time).
     _program: Any = field(repr=False, compare=False)
     #: The Python fast path, when the text is in its subset.
     fast: Fast | None = field(default=None, repr=False, compare=False)
+
+    def _jq_program(self) -> Any:
+        program = self._program
+        if program is None:
+            program = _jq_compile(self.text, self.variables)
+            object.__setattr__(self, "_program", program)
+        return program
 
     def evaluate(
         self, data: Any, variables: Mapping[str, Any] | None = None, *, where: str | None = None
@@ -89,13 +96,14 @@ class Expression:
                 return fast(data, _NO_VARIABLES if variables is None else variables)
             except Unsupported:
                 pass  # jq gives the exact result or the real error
+        program = self._program if self._program is not None else self._jq_program()
         try:
             if self.variables:
                 bound = variables or {}
                 payload = [data, {name: bound.get(name) for name in self.variables}]
-                results = self._program.input_value(payload).all()
+                results = program.input_value(payload).all()
             else:
-                results = self._program.input_value(data).all()
+                results = program.input_value(data).all()
         except ValueError as exc:
             raise FaultError(
                 Problem.of(
@@ -120,16 +128,26 @@ def compile_expression(text: str) -> Expression:
     if not source:
         raise ExpressionError(text, "the expression is empty")
     names = tuple(sorted({m for m in _VAR.findall(source) if m not in _JQ_BUILTIN_VARS}))
-    if names:
-        pattern = ", ".join(f"{name}: ${name}" for name in names)
-        program_text = f". as [$__d, {{{pattern}}}] | $__d | ({source}\n)"
-    else:
-        program_text = source
+    fast = compile_fast(source)
+    if fast is not None:
+        # jq compiles it when the fast path first hands a value back (about a millisecond,
+        # and the ``jq`` package's import, saved for every text that never needs it).
+        return Expression(source, names, None, fast)
     try:
-        program = _jq.compile(program_text)
+        program = _jq_compile(source, names)
     except ValueError as exc:
         raise ExpressionError(text, _first_line(exc)) from exc
-    return Expression(source, names, program, compile_fast(source))
+    return Expression(source, names, program, None)
+
+
+def _jq_compile(source: str, names: tuple[str, ...]) -> Any:
+    """The jq program of ``source``, reading the variables ``names`` from its input."""
+    import jq
+
+    if names:
+        pattern = ", ".join(f"{name}: ${name}" for name in names)
+        return jq.compile(f". as [$__d, {{{pattern}}}] | $__d | ({source}\n)")
+    return jq.compile(source)
 
 
 def evaluate_value(
@@ -139,7 +157,8 @@ def evaluate_value(
     *,
     where: str | None = None,
 ) -> Any:
-    """Evaluate every ``${ }`` string in a value position, recursively through maps and arrays."""
+    """Evaluate every ``${ }`` string in a value position, recursively through maps and arrays
+    (a one-off walk; a value rendered again and again is compiled once by ``templates``)."""
     if isinstance(value, str):
         if is_expression(value):
             return compile_expression(value).evaluate(data, variables, where=where)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import isodate
-
 from emitflow.dsl.model import Duration
 from emitflow.errors import FaultError, Problem
 from emitflow.runner.context import Frame
@@ -76,6 +74,8 @@ def _inline(value: dict[str, Any]) -> float:
 
 
 def _iso(text: str) -> float:
+    import isodate  # here: runs without ISO durations do not pay for its import
+
     try:
         parsed = isodate.parse_duration(text.strip())
     except (isodate.ISO8601Error, ValueError) as exc:

@@ -1,36 +1,18 @@
-"""Evaluating expressions and ``${ }`` value templates for a task.
+"""Evaluating expressions and ``${ }`` value templates for a task: the runner's glue.
 
 Each expression text is prepared once per process: its compiled expression (jq, tried first
-on the Python fast path: ``emitflow.expressions``) and the secrets it names. Value templates
-(``set``, ``with``, headers, emit attributes …) are compiled once per model value into
-closures, so a loop body re-renders its ``set`` without walking the definition again. Constant
-parts are returned as they are in the (immutable) model, not copied.
+on the Python fast path: ``emitflow.expressions``) and the secrets it names, which the run
+checks before evaluating it; a failure is placed at the task. Value templates (``set``,
+``with``, headers, emit attributes …) are compiled by ``emitflow.expressions.templates``, once
+per model value, with these prepared expressions as their strings, and rendered with the task's
+``Frame`` as the variables.
 
-**Evaluation modes** (``evaluate.mode``, DSL §5). The mode only changes *value positions*
-(everything ``render`` walks, and an endpoint's URI); expression fields (``if``, ``for.in``,
-``switch.when``, ``output.as`` as a string, an extension's ``when`` …) are jq in both modes.
-Each mode has its own compiled templates (``Run.renderer`` is picked once per run from
-``Workflow.evaluate_mode``), so strict runs never pay for loose mode.
-
-- ``strict`` (default): only a whole ``${ … }`` string is an expression; any other string is
-  literal text.
-- ``loose``: a whole ``${ … }`` string is evaluated exactly as in strict mode (its failure
-  faults the task with ``expression``: the author marked it as an expression). Every other
-  string is *tried* as jq, and the literal string is kept when
-
-  1. it is empty or blank, or one bare word (``[A-Za-z_][A-Za-z0-9_]*``: ``hello``, ``red``,
-     ``GET``, but also ``true``, ``null``, ``empty``, ``type``, ``length``, ``not``, ``env``,
-     ``now``, ``halt``): jq would read most such words as a call of an undefined function,
-     and the rest are builtins whose results nobody means by a word (``env`` would even dump
-     the process environment), so words are always text;
-  2. it does not compile as jq (``Hello World``, ``https://x/{id}``, ``application/json``);
-  3. its evaluation fails (``.a.b`` on a string, an undeclared ``$secrets.x``).
-
-  Otherwise its first result replaces it: ``".a"`` → the input's ``a``, ``"$item"`` → the
-  loop item, ``"42"`` → ``42``, ``"1 + 1"`` → ``2`` — and also ``"2024-01-01"`` → ``2022``
-  (subtraction), so write such texts as ``${ "2024-01-01" }`` or keep the workflow strict. A
-  program that yields nothing gives ``null``, as ``${ empty }`` does. Object keys are never
-  evaluated, and values computed from the input are never evaluated again.
+**Evaluation modes** (``evaluate.mode``, DSL §5; the rules are in ``expressions.templates``).
+The mode only changes *value positions* (everything ``render`` walks, and an endpoint's URI);
+expression fields (``if``, ``for.in``, ``switch.when``, ``output.as`` as a string, an
+extension's ``when`` …) are jq in both modes. Each mode has its own compiled templates
+(``Run.renderer`` is picked once per run from ``Workflow.evaluate_mode``), so strict runs never
+pay for loose mode.
 """
 
 from __future__ import annotations
@@ -41,8 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from emitflow.errors import ExpressionError, FaultError
 from emitflow.expressions import Expression, compile_expression, expression_text, is_expression
+from emitflow.expressions.templates import Render, Templates, lenient, loose_expression
 from emitflow.runner.context import Frame
 
 __all__ = [
@@ -61,8 +43,6 @@ __all__ = [
 # $secrets.name, $secrets["name"], $secrets."name"
 _SECRET = re.compile(r"\$secrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\.?\s*\[\s*\"([^\"]*)\"\s*\]"
                      r"|\.\s*\"([^\"]*)\")")  # fmt: skip
-
-Renderer = Callable[[Any, Frame], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,53 +87,13 @@ def transform(spec: Any, data: Any, frame: Frame) -> Any:
 
 # --- value templates -------------------------------------------------------------------------
 
-#: Compiles one string of a value template: a renderer, or ``None`` when it is literal text.
-StringCompiler = Callable[[str], Renderer | None]
-
-_RENDERERS: dict[int, tuple[Any, Renderer]] = {}
-_LOOSE_RENDERERS: dict[int, tuple[Any, Renderer]] = {}
-_MAX_RENDERERS = 4096
-_WORD = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*")
+#: A compiled value template of the runner: ``(data, frame) -> value``.
+Renderer = Render[Frame]
 
 
 def render(value: Any, data: Any, frame: Frame) -> Any:
     """A value position: its expressions (as the run's mode reads them) evaluated, at any depth."""
     return frame.run.renderer(value)(data, frame)
-
-
-def renderer(value: Any) -> Renderer:
-    """The compiled strict template of a model value (cached while the value lives)."""
-    return _cached(_RENDERERS, value, _strict_string)
-
-
-def loose_renderer(value: Any) -> Renderer:
-    """The compiled loose template of a model value (cached while the value lives)."""
-    return _cached(_LOOSE_RENDERERS, value, _loose_string)
-
-
-#: The template compiler of each evaluation mode.
-RENDERERS: dict[str, Callable[[Any], Renderer]] = {"strict": renderer, "loose": loose_renderer}
-
-
-def _cached(
-    cache: dict[int, tuple[Any, Renderer]], value: Any, strings: StringCompiler
-) -> Renderer:
-    # A separate cache per mode: equal short strings may be one interned object shared by a
-    # strict and a loose workflow, and they render differently.
-    key = id(value)
-    cached = cache.get(key)
-    if cached is not None and cached[0] is value:
-        return cached[1]
-    built = _compile(value, strings) or _constant(value)
-    if len(cache) >= _MAX_RENDERERS:
-        cache.clear()
-    # The value is kept with its renderer so its id cannot be reused while cached.
-    cache[key] = (value, built)
-    return built
-
-
-def _constant(value: Any) -> Renderer:
-    return lambda data, frame: value
 
 
 def _strict_string(text: str) -> Renderer | None:
@@ -163,44 +103,16 @@ def _strict_string(text: str) -> Renderer | None:
 def _loose_string(text: str) -> Renderer | None:
     if is_expression(text):
         return prepare(text)
-    prepared = _attempt(text)
-    if prepared is None:
+    if loose_expression(text) is None:
         return None
-
-    def lenient(data: Any, frame: Frame) -> Any:
-        try:
-            return prepared(data, frame)
-        except FaultError:
-            return text  # loose mode: a string that does not evaluate is text
-
-    return lenient
+    return lenient(prepare(text), text)
 
 
-@lru_cache(maxsize=8192)
-def _attempt(text: str) -> Prepared | None:
-    """The loose reading of an unwrapped string: prepared jq, or ``None`` when it is text."""
-    if not text.strip() or _WORD.fullmatch(text):
-        return None
-    try:
-        return prepare(text)
-    except ExpressionError:
-        return None  # cached, so a literal text is not recompiled on every render
-
-
-def _compile(value: Any, strings: StringCompiler) -> Renderer | None:
-    """A renderer, or ``None`` when the value holds no expression (it renders as itself)."""
-    if isinstance(value, str):
-        return strings(value)
-    if isinstance(value, dict):
-        parts = {k: _compile(v, strings) for k, v in value.items()}
-        if all(p is None for p in parts.values()):
-            return None
-        items = tuple((k, parts[k] or _constant(v)) for k, v in value.items())
-        return lambda data, frame: {k: r(data, frame) for k, r in items}
-    if isinstance(value, list):
-        compiled = [_compile(v, strings) for v in value]
-        if all(c is None for c in compiled):
-            return None
-        renderers = tuple(c or _constant(v) for c, v in zip(compiled, value, strict=True))
-        return lambda data, frame: [r(data, frame) for r in renderers]
-    return None
+_STRICT: Templates[Frame] = Templates(_strict_string)
+_LOOSE: Templates[Frame] = Templates(_loose_string)
+#: The compiled strict template of a model value (cached while the value lives).
+renderer: Callable[[Any], Renderer] = _STRICT.template
+#: The compiled loose template of a model value (cached while the value lives).
+loose_renderer: Callable[[Any], Renderer] = _LOOSE.template
+#: The template compiler of each evaluation mode.
+RENDERERS: dict[str, Callable[[Any], Renderer]] = {"strict": renderer, "loose": loose_renderer}

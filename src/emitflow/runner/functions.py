@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-import httpx
-
 from emitflow.dsl.catalogs import DEFAULT_CATALOG, catalog_function, function_url
 from emitflow.dsl.functions import parse_function
 from emitflow.dsl.model import Endpoint, Task
@@ -71,6 +69,8 @@ def _location(call: str, frame: Frame) -> tuple[str, Endpoint | None]:
 
 
 async def _fetch(url: str, endpoint: Endpoint | None, data: Any, frame: Frame) -> str:
+    import httpx  # here, not at the top: a run that fetches no function never imports it
+
     from emitflow.runner.tasks.call import authorization  # the call task's own resolver
 
     auth = None

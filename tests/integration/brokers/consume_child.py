@@ -11,7 +11,10 @@ from emitflow.runtime.settings import EngineSettings
 
 
 async def main(store: str, name: str, url: str) -> None:
-    async with Engine.open(store, settings=EngineSettings(timers=False)) as engine:
+    # A short lease and rescan: the rows the killed process had claimed are taken over by
+    # the next one after 2 s instead of the default 10 s (no assertion depends on the wait).
+    settings = EngineSettings(timers=False, lease_seconds=2.0, rescan_seconds=0.2)
+    async with Engine.open(store, settings=settings) as engine:
         await engine.start_source(name, url)
         print("consuming", flush=True)
         await asyncio.Event().wait()

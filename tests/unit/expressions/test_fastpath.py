@@ -6,7 +6,10 @@ from typing import Any
 
 import jq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from emitflow.expressions import compile_expression
 from emitflow.expressions.fastpath import Unsupported, compile_fast
 
 DATA: Any = {
@@ -145,6 +148,12 @@ DECLINED = [
     "try .a catch 1",
     "10000000000000000000",
     "1e1000",
+    # jq refuses these texts: the fast path must not accept them in its place.
+    '"\\ud800"',
+    '"a\\udc00b"',
+    "\u0663",  # ARABIC-INDIC DIGIT THREE: str.isdigit() says yes, jq says no
+    ".a + \u0663",
+    "\u00b2",
 ]
 
 DIFFERENT_AT_RUNTIME = [
@@ -196,3 +205,26 @@ def test_paths_share_structure_instead_of_copying() -> None:
     fast = compile_fast(".items")
     assert fast is not None
     assert fast(DATA, VARS) is DATA["items"]
+
+
+#: Pieces of jq text, valid and not, for random texts the fast path may accept.
+_PIECES = [
+    *(".", ".a", ".if", ".and", '."b"', "$x", "$input", "$__loc__", "1", ".5", "1.", "1e3"),
+    *('"s"', '"\\(.a)"', '"\\n"', '"\\ud800"', '"\\ud83d\\ude00"', '"', "\\", "\u0663"),
+    *("true", "null", "not", "length", "and", "or", "if", "as", "foo", "a"),
+    *("|", "//", "==", "<=", "+", "-", "*", "/", "(", ")", "[", "]", "{", "}", ",", ":", " "),
+]
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=9))
+def test_what_the_fast_path_accepts_jq_compiles(pieces: list[str]) -> None:
+    # The jq program of a fast text is compiled only when first needed, so the fast path's
+    # subset must be valid jq: a text it accepts must not be an error that jq would report.
+    text = "".join(pieces)
+    if compile_fast(text) is None:
+        return
+    expression = compile_expression(text)
+    assert expression.fast is not None
+    expression._jq_program()  # raises jq's ValueError for a text jq refuses

@@ -110,3 +110,31 @@ def test_every_compiled_expression_tries_the_fast_path_first() -> None:
     # A case the fast path refuses at run time (a type error) still gets jq's real error.
     with pytest.raises(FaultError):
         compile_expression("${ .items + 1 }").evaluate(data)
+
+
+def test_a_fast_text_is_compiled_by_jq_only_when_jq_is_needed() -> None:
+    expression = compile_expression("${ .count + 1 }")
+    assert expression.fast is not None
+    assert expression.evaluate({"count": 1}) == 2
+    assert expression._program is None  # the fast path answered: jq never compiled it
+    with pytest.raises(FaultError, match="cannot be added"):
+        expression.evaluate({"count": "one"})  # the fast path hands it to jq, for its error
+    assert expression._program is not None
+    assert expression.evaluate({"count": 2}) == 3
+
+
+def test_the_words_jq_compiles_are_known_without_jq() -> None:
+    import jq
+
+    from emitflow.expressions import is_jq_word
+    from emitflow.expressions.jqwords import _JQ_WORDS
+
+    listed = jq.compile("builtins").input_value(None).first()
+    zero_arity = {name[:-2] for name in listed if name.endswith("/0")}
+    assert zero_arity | {"_negate", "true", "false", "null"} == _JQ_WORDS
+    for word in _JQ_WORDS:
+        jq.compile(word)  # each compiles on its own
+    for word in ("orderResult", "foo", "if", "reduce", "and", "def", "__loc__", "_plus"):
+        assert not is_jq_word(word)
+        with pytest.raises(ValueError):
+            jq.compile(word)
