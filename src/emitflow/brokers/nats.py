@@ -6,13 +6,17 @@ the attributes in ``ce-`` headers and the data in the payload (structured mode: 
 stream's duplicate window drops a re-sent event. The subject comes from the template
 (``{type}``, ``{source}``, ``{subject}``, ``{id}``; characters a subject cannot hold become
 ``_``). The stream is created when missing, over the template's fixed prefix (``emitflow.>``).
-An event counts as delivered when JetStream's PubAck arrived. A consumer (source) reads
+An event counts as delivered when JetStream's PubAck arrived; the acks of a batch are awaited
+for ``ack_timeout`` seconds (default 10): the driver never fails a publish whose connection
+dropped before its ack, so without that bound a server that died mid-batch would hold the
+delivery lane forever. A consumer (source) reads
 ``?subject=…&durable=NAME`` through a durable pull consumer and acks after the handler; a
 message not acked within ``ack_wait`` seconds (default 30: the consumer died) is redelivered.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -26,12 +30,13 @@ from nats.js.errors import NotFoundError as StreamNotFound
 from emitflow.brokers.base import Acks, Message, MessageHandler
 from emitflow.brokers.encoding import STRUCTURED, binary, nats_subject, structured
 from emitflow.brokers.factory import broker_name, reason
-from emitflow.errors import BrokerError
+from emitflow.errors import BrokerError, ConfigurationError
 
 __all__ = ["NatsConsumer", "NatsTransport"]
 
 DEFAULT_SUBJECT = "emitflow.{type}"
 DEFAULT_STREAM = "EMITFLOW"
+DEFAULT_ACK_TIMEOUT = 10.0
 
 
 def _options(url: str) -> tuple[str, dict[str, str]]:
@@ -39,6 +44,22 @@ def _options(url: str) -> tuple[str, dict[str, str]]:
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     server = f"nats://{parts.hostname or '127.0.0.1'}:{parts.port or 4222}"
     return server, query
+
+
+def _seconds(query: Mapping[str, str], name: str, default: float, url: str) -> float:
+    text = query.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigurationError(
+            f"{broker_name(url)}: {name}={text!r} is not a number of seconds above 0 "
+            f"(for example {name}={default:g})"
+        )
+    return value
 
 
 async def _connect(url: str) -> Client:
@@ -73,6 +94,7 @@ class NatsTransport:
         _, query = _options(url)
         self._template = query.get("subject", DEFAULT_SUBJECT)
         self._stream = query.get("stream", DEFAULT_STREAM)
+        self._ack_timeout = _seconds(query, "ack_timeout", DEFAULT_ACK_TIMEOUT, url)
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
 
@@ -105,12 +127,19 @@ class NatsTransport:
                 await self._js.publish_async(subject, body, headers=headers, stream=self._stream)
             )
         count = 0
-        for future in futures:
-            try:
-                await future
-            except Exception as exc:  # a missing PubAck: the rest are retried in order
-                return Acks(count=count, error=f"{broker_name(self._url)}: {reason(exc)}")
-            count += 1
+        try:
+            async with asyncio.timeout(self._ack_timeout):
+                for future in futures:
+                    await future
+                    count += 1
+        except TimeoutError:
+            why = f"no PubAck within {self._ack_timeout:g} s (ack_timeout)"
+            return Acks(count=count, error=f"{broker_name(self._url)}: {why}")
+        except Exception as exc:  # a refused PubAck: the rest are retried in order
+            return Acks(count=count, error=f"{broker_name(self._url)}: {reason(exc)}")
+        finally:
+            for future in futures[count:]:
+                future.cancel()  # the driver keeps no deadline of its own
         return Acks(count=count)
 
     async def close(self) -> None:
@@ -129,7 +158,7 @@ class NatsConsumer:
         self._subject = query.get("subject", "emitflow.>")
         self._durable = query.get("durable", "emitflow")
         self._stream = query.get("stream")
-        self._ack_wait = float(query.get("ack_wait", "30"))
+        self._ack_wait = _seconds(query, "ack_wait", 30.0, url)
         self._client: Client | None = None
 
     async def connect(self) -> None:

@@ -96,7 +96,11 @@ async def _outage(
     await up()
     await _until(lambda: delivered(TOTAL), within=120)
     assert await engine.webhook_deliveries(destination.id, status="dead") == []
-    assert (await engine.get_webhook(destination.id)).state == "healthy"
+
+    async def healthy() -> bool:  # marked after the batch that ended the outage is stored
+        return (await engine.get_webhook(destination.id)).state == "healthy"
+
+    await _until(healthy)
 
 
 def _check(ids: list[str], *, exact: bool) -> None:
@@ -160,3 +164,46 @@ async def test_proxied_outage(engine: Engine, scheme: str, port: int) -> None:
         finally:
             await proxy.cut()
     _check(ids, exact=False)
+
+
+async def test_a_nats_server_that_stops_answering_mid_batch_fails_the_batch_in_time(
+    tmp_path: Path,
+) -> None:
+    """The driver never fails a publish whose PubAck does not come; ``ack_timeout`` does."""
+    import signal
+
+    from emitflow.brokers.factory import open_transport
+
+    server = OwnServer("nats", tmp_path / "nats")
+    await server.start()
+    url = f"{server.url}?subject=h.{{type}}&stream=HANG&ack_timeout=0.5"
+    transport = await open_transport(url)
+    try:
+        assert (await transport.publish(_events(0, 2))).count == 2
+        assert server.process is not None
+        server.process.send_signal(signal.SIGSTOP)  # connected, but no PubAck comes back
+        stat = Path(f"/proc/{server.process.pid}/stat")
+        try:
+            await _until(lambda: _stopped(stat), within=10)
+            acks = await asyncio.wait_for(transport.publish(_events(2, 12)), timeout=30)
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        assert acks.count == 0
+        assert acks.error is not None and "no PubAck within 0.5 s (ack_timeout)" in acks.error
+    finally:
+        await transport.close()
+        await server.stop()
+
+
+async def _stopped(stat: Path) -> bool:
+    text = await asyncio.to_thread(stat.read_text)
+    return text.rsplit(")", 1)[1].split()[0] == "T"
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1"])
+async def test_a_bad_ack_timeout_is_named(value: str) -> None:
+    from emitflow.brokers.nats import NatsTransport
+    from emitflow.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=f"ack_timeout='{value}' is not a number"):
+        NatsTransport(f"nats://127.0.0.1:4222?ack_timeout={value}")
