@@ -2,9 +2,11 @@
 
 A probe task counts how much CPU time the event loop's thread spends between two of its turns.
 Thread CPU time, not wall time: on a loaded machine the wall-clock gaps also hold the time the
-process was not scheduled, which says nothing about the engine. The bound is a regression
-guard, five times what the engine takes here and far under what it took before the emits were
-handled in batches (about 300 ms in one go); the figure itself is in ``BENCHMARKS.md``.
+process was not scheduled, which says nothing about the engine. The guard is relative, so that a
+slower or busier machine scales both sides: no single turn may hold more than a fifth of the
+loop's CPU time over the whole run. Handled in batches, the longest turn is about 1 % of it;
+before, the emits were stored in one go (about 300 ms, most of the run). The figure itself is in
+``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ def handler(pd):
     return "sent"
 """
 
-#: The most CPU time the loop may spend between two turns of the probe (a regression guard).
-GUARD_SECONDS = 0.15
+#: The largest share of the loop's CPU time one turn may hold (a regression guard).
+GUARD_SHARE = 0.2
 
 
 async def _probe(gaps: list[float], stop: asyncio.Event) -> None:
@@ -59,4 +61,7 @@ async def test_storing_10000_emits_yields_to_the_event_loop(
         assert len(step.emits) == 10_000
         page = await engine.events(emitter.id, limit=1)
         assert page.items[0].event["data"]["i"] == 9_999
-        assert max(gaps) < GUARD_SECONDS, f"the loop was held for {max(gaps) * 1000:.0f} ms"
+        longest, total = max(gaps), sum(gaps)
+        assert longest < GUARD_SHARE * total, (
+            f"one turn held the loop for {longest * 1000:.0f} ms of {total * 1000:.0f} ms"
+        )
