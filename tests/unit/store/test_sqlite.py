@@ -17,7 +17,7 @@ from emitflow.store.codec import position_key
 from emitflow.store.paging import Window
 from emitflow.store.sqlite import SqliteStore
 from emitflow.store.sqlite.database import migrations
-from emitflow.store.sqlite.events import page_sql
+from emitflow.store.sqlite.statements import events_page
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -143,7 +143,7 @@ async def test_event_pages_are_index_range_scans(
     path = tmp_path / "store.db"
     async with SqliteStore(path):
         pass
-    sql, params = page_sql(query, window)
+    sql, params = events_page(query, window)
     with sqlite3.connect(path) as db:
         plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, params))
     assert plan.startswith("SEARCH events USING") and index in plan, plan

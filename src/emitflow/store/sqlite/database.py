@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from emitflow.errors import StoreError
+from emitflow.store.queries import queries
 from emitflow.store.sqlite.connection import READ, WRITE, ConnectionThread
 from emitflow.store.sqlite.failures import store_error
 
@@ -219,13 +220,10 @@ def _private_file(path: Path) -> None:
 
 
 def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> list[str]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-    )
+    conn.execute(queries("sqlite")["create_schema_migrations"])
     known = migrations()
     newest = known[-1].version if known else 0
-    applied = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    applied = conn.execute(queries("sqlite")["schema_version"]).fetchone()[0] or 0
     if applied > newest:
         raise StoreError(
             f"the sqlite store at {path!r} has schema version {applied}, newer than this "
@@ -242,17 +240,12 @@ def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> list[str]:
 
 def _apply(conn: sqlite3.Connection, *, migration: Migration, now_us: int) -> bool:
     # Checked inside the write transaction: another process may have applied it meanwhile.
-    done = conn.execute(
-        "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
-    ).fetchone()
+    done = conn.execute(queries("sqlite")["migration_applied"], (migration.version,)).fetchone()
     if done is not None:
         return False
     for statement in migration.statements():
         conn.execute(statement)
-    conn.execute(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-        (migration.version, migration.name, now_us),
-    )
+    conn.execute(queries("sqlite")["record_migration"], (migration.version, migration.name, now_us))
     log.info(
         "applied store migration",
         extra={"version": migration.version, "migration": migration.name},

@@ -17,6 +17,7 @@ from emitflow.errors import NotFoundError
 from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
 from emitflow.store.paging import Window, lease_end, make_page
+from emitflow.store.queries import queries
 from emitflow.store.records import (
     TERMINAL_STATUSES,
     NewEvent,
@@ -29,6 +30,7 @@ from emitflow.store.records import (
     Transition,
     Wait,
 )
+from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 from emitflow.store.sqlite.events import Encoded, encode_events, insert_outbox, outbox_items
 from emitflow.store.sqlite.task_batches import pack_tasks, unpack_tasks
@@ -38,52 +40,7 @@ __all__ = ["SqliteRuns"]
 #: Above this many JSON values (events, task records, emits), a commit is encoded in a thread.
 _PREPARE_INLINE = 256
 
-_INSERT_RUN = """
-INSERT INTO runs (id, workflow_id, workflow_revision, status, input, context, trigger, hops,
-                  created_at, lease_owner, lease_until)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-RETURNING *
-"""
-_UPDATE_RUN = """
-UPDATE runs SET status = ?, input = ?, output = ?, error = ?, context = ?, trigger = ?, hops = ?,
-                started_at = ?, ended_at = ?
-WHERE id = ?
-RETURNING seq
-"""
-_UPSERT_TASK = """
-INSERT INTO tasks (run_id, sequence, reference, name, status, input, output, error, emits, log,
-                   started_at, ended_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (run_id, sequence) DO UPDATE SET
-    reference = excluded.reference, name = excluded.name, status = excluded.status,
-    input = excluded.input, output = excluded.output, error = excluded.error,
-    emits = excluded.emits, log = excluded.log, started_at = excluded.started_at,
-    ended_at = excluded.ended_at
-"""
-# Upsert, not REPLACE: the row keeps its seq, so waits stay in the order first put.
-_UPSERT_WAIT = """
-INSERT INTO waits (run_id, reference, workflow_id, state, expires_at) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (run_id, reference) DO UPDATE SET
-    workflow_id = excluded.workflow_id, state = excluded.state,
-    expires_at = excluded.expires_at, lease_until = NULL
-"""
-# The literal IN list is the one of the partial index runs_in_flight, so the index serves it.
-_CLAIM_RUNS = """
-UPDATE runs SET lease_owner = ?1, lease_until = ?2
-WHERE seq IN (
-    SELECT seq FROM runs
-    WHERE status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until <= ?3)
-    ORDER BY seq LIMIT ?4)
-RETURNING *
-"""
-_CLAIM_WAITS = """
-UPDATE waits SET lease_until = ?1
-WHERE seq IN (
-    SELECT seq FROM waits
-    WHERE expires_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
-    ORDER BY expires_at, seq LIMIT ?3)
-RETURNING *
-"""
+Q = queries("sqlite")
 
 
 def _json(value: Any) -> str | None:
@@ -181,7 +138,7 @@ def _wait_params(wait: Wait) -> tuple[Any, ...]:
 
 
 def _require_run(conn: sqlite3.Connection, run_id: str) -> None:
-    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+    if conn.execute(Q["run_exists"], (run_id,)).fetchone() is None:
         raise NotFoundError(f"run {run_id!r} does not exist")
 
 
@@ -189,19 +146,12 @@ def _create(
     conn: sqlite3.Connection, new_id: str, values: tuple[Any, ...], key: tuple[str, ...] | None
 ) -> tuple[RunRecord, bool]:
     if key is not None:
-        row = conn.execute(
-            "SELECT runs.* FROM run_starts JOIN runs ON runs.id = run_starts.run_id"
-            " WHERE run_starts.workflow_id = ? AND source = ? AND event_id = ?",
-            key,
-        ).fetchone()
+        row = conn.execute(Q["started_run"], key).fetchone()
         if row is not None:
             return _run(row), False
-    run = _run(conn.execute(_INSERT_RUN, (new_id, *values)).fetchone())
+    run = _run(conn.execute(Q["insert_run"], (new_id, *values)).fetchone())
     if key is not None:
-        conn.execute(
-            "INSERT INTO run_starts (workflow_id, source, event_id, run_id) VALUES (?, ?, ?, ?)",
-            (*key, run.id),
-        )
+        conn.execute(Q["insert_run_start"], (*key, run.id))
     return run, True
 
 
@@ -210,11 +160,7 @@ def _started(
 ) -> dict[tuple[str, str, str], RunRecord]:
     found: dict[tuple[str, str, str], RunRecord] = {}
     for key in dict.fromkeys(keys):  # one primary-key lookup per key
-        row = conn.execute(
-            "SELECT runs.* FROM run_starts JOIN runs ON runs.id = run_starts.run_id"
-            " WHERE run_starts.workflow_id = ? AND source = ? AND event_id = ?",
-            key,
-        ).fetchone()
+        row = conn.execute(Q["started_run"], key).fetchone()
         if row is not None:
             found[key] = _run(row)
     return found
@@ -228,7 +174,7 @@ def _create_all(
 
 
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
-    row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    row = conn.execute(Q["get_run"], (run_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"run {run_id!r} does not exist")
     return _run(row)
@@ -236,10 +182,8 @@ def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
 
 def _tasks(conn: sqlite3.Connection, run_id: str) -> list[StoredTask]:
     _require_run(conn, run_id)
-    batches = conn.execute(
-        "SELECT records FROM task_batches WHERE run_id = ? ORDER BY first_sequence", (run_id,)
-    ).fetchall()
-    rows = conn.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY sequence", (run_id,))
+    batches = conn.execute(Q["task_batches"], (run_id,)).fetchall()
+    rows = conn.execute(Q["task_rows"], (run_id,))
     if not batches:
         return [_task(row) for row in rows]
     # A row was written after the batches (storing a whole list deletes the rows): it wins.
@@ -254,7 +198,7 @@ def _tasks(conn: sqlite3.Connection, run_id: str) -> list[StoredTask]:
 def _cursor(conn: sqlite3.Connection, run_id: str | None) -> int | None:
     if run_id is None:
         return None
-    row = conn.execute("SELECT seq FROM runs WHERE id = ?", (run_id,)).fetchone()
+    row = conn.execute(Q["run_seq"], (run_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"page cursor: run {run_id!r} does not exist")
     return int(row[0])
@@ -269,55 +213,31 @@ def _runs_page(
     after: str | None,
 ) -> Page[RunRecord]:
     window = Window.of(limit, _cursor(conn, before), _cursor(conn, after))
-    clauses: list[str] = []
-    params: list[Any] = []
-    if workflow_id is not None:
-        clauses.append("workflow_id = ?")
-        params.append(workflow_id)
-    if statuses is not None:
-        clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
-        params += statuses
-    for bound, op in ((window.lower, ">"), (window.upper, "<")):
-        if bound is not None:
-            clauses.append(f"seq {op} ?")
-            params.append(bound)
-    order = "ASC" if window.ascending else "DESC"
-    sql = f"SELECT * FROM runs WHERE {' AND '.join(clauses) or '1'} ORDER BY seq {order} LIMIT ?"
-    rows = conn.execute(sql, [*params, window.limit + 1]).fetchall()
+    rows = conn.execute(*statements.runs_page(workflow_id, statuses, window)).fetchall()
     return make_page([_run(row) for row in rows], window, lambda run: run.id, None)
 
 
 def _in_flight(conn: sqlite3.Connection) -> list[RunRecord]:
-    # The literal IN list is the one of the partial index runs_in_flight, so the index serves it.
-    sql = "SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY seq"
-    return [_run(row) for row in conn.execute(sql)]
+    return [_run(row) for row in conn.execute(Q["runs_in_flight"])]
 
 
 def _claim_runs(
     conn: sqlite3.Connection, owner: str, until: int, now: int, limit: int
 ) -> list[RunRecord]:
-    rows = conn.execute(_CLAIM_RUNS, (owner, until, now, limit)).fetchall()
+    rows = conn.execute(Q["claim_runs"], (owner, until, now, limit)).fetchall()
     return [_run(row) for row in sorted(rows, key=lambda row: row["seq"])]
 
 
 def _renew_runs(conn: sqlite3.Connection, owner: str, run_ids: list[str], until: int) -> list[str]:
-    marks = ", ".join("?" * len(run_ids))
-    sql = (
-        f"UPDATE runs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ?"
-        " AND status IN ('pending', 'running') RETURNING id"
-    )
-    kept = {row[0] for row in conn.execute(sql, (until, *run_ids, owner))}
+    kept = {row[0] for row in conn.execute(*statements.renew_runs(owner, run_ids, until))}
     return [run_id for run_id in run_ids if run_id in kept]
 
 
 def _put_batches(conn: sqlite3.Connection, run_id: str, batches: list[tuple[int, str]]) -> None:
     """Replace every task record of the run with these batches."""
-    conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
-    conn.execute("DELETE FROM task_batches WHERE run_id = ?", (run_id,))
-    conn.executemany(
-        "INSERT INTO task_batches (run_id, first_sequence, records) VALUES (?, ?, ?)",
-        [(run_id, first, text) for first, text in batches],
-    )
+    conn.execute(Q["delete_tasks"], (run_id,))
+    conn.execute(Q["delete_task_batches"], (run_id,))
+    conn.executemany(Q["insert_task_batch"], [(run_id, first, text) for first, text in batches])
 
 
 def _commit(
@@ -331,22 +251,21 @@ def _commit(
     run_params, task_params, wait_params = parts
     run_id = transition.run_id
     if run_params is not None:
-        if conn.execute(_UPDATE_RUN, run_params).fetchone() is None:
+        if conn.execute(Q["update_run"], run_params).fetchone() is None:
             raise NotFoundError(f"run {run_id!r} does not exist")
         if transition.run is not None and transition.run.status in TERMINAL_STATUSES:
-            conn.execute("DELETE FROM waits WHERE run_id = ?", (run_id,))
+            conn.execute(Q["delete_waits_of_run"], (run_id,))
     else:
         _require_run(conn, run_id)
-    if transition.clear_wait is not None:
-        sql = "DELETE FROM waits WHERE run_id = ? AND reference = ?"
-        if not conn.execute(sql, (run_id, transition.clear_wait)).rowcount:
-            raise NotFoundError(f"run {run_id!r} has no wait at {transition.clear_wait!r} to clear")
+    reference = transition.clear_wait
+    if reference is not None and not conn.execute(Q["delete_wait"], (run_id, reference)).rowcount:
+        raise NotFoundError(f"run {run_id!r} has no wait at {reference!r} to clear")
     if batches:
         _put_batches(conn, run_id, batches)
     if task_params is not None:
-        conn.execute(_UPSERT_TASK, task_params)
+        conn.execute(Q["upsert_task"], task_params)
     if wait_params is not None:
-        conn.execute(_UPSERT_WAIT, wait_params)
+        conn.execute(Q["upsert_wait"], wait_params)
     return insert_outbox(conn, encoded, now_us)
 
 
@@ -402,23 +321,19 @@ def _commit_all(conn: sqlite3.Connection, prepared: list[_Prepared], now_us: int
 
 def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...]) -> None:
     _require_run(conn, run_id)
-    conn.execute(_UPSERT_WAIT, params)
+    conn.execute(Q["upsert_wait"], params)
 
 
-def _waits(conn: sqlite3.Connection, where: str, params: list[str]) -> list[Wait]:
-    return [
-        _wait(row)
-        for row in conn.execute(f"SELECT * FROM waits WHERE {where} ORDER BY seq", params)
-    ]
+def _waits(conn: sqlite3.Connection, statement: tuple[str, list[Any]]) -> list[Wait]:
+    return [_wait(row) for row in conn.execute(*statement)]
 
 
 def _delete_wait(conn: sqlite3.Connection, run_id: str, reference: str) -> bool:
-    sql = "DELETE FROM waits WHERE run_id = ? AND reference = ?"
-    return conn.execute(sql, (run_id, reference)).rowcount > 0
+    return conn.execute(Q["delete_wait"], (run_id, reference)).rowcount > 0
 
 
 def _claim_waits(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[Wait]:
-    rows = conn.execute(_CLAIM_WAITS, (until, now, limit)).fetchall()
+    rows = conn.execute(Q["claim_waits"], (until, now, limit)).fetchall()
     rows.sort(key=lambda row: (row["expires_at"], row["seq"]))
     return [_wait(row) for row in rows]
 
@@ -558,12 +473,10 @@ class SqliteRuns:
         self, *, workflow_id: str | None = None, run_id: str | None = None
     ) -> list[Wait]:
         """Waits in the order they were first put."""
-        clauses, params = ["1"], []
-        for column, value in (("workflow_id", workflow_id), ("run_id", run_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        return await self._db.read(partial(_waits, where=" AND ".join(clauses), params=params))
+        statement = statements.filtered(
+            "waits", "seq", {"workflow_id": workflow_id, "run_id": run_id}
+        )
+        return await self._db.read(partial(_waits, statement=statement))
 
     async def delete_wait(self, run_id: str, reference: str) -> bool:
         """Remove a wait; only one caller gets ``True``."""

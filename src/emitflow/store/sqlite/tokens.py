@@ -9,10 +9,13 @@ from functools import partial
 
 from emitflow.errors import StoreError
 from emitflow.store import codec
+from emitflow.store.queries import queries
 from emitflow.store.records import TokenRecord
 from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteTokens"]
+
+Q = queries("sqlite")
 
 
 def _token(row: sqlite3.Row) -> TokenRecord:
@@ -32,8 +35,7 @@ def _token(row: sqlite3.Row) -> TokenRecord:
 def _insert(conn: sqlite3.Connection, token: TokenRecord) -> None:
     try:
         conn.execute(
-            "INSERT INTO tokens (id, name, scopes, digest, created_at, resources, last_used_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            Q["insert_token"],
             (
                 token.id,
                 token.name,
@@ -49,20 +51,20 @@ def _insert(conn: sqlite3.Connection, token: TokenRecord) -> None:
 
 
 def _find(conn: sqlite3.Connection, digest: str) -> TokenRecord | None:
-    row = conn.execute("SELECT * FROM tokens WHERE digest = ?", (digest,)).fetchone()
+    row = conn.execute(Q["find_token"], (digest,)).fetchone()
     return None if row is None else _token(row)
 
 
 def _all(conn: sqlite3.Connection) -> list[TokenRecord]:
-    return [_token(row) for row in conn.execute("SELECT * FROM tokens ORDER BY created_at, id")]
+    return [_token(row) for row in conn.execute(Q["list_tokens"])]
 
 
 def _delete(conn: sqlite3.Connection, token_id: str) -> bool:
-    return conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount > 0
+    return conn.execute(Q["delete_token"], (token_id,)).rowcount > 0
 
 
 def _touch(conn: sqlite3.Connection, token_id: str, at: int) -> None:
-    conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))
+    conn.execute(Q["touch_token"], (at, token_id))
 
 
 class SqliteTokens:
