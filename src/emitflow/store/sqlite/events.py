@@ -13,7 +13,6 @@ from typing import Any
 
 from emitflow.clock import Clock
 from emitflow.errors import StoreError
-from emitflow.events.cloudevent import CloudEvent
 from emitflow.store import codec
 from emitflow.store.paging import Window, lease_end, make_page
 from emitflow.store.queries import queries
@@ -25,6 +24,7 @@ from emitflow.store.records import (
     RetentionPolicy,
     StoredEvent,
 )
+from emitflow.store.rows import EVENT, OUTBOX
 from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 
@@ -39,30 +39,6 @@ __all__ = [
 Encoded = list[tuple[NewEvent, str, str]]
 
 Q = queries("sqlite")
-
-
-def _stored(row: sqlite3.Row) -> StoredEvent:
-    pos = int(row["pos"])
-    return StoredEvent(
-        position=codec.position_text(pos),
-        emitter_id=row["emitter_id"],
-        channel=row["channel"],
-        indexed_at_ms=codec.position_ms(pos),
-        event=codec.loads(row["event"]),
-        metadata=codec.loads(row["metadata"]),
-    )
-
-
-def _outbox_item(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        id=int(row["id"]),
-        emitter_id=row["emitter_id"],
-        channel=row["channel"],
-        event=CloudEvent.from_dict(codec.loads(row["event"])),
-        metadata=codec.loads(row["metadata"]),
-        created_at=codec.from_micros(row["created_at"]),
-        attempts=int(row["attempts"]),
-    )
 
 
 def encode_events(events: Sequence[NewEvent]) -> Encoded:
@@ -145,7 +121,7 @@ def _append(conn: sqlite3.Connection, encoded: Encoded, floor: int) -> list[int 
         existing = conn.execute(Q["existing_event"], key).fetchone()
         if existing is None:
             raise StoreError(f"event {new.event.id!r} conflicts with no stored event")
-        out.append(_stored(existing))
+        out.append(EVENT.from_row(existing))
     return out
 
 
@@ -178,7 +154,7 @@ def _page(conn: sqlite3.Connection, query: EventQuery, window: Window) -> Page[S
         else:
             counted = conn.execute(Q["count_channel_events"], (query.emitter_id, query.channel))
         total = int(counted.fetchone()[0] or 0)
-    return make_page([_stored(row) for row in rows], window, lambda s: s.position, total)
+    return make_page([EVENT.from_row(row) for row in rows], window, lambda s: s.position, total)
 
 
 def _delete(conn: sqlite3.Connection, statement: tuple[str, list[Any]]) -> int:
@@ -204,7 +180,7 @@ def _retain(conn: sqlite3.Connection, cutoff: int | None, keep: int | None) -> i
 
 def _claim(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[OutboxItem]:
     rows = conn.execute(Q["claim_outbox"], (until, now, limit)).fetchall()
-    return sorted((_outbox_item(row) for row in rows), key=lambda item: item.id)
+    return sorted((OUTBOX.from_row(row) for row in rows), key=lambda item: item.id)
 
 
 def _mark_done(conn: sqlite3.Connection, ids: list[int]) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Collection, Sequence
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -30,10 +29,11 @@ from emitflow.store.records import (
     Transition,
     Wait,
 )
+from emitflow.store.rows import RUN, RUN_CHANGES, TASK, WAIT, json_or_none
 from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 from emitflow.store.sqlite.events import Encoded, encode_events, insert_outbox, outbox_items
-from emitflow.store.sqlite.task_batches import pack_tasks, unpack_tasks
+from emitflow.store.task_batches import pack_tasks, unpack_tasks
 
 __all__ = ["SqliteRuns"]
 
@@ -43,98 +43,18 @@ _PREPARE_INLINE = 256
 Q = queries("sqlite")
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else codec.dumps(value)
-
-
-def _micros(moment: datetime | None) -> int | None:
-    return None if moment is None else codec.to_micros(moment)
-
-
-def _time(micros: int | None) -> datetime | None:
-    return None if micros is None else codec.from_micros(micros)
-
-
-def _run(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        workflow_id=row["workflow_id"],
-        workflow_revision=row["workflow_revision"],
-        status=row["status"],
-        input=codec.loads(row["input"]),
-        output=codec.loads(row["output"]),
-        error=codec.loads(row["error"]),
-        context=codec.loads(row["context"]),
-        trigger=codec.loads(row["trigger"]),
-        hops=row["hops"],
-        created_at=codec.from_micros(row["created_at"]),
-        started_at=_time(row["started_at"]),
-        ended_at=_time(row["ended_at"]),
-    )
-
-
-def _task(row: sqlite3.Row) -> StoredTask:
-    return StoredTask(
-        run_id=row["run_id"],
-        sequence=row["sequence"],
-        reference=row["reference"],
-        name=row["name"],
-        status=row["status"],
-        input=codec.loads(row["input"]),
-        output=codec.loads(row["output"]),
-        error=codec.loads(row["error"]),
-        emits=tuple(codec.loads(row["emits"])),
-        log=row["log"],
-        started_at=_time(row["started_at"]),
-        ended_at=_time(row["ended_at"]),
-    )
-
-
-def _wait(row: sqlite3.Row) -> Wait:
-    return Wait(
-        run_id=row["run_id"],
-        reference=row["reference"],
-        workflow_id=row["workflow_id"],
-        state=codec.loads(row["state"]),
-        expires_at=_time(row["expires_at"]),
-    )
-
-
-def _run_params(run: RunRecord) -> tuple[Any, ...]:
-    return (
-        run.status,
-        _json(run.input),
-        _json(run.output),
-        _json(run.error),
-        _json(run.context),
-        _json(run.trigger),
-        run.hops,
-        _micros(run.started_at),
-        _micros(run.ended_at),
-        run.id,
-    )
-
-
-def _task_params(task: StoredTask) -> tuple[Any, ...]:
-    return (
-        task.run_id,
-        task.sequence,
-        task.reference,
-        task.name,
-        task.status,
-        _json(task.input),
-        _json(task.output),
-        _json(task.error),
-        codec.dumps(list(task.emits)),
-        task.log,
-        _micros(task.started_at),
-        _micros(task.ended_at),
-    )
-
-
-def _wait_params(wait: Wait) -> tuple[Any, ...]:
-    state = _json(wait.state)
-    return (wait.run_id, wait.reference, wait.workflow_id, state, _micros(wait.expires_at))
+_RUN_UPDATE = RUN.encoder(
+    "status",
+    "input",
+    "output",
+    "error",
+    "context",
+    "trigger",
+    "hops",
+    "started_at",
+    "ended_at",
+    "id",
+)
 
 
 def _require_run(conn: sqlite3.Connection, run_id: str) -> None:
@@ -148,8 +68,8 @@ def _create(
     if key is not None:
         row = conn.execute(Q["started_run"], key).fetchone()
         if row is not None:
-            return _run(row), False
-    run = _run(conn.execute(Q["insert_run"], (new_id, *values)).fetchone())
+            return RUN.from_row(row), False
+    run = RUN.from_row(conn.execute(Q["insert_run"], (new_id, *values)).fetchone())
     if key is not None:
         conn.execute(Q["insert_run_start"], (*key, run.id))
     return run, True
@@ -162,7 +82,7 @@ def _started(
     for key in dict.fromkeys(keys):  # one primary-key lookup per key
         row = conn.execute(Q["started_run"], key).fetchone()
         if row is not None:
-            found[key] = _run(row)
+            found[key] = RUN.from_row(row)
     return found
 
 
@@ -177,7 +97,7 @@ def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
     row = conn.execute(Q["get_run"], (run_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"run {run_id!r} does not exist")
-    return _run(row)
+    return RUN.from_row(row)
 
 
 def _tasks(conn: sqlite3.Connection, run_id: str) -> list[StoredTask]:
@@ -185,13 +105,13 @@ def _tasks(conn: sqlite3.Connection, run_id: str) -> list[StoredTask]:
     batches = conn.execute(Q["task_batches"], (run_id,)).fetchall()
     rows = conn.execute(Q["task_rows"], (run_id,))
     if not batches:
-        return [_task(row) for row in rows]
+        return [TASK.from_row(row) for row in rows]
     # A row was written after the batches (storing a whole list deletes the rows): it wins.
     by_sequence = {
         task.sequence: task for (text,) in batches for task in unpack_tasks(run_id, text)
     }
     for row in rows:
-        by_sequence[row["sequence"]] = _task(row)
+        by_sequence[row["sequence"]] = TASK.from_row(row)
     return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
 
@@ -214,18 +134,18 @@ def _runs_page(
 ) -> Page[RunRecord]:
     window = Window.of(limit, _cursor(conn, before), _cursor(conn, after))
     rows = conn.execute(*statements.runs_page(workflow_id, statuses, window)).fetchall()
-    return make_page([_run(row) for row in rows], window, lambda run: run.id, None)
+    return make_page([RUN.from_row(row) for row in rows], window, lambda run: run.id, None)
 
 
 def _in_flight(conn: sqlite3.Connection) -> list[RunRecord]:
-    return [_run(row) for row in conn.execute(Q["runs_in_flight"])]
+    return [RUN.from_row(row) for row in conn.execute(Q["runs_in_flight"])]
 
 
 def _claim_runs(
     conn: sqlite3.Connection, owner: str, until: int, now: int, limit: int
 ) -> list[RunRecord]:
     rows = conn.execute(Q["claim_runs"], (owner, until, now, limit)).fetchall()
-    return [_run(row) for row in sorted(rows, key=lambda row: row["seq"])]
+    return [RUN.from_row(row) for row in sorted(rows, key=lambda row: row["seq"])]
 
 
 def _renew_runs(conn: sqlite3.Connection, owner: str, run_ids: list[str], until: int) -> list[str]:
@@ -280,9 +200,9 @@ _Prepared = tuple[
 def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
     """A transition's parameters, encoded before its transaction (a bad value fails here)."""
     parts = (
-        None if transition.run is None else _run_params(transition.run),
-        None if transition.task is None else _task_params(transition.task),
-        None if transition.wait is None else _wait_params(transition.wait),
+        None if transition.run is None else RUN_CHANGES(transition.run),
+        None if transition.task is None else TASK.to_row(transition.task),
+        None if transition.wait is None else WAIT.to_row(transition.wait),
     )
     batches = pack_tasks(transition.tasks) if transition.tasks else []
     return transition, parts, batches, encode_events(events)
@@ -325,7 +245,7 @@ def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...]) ->
 
 
 def _waits(conn: sqlite3.Connection, statement: tuple[str, list[Any]]) -> list[Wait]:
-    return [_wait(row) for row in conn.execute(*statement)]
+    return [WAIT.from_row(row) for row in conn.execute(*statement)]
 
 
 def _delete_wait(conn: sqlite3.Connection, run_id: str, reference: str) -> bool:
@@ -335,7 +255,7 @@ def _delete_wait(conn: sqlite3.Connection, run_id: str, reference: str) -> bool:
 def _claim_waits(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[Wait]:
     rows = conn.execute(Q["claim_waits"], (until, now, limit)).fetchall()
     rows.sort(key=lambda row: (row["expires_at"], row["seq"]))
-    return [_wait(row) for row in rows]
+    return [WAIT.from_row(row) for row in rows]
 
 
 class SqliteRuns:
@@ -362,9 +282,9 @@ class SqliteRuns:
                     new.workflow_id,
                     new.workflow_revision,
                     new.status,
-                    _json(new.input),
-                    _json(new.context),
-                    _json(new.trigger),
+                    json_or_none(new.input),
+                    json_or_none(new.context),
+                    json_or_none(new.trigger),
                     new.hops,
                     now_us,
                     None if new.lease is None else new.lease.owner,
@@ -466,7 +386,7 @@ class SqliteRuns:
 
     async def put_wait(self, wait: Wait) -> None:
         """Register or replace a wait of an existing run."""
-        params = _wait_params(wait)
+        params = WAIT.to_row(wait)
         await self._db.write(partial(_put_wait, run_id=wait.run_id, params=params))
 
     async def list_waits(

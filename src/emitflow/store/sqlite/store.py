@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +33,7 @@ from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
 from emitflow.store.queries import queries
 from emitflow.store.records import NewWorkflow, Schedule, Subscription, WorkflowVersion
+from emitflow.store.rows import SCHEDULE, SUBSCRIPTION, WORKFLOW
 from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 from emitflow.store.sqlite.events import SqliteEvents
@@ -58,64 +60,17 @@ def path_from_url(url: str) -> str:
     return unquote(rest[1:])
 
 
-def _version(row: sqlite3.Row) -> WorkflowVersion:
-    return WorkflowVersion(
-        id=row["id"],
-        revision=row["revision"],
-        namespace=row["namespace"],
-        name=row["name"],
-        version=row["version"],
-        document=row["document"],
-        media_type=row["media_type"],
-        definition=codec.loads(row["definition"]),
-        created_at=codec.from_micros(row["created_at"]),
-    )
-
-
-def _subscription(row: sqlite3.Row) -> Subscription:
-    return Subscription(
-        id=row["id"],
-        emitter_id=row["emitter_id"],
-        listener_id=row["listener_id"],
-        event_name=row["event_name"],
-        filters=tuple(codec.loads(row["filters"])),
-        created_at=codec.from_micros(row["created_at"]),
-    )
-
-
-def _schedule(row: sqlite3.Row) -> Schedule:
-    due = row["next_due_at"]
-    return Schedule(
-        workflow_id=row["workflow_id"],
-        kind=row["kind"],
-        spec=codec.loads(row["spec"]),
-        next_due_at=None if due is None else codec.from_micros(due),
-    )
-
-
 def _put_workflow(
-    conn: sqlite3.Connection, new: NewWorkflow, workflow_id: str, definition: str | None, now: int
+    conn: sqlite3.Connection, new: NewWorkflow, workflow_id: str, now: datetime
 ) -> WorkflowVersion:
     row = conn.execute(Q["latest_workflow"], (workflow_id,)).fetchone()
-    latest = None if row is None else _version(row)
+    latest = None if row is None else WORKFLOW.from_row(row)
     if latest is not None and latest.same_document(new):
         return latest
-    revision = 1 if latest is None else latest.revision + 1
-    row = conn.execute(
-        Q["insert_workflow"],
-        (
-            workflow_id,
-            revision,
-            new.namespace,
-            new.name,
-            new.version,
-            new.media_type,
-            new.document,
-            definition,
-            now,
-        ),
-    ).fetchone()
-    return _version(row)
+    version = new.stored_as(workflow_id, 1 if latest is None else latest.revision + 1, now)
+    return WORKFLOW.from_row(
+        conn.execute(Q["insert_workflow"], WORKFLOW.to_row(version)).fetchone()
+    )
 
 
 def _get_workflow(
@@ -128,7 +83,7 @@ def _get_workflow(
     if row is None:
         which = "" if revision is None else f" revision {revision}"
         raise NotFoundError(f"workflow {workflow_id!r}{which} does not exist")
-    return _version(row)
+    return WORKFLOW.from_row(row)
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
@@ -152,13 +107,13 @@ def _put_subscription(
     row = conn.execute(Q["update_subscription"], (filters, *triple)).fetchone()
     if row is None:
         row = conn.execute(Q["insert_subscription"], (new_id, *triple, filters, now)).fetchone()
-    return _subscription(row)
+    return SUBSCRIPTION.from_row(row)
 
 
 def _claim_schedules(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[Schedule]:
     rows = conn.execute(Q["claim_schedules"], (until, now, limit)).fetchall()
     rows.sort(key=lambda row: (row["next_due_at"], row["workflow_id"], row["kind"]))
-    return [_schedule(row) for row in rows]
+    return [SCHEDULE.from_row(row) for row in rows]
 
 
 class SqliteStore(
@@ -217,17 +172,9 @@ class SqliteStore(
 
     async def put_workflow(self, new: NewWorkflow) -> WorkflowVersion:
         """Store a version (a new workflow unless ``new.id`` names one); same document = no-op."""
-        definition = None if new.definition is None else codec.dumps(new.definition)
         workflow_id = new.id or self._ids(WORKFLOW_PREFIX)
-        return await self._db.write(
-            partial(
-                _put_workflow,
-                new=new,
-                workflow_id=workflow_id,
-                definition=definition,
-                now=self._now_us(),
-            )
-        )
+        put = partial(_put_workflow, new=new, workflow_id=workflow_id, now=self._clock.now())
+        return await self._db.write(put)
 
     async def get_workflow(
         self, workflow_id: str, *, revision: int | None = None
@@ -240,13 +187,13 @@ class SqliteStore(
     async def list_workflows(self) -> list[WorkflowVersion]:
         """The latest version of every workflow, by namespace, name and id."""
         rows = await self._db.read(partial(_rows, sql=Q["latest_workflows"], params=()))
-        return [_version(row) for row in rows]
+        return [WORKFLOW.from_row(row) for row in rows]
 
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         """Every version of a workflow, oldest first."""
         sql = Q["workflow_versions"]
         rows = await self._db.read(partial(_rows, sql=sql, params=(workflow_id,)))
-        return [_version(row) for row in rows]
+        return [WORKFLOW.from_row(row) for row in rows]
 
     async def delete_workflow(self, workflow_id: str) -> bool:
         """Remove a workflow's versions, schedules and subscriptions; runs and events stay."""
@@ -291,25 +238,19 @@ class SqliteStore(
             "subscriptions", "seq", {"emitter_id": emitter_id, "listener_id": listener_id}
         )
         rows = await self._db.read(partial(_rows, sql=sql, params=params))
-        return [_subscription(row) for row in rows]
+        return [SUBSCRIPTION.from_row(row) for row in rows]
 
     async def match_subscriptions(self, emitter_id: str, channel: str) -> list[Subscription]:
         """Subscriptions an event of this emitter on this channel reaches, globs included."""
         sql, params = statements.match_subscriptions(emitter_patterns(emitter_id), channel)
         rows = await self._db.read(partial(_rows, sql=sql, params=params))
-        return [_subscription(row) for row in rows]
+        return [SUBSCRIPTION.from_row(row) for row in rows]
 
     # --- schedules -----------------------------------------------------------------------
 
     async def put_schedule(self, schedule: Schedule) -> None:
         """Register or replace a schedule; this also ends a claim's lease."""
-        due = schedule.next_due_at
-        params = (
-            schedule.workflow_id,
-            schedule.kind,
-            None if schedule.spec is None else codec.dumps(schedule.spec),
-            None if due is None else codec.to_micros(due),
-        )
+        params = SCHEDULE.to_row(schedule)
         await self._db.write(partial(_changes, sql=Q["put_schedule"], params=params))
 
     async def list_schedules(self, *, workflow_id: str | None = None) -> list[Schedule]:
@@ -320,7 +261,7 @@ class SqliteStore(
             else (Q["schedules_of"], (workflow_id,))
         )
         rows = await self._db.read(partial(_rows, sql=sql, params=params))
-        return [_schedule(row) for row in rows]
+        return [SCHEDULE.from_row(row) for row in rows]
 
     async def delete_schedules(self, workflow_id: str, *, kind: str | None = None) -> int:
         """Remove a workflow's schedules (of one kind)."""

@@ -12,6 +12,7 @@ from emitflow.store import codec
 from emitflow.store.paging import lease_end
 from emitflow.store.queries import queries
 from emitflow.store.records import Webhook, WebhookDelivery
+from emitflow.store.rows import DELIVERY, WEBHOOK
 from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteWebhooks"]
@@ -19,60 +20,20 @@ __all__ = ["SqliteWebhooks"]
 Q = queries("sqlite")
 
 
-def _webhook(row: sqlite3.Row) -> Webhook:
-    return Webhook(
-        id=row["id"],
-        url=row["url"],
-        name=row["name"],
-        mode=row["mode"],
-        state=row["state"],
-        failures=row["failures"],
-        last_error=row["last_error"],
-        created_at=codec.from_micros(row["created_at"]),
-        updated_at=codec.from_micros(row["updated_at"]),
-    )
-
-
-def _delivery(row: sqlite3.Row) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        webhook_id=row["webhook_id"],
-        position=row["position"],
-        event=codec.loads(row["event"]),
-        status=row["status"],
-        attempts=row["attempts"],
-        next_attempt_at=codec.from_micros(row["next_attempt_at"]),
-        last_error=row["last_error"],
-    )
-
-
 def _put(conn: sqlite3.Connection, webhook: Webhook) -> None:
-    conn.execute(
-        Q["put_webhook"],
-        (
-            webhook.id,
-            webhook.url,
-            webhook.name,
-            webhook.mode,
-            webhook.state,
-            webhook.failures,
-            webhook.last_error,
-            codec.to_micros(webhook.created_at),
-            codec.to_micros(webhook.updated_at),
-        ),
-    )
+    conn.execute(Q["put_webhook"], WEBHOOK.to_row(webhook))
 
 
 def _get(conn: sqlite3.Connection, webhook_id: str) -> Webhook:
     row = conn.execute(Q["get_webhook"], (webhook_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no webhook {webhook_id!r}")
-    return _webhook(row)
+    return WEBHOOK.from_row(row)
 
 
 def _all(conn: sqlite3.Connection) -> list[Webhook]:
     rows = conn.execute(Q["list_webhooks"]).fetchall()
-    return [_webhook(row) for row in rows]
+    return [WEBHOOK.from_row(row) for row in rows]
 
 
 def _delete(conn: sqlite3.Connection, webhook_id: str) -> bool:
@@ -123,25 +84,18 @@ def _claim(
         Q["lease_delivery"],
         [(until, row["id"]) for row in rows],
     )
-    return [_delivery(row) for row in rows]
+    return [DELIVERY.from_row(row) for row in rows]
 
 
-def _finish_params(delivery: WebhookDelivery) -> tuple[Any, ...]:
-    return (
-        delivery.status,
-        delivery.attempts,
-        codec.to_micros(delivery.next_attempt_at),
-        delivery.last_error,
-        delivery.id,
-    )
+_FINISH = DELIVERY.encoder("status", "attempts", "next_attempt_at", "last_error", "id")
 
 
 def _finish(conn: sqlite3.Connection, delivery: WebhookDelivery) -> None:
-    conn.execute(Q["finish_delivery"], _finish_params(delivery))
+    conn.execute(Q["finish_delivery"], _FINISH(delivery))
 
 
 def _finish_many(conn: sqlite3.Connection, deliveries: Sequence[WebhookDelivery]) -> None:
-    conn.executemany(Q["finish_delivery"], [_finish_params(d) for d in deliveries])
+    conn.executemany(Q["finish_delivery"], [_FINISH(d) for d in deliveries])
 
 
 def _add_many(
@@ -158,7 +112,7 @@ def _list(
     else:
         sql = Q["list_deliveries_of_status"]
         rows = conn.execute(sql, (webhook_id, status, limit)).fetchall()
-    return [_delivery(row) for row in rows]
+    return [DELIVERY.from_row(row) for row in rows]
 
 
 class SqliteWebhooks:
