@@ -179,27 +179,32 @@ class SqliteDatabase:
         """Write transactions committed so far (each may hold many writes)."""
         return 0 if self._writer is None else self._writer.commits
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
         """Run ``fn`` as one write: committed if it returns (once this returns), undone if not.
 
         It may share its transaction with other writes queued at the same time, inside a
-        savepoint of its own, so its failure undoes only its own work.
+        savepoint of its own, so its failure undoes only its own work. ``inline`` is for an
+        operation of a few statements: run at once on this thread if the writer is idle.
         """
-        return await self._call(self._writer, fn, WRITE)
+        return await self._call(self._writer, fn, WRITE, inline)
 
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def read(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
         """Run ``fn`` in one read transaction: everything it reads is one committed state."""
-        return await self._call(self._reader, fn, READ)
+        return await self._call(self._reader, fn, READ, inline)
 
     async def _call(
-        self, conn: ConnectionThread | None, fn: Callable[[sqlite3.Connection], T], kind: int
+        self,
+        conn: ConnectionThread | None,
+        fn: Callable[[sqlite3.Connection], T],
+        kind: int,
+        inline: bool,
     ) -> T:
         if conn is None:
             raise StoreError(
                 "the store is not open; use 'async with store:' or 'await store.open()'"
             )
         try:
-            return await conn.call(fn, kind)
+            return await conn.call(fn, kind, inline=inline)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
 

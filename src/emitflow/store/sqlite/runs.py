@@ -37,8 +37,39 @@ from emitflow.store.task_batches import pack_tasks, unpack_tasks
 
 __all__ = ["SqliteRuns"]
 
-#: Above this many JSON values (events, task records, emits), a commit is encoded in a thread.
+#: Above this many JSON values (events, task records, emits), a commit is encoded in a thread;
+#: at most this many, it is small enough to run on the event loop when the writer is idle.
 _PREPARE_INLINE = 256
+#: At most this many runs created at once run on the event loop when the writer is idle.
+_CREATE_INLINE = 16
+
+
+class Bare:
+    """The runs this process created that have no task, task batch or wait row yet.
+
+    A fresh run's end writes its task list as batches, which replaces whatever records the run
+    had, and its terminal status drops its waits: three DELETEs that find nothing for a run
+    that never stored a task or a wait, a quarter of a short run's statements. They are skipped
+    for the runs named here. Only ever an under-statement: a run goes in when its row is
+    inserted, and out before anything is written to those tables for it (so a rolled-back or
+    retried write leaves it out, and the DELETEs run), and when it ends. A run this process did
+    not create (one resumed after a restart) is never in it. The writes that use it are run by
+    one writer at a time (the writer thread, or inline under its lock).
+    """
+
+    __slots__ = ("runs",)
+
+    def __init__(self) -> None:
+        self.runs: set[str] = set()
+
+    def take(self, run_id: str) -> bool:
+        """Whether the run had no rows in those tables; it is no longer counted as bare."""
+        try:
+            self.runs.remove(run_id)
+        except KeyError:
+            return False
+        return True
+
 
 Q = queries("sqlite")
 
@@ -63,7 +94,11 @@ def _require_run(conn: sqlite3.Connection, run_id: str) -> None:
 
 
 def _create(
-    conn: sqlite3.Connection, new_id: str, values: tuple[Any, ...], key: tuple[str, ...] | None
+    conn: sqlite3.Connection,
+    new_id: str,
+    values: tuple[Any, ...],
+    key: tuple[str, ...] | None,
+    bare: Bare,
 ) -> tuple[RunRecord, bool]:
     if key is not None:
         row = conn.execute(Q["started_run"], key).fetchone()
@@ -72,6 +107,7 @@ def _create(
     run = RUN.from_row(conn.execute(Q["insert_run"], (new_id, *values)).fetchone())
     if key is not None:
         conn.execute(Q["insert_run_start"], (*key, run.id))
+    bare.runs.add(run.id)
     return run, True
 
 
@@ -89,8 +125,9 @@ def _started(
 def _create_all(
     conn: sqlite3.Connection,
     prepared: Sequence[tuple[str, tuple[Any, ...], tuple[str, ...] | None]],
+    bare: Bare,
 ) -> list[tuple[RunRecord, bool]]:
-    return [_create(conn, new_id, values, key) for new_id, values, key in prepared]
+    return [_create(conn, new_id, values, key, bare) for new_id, values, key in prepared]
 
 
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
@@ -153,10 +190,13 @@ def _renew_runs(conn: sqlite3.Connection, owner: str, run_ids: list[str], until:
     return [run_id for run_id in run_ids if run_id in kept]
 
 
-def _put_batches(conn: sqlite3.Connection, run_id: str, batches: list[tuple[int, str]]) -> None:
-    """Replace every task record of the run with these batches."""
-    conn.execute(Q["delete_tasks"], (run_id,))
-    conn.execute(Q["delete_task_batches"], (run_id,))
+def _put_batches(
+    conn: sqlite3.Connection, run_id: str, batches: list[tuple[int, str]], *, fresh: bool
+) -> None:
+    """Replace every task record of the run with these batches (a fresh run has none)."""
+    if not fresh:
+        conn.execute(Q["delete_tasks"], (run_id,))
+        conn.execute(Q["delete_task_batches"], (run_id,))
     conn.executemany(Q["insert_task_batch"], [(run_id, first, text) for first, text in batches])
 
 
@@ -167,13 +207,19 @@ def _commit(
     batches: list[tuple[int, str]],
     encoded: Encoded,
     now_us: int,
+    bare: Bare,
 ) -> range:
     run_params, task_params, wait_params = parts
     run_id = transition.run_id
+    ends = transition.run is not None and transition.run.status in TERMINAL_STATUSES
+    # Whatever this writes (task rows, batches, a wait) or ends, the run is no longer bare
+    # after it; taken out before any row is written, so a failure below leaves it out too.
+    writes_rows = bool(batches) or task_params is not None or wait_params is not None
+    fresh = bare.take(run_id) if ends or writes_rows else False
     if run_params is not None:
         if conn.execute(Q["update_run"], run_params).fetchone() is None:
             raise NotFoundError(f"run {run_id!r} does not exist")
-        if transition.run is not None and transition.run.status in TERMINAL_STATUSES:
+        if ends and not fresh:
             conn.execute(Q["delete_waits_of_run"], (run_id,))
     else:
         _require_run(conn, run_id)
@@ -181,7 +227,7 @@ def _commit(
     if reference is not None and not conn.execute(Q["delete_wait"], (run_id, reference)).rowcount:
         raise NotFoundError(f"run {run_id!r} has no wait at {reference!r} to clear")
     if batches:
-        _put_batches(conn, run_id, batches)
+        _put_batches(conn, run_id, batches, fresh=fresh)
     if task_params is not None:
         conn.execute(Q["upsert_task"], task_params)
     if wait_params is not None:
@@ -232,14 +278,17 @@ def _weight(steps: Sequence[tuple[Transition, Sequence[NewEvent]]]) -> int:
     return total
 
 
-def _commit_all(conn: sqlite3.Connection, prepared: list[_Prepared], now_us: int) -> list[range]:
+def _commit_all(
+    conn: sqlite3.Connection, prepared: list[_Prepared], now_us: int, bare: Bare
+) -> list[range]:
     return [
-        _commit(conn, transition, parts, batches, encoded, now_us)
+        _commit(conn, transition, parts, batches, encoded, now_us, bare)
         for transition, parts, batches, encoded in prepared
     ]
 
 
-def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...]) -> None:
+def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...], bare: Bare) -> None:
+    bare.take(run_id)
     _require_run(conn, run_id)
     conn.execute(Q["upsert_wait"], params)
 
@@ -264,6 +313,7 @@ class SqliteRuns:
     _db: SqliteDatabase
     _clock: Clock
     _ids: IdFactory
+    _bare: Bare
 
     async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
         """Create a run, or give back the one this workflow already started for the event."""
@@ -294,11 +344,12 @@ class SqliteRuns:
             )
             for new in news
         ]
-        return await self._db.write(partial(_create_all, prepared=prepared))
+        create = partial(_create_all, prepared=prepared, bare=self._bare)
+        return await self._db.write(create, inline=len(prepared) <= _CREATE_INLINE)
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""
-        return await self._db.read(partial(_get, run_id=run_id))
+        return await self._db.read(partial(_get, run_id=run_id), inline=True)
 
     async def list_tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in sequence order."""
@@ -374,12 +425,14 @@ class SqliteRuns:
         now_us = codec.to_micros(self._clock.now())
         if _weight(steps) <= _PREPARE_INLINE:
             prepared = _prepare_all(steps)
-            ranges = await self._db.write(partial(_commit_all, prepared=prepared, now_us=now_us))
+            commit = partial(_commit_all, prepared=prepared, now_us=now_us, bare=self._bare)
+            ranges = await self._db.write(commit, inline=True)
             return _outbox_items(prepared, ranges, now_us)
         # Thousands of events (a code step's emits, say) take a while to encode and to hand
         # back: in a thread, so the event loop keeps serving meanwhile.
         prepared = await asyncio.to_thread(_prepare_all, steps)
-        ranges = await self._db.write(partial(_commit_all, prepared=prepared, now_us=now_us))
+        commit = partial(_commit_all, prepared=prepared, now_us=now_us, bare=self._bare)
+        ranges = await self._db.write(commit)
         return await asyncio.to_thread(_outbox_items, prepared, ranges, now_us)
 
     # --- waits ---------------------------------------------------------------------------
@@ -387,7 +440,8 @@ class SqliteRuns:
     async def put_wait(self, wait: Wait) -> None:
         """Register or replace a wait of an existing run."""
         params = WAIT.to_row(wait)
-        await self._db.write(partial(_put_wait, run_id=wait.run_id, params=params))
+        put = partial(_put_wait, run_id=wait.run_id, params=params, bare=self._bare)
+        await self._db.write(put, inline=True)
 
     async def list_waits(
         self, *, workflow_id: str | None = None, run_id: str | None = None
@@ -400,7 +454,8 @@ class SqliteRuns:
 
     async def delete_wait(self, run_id: str, reference: str) -> bool:
         """Remove a wait; only one caller gets ``True``."""
-        return await self._db.write(partial(_delete_wait, run_id=run_id, reference=reference))
+        delete = partial(_delete_wait, run_id=run_id, reference=reference)
+        return await self._db.write(delete, inline=True)
 
     async def claim_due_waits(self, *, limit: int = 100, lease_seconds: float = 30.0) -> list[Wait]:
         """Lease waits whose ``expires_at`` has passed, soonest first."""

@@ -37,7 +37,7 @@ from emitflow.store.rows import SCHEDULE, SUBSCRIPTION, WORKFLOW
 from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 from emitflow.store.sqlite.events import SqliteEvents
-from emitflow.store.sqlite.runs import SqliteRuns
+from emitflow.store.sqlite.runs import Bare, SqliteRuns
 from emitflow.store.sqlite.secrets import SqliteSecrets
 from emitflow.store.sqlite.tokens import SqliteTokens
 from emitflow.store.sqlite.webhooks import SqliteWebhooks
@@ -127,6 +127,7 @@ class SqliteStore(
         self._db = SqliteDatabase(str(path))
         self._clock = clock or SystemClock()
         self._ids = ids or random_id
+        self._bare = Bare()
 
     @classmethod
     def from_url(
@@ -180,9 +181,8 @@ class SqliteStore(
         self, workflow_id: str, *, revision: int | None = None
     ) -> WorkflowVersion:
         """The latest version of a workflow, or the given revision."""
-        return await self._db.read(
-            partial(_get_workflow, workflow_id=workflow_id, revision=revision)
-        )
+        get = partial(_get_workflow, workflow_id=workflow_id, revision=revision)
+        return await self._db.read(get, inline=True)
 
     async def list_workflows(self) -> list[WorkflowVersion]:
         """The latest version of every workflow, by namespace, name and id."""
