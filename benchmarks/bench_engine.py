@@ -177,7 +177,7 @@ def durable() -> None:
         for attempt in range(3):
             rates.append(asyncio.run(_durable_runs(f"{folder}/{attempt}a")))
             loops.append(asyncio.run(_durable_loop(f"{folder}/{attempt}b")))
-    stored, in_memory = min(loops)
+    stored, in_memory = min(s for s, _ in loops), min(m for _, m in loops)
     one, five, _ = os.getloadavg()
     print(
         f"durable 5-task set/switch workflow, SQLite Engine: {max(rates)[0]:,.0f} runs/s "

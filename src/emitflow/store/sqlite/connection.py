@@ -32,8 +32,9 @@ durable run went 47% to the event loop, 28% to the writer thread and 20% to the 
 connection is then used by two threads, one at a time: a lock that the thread holds while it
 runs a batch, and that the inline path only ever tries (it never waits for it), keeps them
 apart. The inline path commits before it returns, like the thread, and never waits for a lock
-another process holds: with ``busy_timeout`` at 0 for that transaction, a busy database sends
-the operation to the thread's queue, where it waits as any other.
+another process holds: while the writer's thread is idle its connection has ``busy_timeout``
+0, so a busy database sends the operation to the thread's queue. The thread sets the store's
+``busy_timeout`` back for each batch it runs, and there a write waits for the lock as before.
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ MAX_BATCH_OPS = 256
 MAX_BATCH_SECONDS = 0.005
 
 # How an operation is run: in a transaction that commits, one that is rolled back (reads), or
-# bare (migrations and lifecycle, which manage their own transactions).
-WRITE, READ, RAW = 0, 1, 2
+# bare (migrations and lifecycle, which manage their own transactions). A read of ONE statement
+# is a read that, run inline, needs no transaction: a statement reads one committed state.
+WRITE, READ, RAW, READ_ONE = 0, 1, 2, 3
+_READS = (READ, READ_ONE)
 
 
 class _Op(Generic[T]):
@@ -74,14 +77,16 @@ class _Op(Generic[T]):
         self,
         fn: Callable[[sqlite3.Connection], T],
         kind: int,
-        loop: asyncio.AbstractEventLoop,
+        loop: asyncio.AbstractEventLoop | None,
         *,
         last: bool = False,
     ) -> None:
         self.fn = fn
         self.kind = kind
-        self.loop = loop
-        self.future: asyncio.Future[T] = loop.create_future()
+        self.loop = cast(asyncio.AbstractEventLoop, loop)  # None: run inline, never settled
+        self.future: asyncio.Future[T] = cast(
+            "asyncio.Future[T]", None if loop is None else loop.create_future()
+        )
         self.last = last  # the thread ends after this one (closing)
         self.value: T | None = None
         self.error: BaseException | None = None
@@ -146,12 +151,21 @@ class ConnectionThread:
     ) -> T:
         """Run ``fn`` with the connection on its thread (``WRITE``, ``READ`` or ``RAW``); with
         ``inline``, at once on this thread instead if the connection's thread is idle."""
-        op = _Op(fn, kind, asyncio.get_running_loop())
-        if inline and kind != RAW and self._run_now(op):
-            if op.error is not None:
-                raise op.error
-            return cast(T, op.value)
-        return await self._submit(op)
+        if inline and kind != RAW:
+            done, value = self.try_now(fn, kind)
+            if done:
+                return cast(T, value)
+        return await self._submit(_Op(fn, kind, asyncio.get_running_loop()))
+
+    def try_now(self, fn: Callable[[sqlite3.Connection], T], kind: int) -> tuple[bool, T | None]:
+        """``(True, result)`` of ``fn`` run here and now, in a transaction of its own, if the
+        connection's thread is idle; ``(False, None)`` if not (nothing was run)."""
+        op = _Op(fn, kind, None)
+        if not self._run_now(op):
+            return False, None
+        if op.error is not None:
+            raise op.error
+        return True, op.value
 
     def _run_now(self, op: _Op[Any]) -> bool:
         """Run ``op`` in a transaction of its own here and now; ``False`` if the connection's
@@ -165,10 +179,15 @@ class ConnectionThread:
             if self._waiting or conn.in_transaction:
                 return False
             write = op.kind == WRITE
-            if write and not self._begin_now(conn):
-                return False
-            if not write:
-                conn.execute("BEGIN")  # deferred: a WAL reader waits for no lock
+            if op.kind == READ_ONE:
+                op.run(conn)
+                return True
+            try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                    return False  # another process holds the database: wait in the queue
+                raise
             ok = op.run(conn)
             if conn.in_transaction:
                 _end(conn, "COMMIT" if ok and write else "ROLLBACK", (op,))
@@ -177,17 +196,6 @@ class ConnectionThread:
             return True
         finally:
             self._lock.release()
-
-    def _begin_now(self, conn: sqlite3.Connection) -> bool:
-        """BEGIN IMMEDIATE without waiting; ``False`` if another process holds the database."""
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            return False
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
-        return True
 
     async def close(self) -> None:
         """Close the connection on its thread, after what is queued; the thread ends."""
@@ -221,6 +229,7 @@ class ConnectionThread:
             while True:
                 op = self._backlog.popleft() if self._backlog else self._queue.get()
                 with self._lock:
+                    self._patient(True)
                     if op.kind == RAW:
                         batch = self._inflight = [op]
                         op.run(self._connection())
@@ -228,6 +237,7 @@ class ConnectionThread:
                         batch = self._group_batch(op)
                     else:
                         batch = self._alone_batch(op)
+                    self._patient(False)
                 self._deliver(batch)
                 self._inflight = []
                 if op.last:
@@ -236,6 +246,11 @@ class ConnectionThread:
             log.exception("sqlite connection thread failed")
             self._broken = exc
             self._fail_pending(exc)
+
+    def _patient(self, patient: bool) -> None:
+        """The writer waits for another process's lock in a batch, never inline (idle)."""
+        if self._group and self._conn is not None:
+            self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms if patient else 0}")
 
     def _next(self, started: float, count: int) -> _Op[Any] | None:
         """The next queued operation for this batch, or None when the batch should end."""
@@ -370,7 +385,7 @@ def _first_in_transaction(conn: sqlite3.Connection, op: _Op[Any]) -> None:
         if ok:  # it ended the transaction itself: what it did is not committed
             op.fail(sqlite3.OperationalError("the operation ended its transaction"))
         return
-    if not ok or op.kind == READ:
+    if not ok or op.kind in _READS:
         _end(conn, "ROLLBACK", ())
 
 
@@ -393,7 +408,7 @@ def _in_savepoint(conn: sqlite3.Connection, op: _Op[Any]) -> None:
             op.fail(sqlite3.OperationalError("the operation ended its transaction"))
         return
     try:
-        if not ok or op.kind == READ:
+        if not ok or op.kind in _READS:
             conn.execute("ROLLBACK TO op")
         conn.execute("RELEASE op")
     except sqlite3.Error as exc:

@@ -349,7 +349,8 @@ class SqliteRuns:
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""
-        return await self._db.read(partial(_get, run_id=run_id), inline=True)
+        get = partial(_get, run_id=run_id)
+        return await self._db.read(get, inline=True, one_statement=True)
 
     async def list_tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in sequence order."""

@@ -182,7 +182,7 @@ class SqliteStore(
     ) -> WorkflowVersion:
         """The latest version of a workflow, or the given revision."""
         get = partial(_get_workflow, workflow_id=workflow_id, revision=revision)
-        return await self._db.read(get, inline=True)
+        return await self._db.read(get, inline=True, one_statement=True)
 
     async def list_workflows(self) -> list[WorkflowVersion]:
         """The latest version of every workflow, by namespace, name and id."""
