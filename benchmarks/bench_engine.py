@@ -6,7 +6,7 @@ Each figure is printed with its baseline measured in the same process, and their
 - ``${ .a.b }`` through emitflow's expression layer vs the same program compiled with ``jq``.
 - 1,000 runs of a 5-task ``set``/``switch`` workflow, runs/s; baseline: the five expressions
   evaluated directly with ``jq`` per run.
-- Durable (``python -m benchmarks.bench_engine durable``): the same 5-task workflow started
+- Durable (alone: ``python -m benchmarks.bench_engine durable``): the same 5-task workflow started
   2,000 times one after another through an ``Engine`` on a SQLite file (each run's records
   committed before ``start`` returns), runs/s; and the ``for``/``set`` loop of 10,000 items
   through that engine, µs per iteration against the same loop run in memory (``execute``).
@@ -156,17 +156,19 @@ async def _durable_loop(folder: str) -> tuple[float, float]:
     workflow = parse_workflow(FOR_DOC)
     data = {"items": list(range(10_000))}
     await execute(workflow, input=data)
-    start = time.perf_counter()
-    await execute(workflow, input=data)
-    in_memory = time.perf_counter() - start
+    in_memory = stored = float("inf")
     async with Engine.open(f"sqlite:///{folder}/loop.db") as engine:
         deployed = await engine.deploy(workflow)
         await engine.start(deployed.id, input=data)
-        start = time.perf_counter()
-        run = await engine.start(deployed.id, input=data)
-        stored = time.perf_counter() - start
-        if run.status != "completed":
-            raise RuntimeError(run.error)
+        for _ in range(3):  # interleaved, best of three each
+            start = time.perf_counter()
+            await execute(workflow, input=data)
+            in_memory = min(in_memory, time.perf_counter() - start)
+            start = time.perf_counter()
+            run = await engine.start(deployed.id, input=data)
+            stored = min(stored, time.perf_counter() - start)
+            if run.status != "completed":
+                raise RuntimeError(run.error)
     return stored / 10_000 * 1e6, in_memory / 10_000 * 1e6
 
 
@@ -208,6 +210,7 @@ def main() -> None:
         f"5-task set/switch workflow: {rate:,.0f} runs/s "
         f"(bare jq {bare:,.0f} runs/s; ratio {rate / bare:.2f}; target ≥ 1,000 runs/s)"
     )
+    durable()
 
 
 if __name__ == "__main__":
