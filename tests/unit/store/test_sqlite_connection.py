@@ -245,3 +245,14 @@ async def test_an_inline_failure_undoes_its_write_and_reaches_the_caller(
         await db.write(insert_then_fail("k1"), inline=True)
     assert "k1" not in committed(tmp_path / "store.db")
     assert await db.write(insert("k2"), inline=True) == "k2"
+
+
+async def test_the_writer_thread_checkpoints_after_inline_commits(
+    db: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_connection, "CHECKPOINT_EVERY", 3)
+    for n in range(3):
+        await db.write(insert(f"k{n}"), inline=True)
+    await db.write(insert("after"))  # queued behind the checkpoint the third one handed over
+    assert db.checkpoints == 1
+    assert await db.write(insert("k3"), inline=True) == "k3"  # inline again once it settled

@@ -35,6 +35,10 @@ apart. The inline path commits before it returns, like the thread, and never wai
 another process holds: while the writer's thread is idle its connection has ``busy_timeout``
 0, so a busy database sends the operation to the thread's queue. The thread sets the store's
 ``busy_timeout`` back for each batch it runs, and there a write waits for the lock as before.
+Likewise SQLite's WAL auto-checkpoint (copying the log back into the database file, with an
+fsync, every ~1,000 pages) is on only while the thread runs a batch, so an inline commit never
+pays it on the event loop; after ``CHECKPOINT_EVERY`` inline commits the thread is handed a
+checkpoint of its own.
 """
 
 from __future__ import annotations
@@ -50,7 +54,16 @@ from collections.abc import Callable, Sequence
 from queue import Empty, SimpleQueue
 from typing import Any, Generic, TypeVar, cast
 
-__all__ = ["MAX_BATCH_OPS", "MAX_BATCH_SECONDS", "ConnectionThread"]
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "MAX_BATCH_OPS",
+    "MAX_BATCH_SECONDS",
+    "RAW",
+    "READ",
+    "READ_ONE",
+    "WRITE",
+    "ConnectionThread",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +73,10 @@ T = TypeVar("T")
 MAX_BATCH_OPS = 256
 #: ...or this much work: once a batch has run this long, it commits and settles its callers.
 MAX_BATCH_SECONDS = 0.005
+#: After this many inline commits (a few pages each) the writer thread checkpoints the WAL.
+CHECKPOINT_EVERY = 128
+#: SQLite's default auto-checkpoint, in pages, kept for the thread's own commits.
+_AUTOCHECKPOINT_PAGES = 1000
 
 # How an operation is run: in a transaction that commits, one that is rolled back (reads), or
 # bare (migrations and lifecycle, which manage their own transactions). A read of ONE statement
@@ -145,6 +162,9 @@ class ConnectionThread:
         self._busy_ms = _busy_timeout_ms(pragmas)
         #: Transactions committed (a test and a benchmark read it: writes per commit).
         self.commits = 0
+        #: WAL checkpoints the thread ran for inline commits (a test reads it).
+        self.checkpoints = 0
+        self._inline_commits = 0  # since the last checkpoint handed to the thread
 
     async def call(
         self, fn: Callable[[sqlite3.Connection], T], kind: int = RAW, *, inline: bool = False
@@ -193,9 +213,28 @@ class ConnectionThread:
                 _end(conn, "COMMIT" if ok and write else "ROLLBACK", (op,))
             if write and op.error is None:
                 self.commits += 1
+                self._inline_commits += 1
             return True
         finally:
             self._lock.release()
+            if self._inline_commits >= CHECKPOINT_EVERY:
+                self._checkpoint_soon()
+
+    def _checkpoint_soon(self) -> None:
+        """Hand the thread a WAL checkpoint (nobody waits for it; a failure is logged)."""
+        self._inline_commits = 0
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not called from a loop: the thread's next batch does it
+            return
+        op: _Op[Any] = _Op(self._checkpoint, RAW, loop)
+        op.future.add_done_callback(_log_failure)
+        self._waiting.add(op)
+        self._queue.put(op)
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        self.checkpoints += 1
 
     async def close(self) -> None:
         """Close the connection on its thread, after what is queued; the thread ends."""
@@ -248,9 +287,12 @@ class ConnectionThread:
             self._fail_pending(exc)
 
     def _patient(self, patient: bool) -> None:
-        """The writer waits for another process's lock in a batch, never inline (idle)."""
+        """The writer waits for another process's lock, and checkpoints, in a batch; never
+        inline (while the thread is idle)."""
         if self._group and self._conn is not None:
             self._conn.execute(f"PRAGMA busy_timeout = {self._busy_ms if patient else 0}")
+            pages = _AUTOCHECKPOINT_PAGES if patient else 0
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
 
     def _next(self, started: float, count: int) -> _Op[Any] | None:
         """The next queued operation for this batch, or None when the batch should end."""
@@ -351,6 +393,11 @@ class ConnectionThread:
     def _close(self, conn: sqlite3.Connection) -> None:
         conn.close()
         self._conn = None
+
+
+def _log_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("sqlite WAL checkpoint failed: %s", future.exception())
 
 
 def _busy_timeout_ms(pragmas: Sequence[str]) -> int:

@@ -182,6 +182,11 @@ class SqliteDatabase:
         """Write transactions committed so far (each may hold many writes)."""
         return 0 if self._writer is None else self._writer.commits
 
+    @property
+    def checkpoints(self) -> int:
+        """WAL checkpoints the writer thread ran for inline commits."""
+        return 0 if self._writer is None else self._writer.checkpoints
+
     async def write(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
         """Run ``fn`` as one write: committed if it returns (once this returns), undone if not.
 
