@@ -12,7 +12,8 @@ queueing in-process is cheaper than ``SQLITE_BUSY`` retries. Writes queued toget
 together, each in its own savepoint (see ``connection``): one commit, and one hand-off
 back to the loop, for the whole group. A second, read-only connection serves reads, which WAL
 lets run beside a write. ``:memory:`` has one connection for both, since a second one would
-open a different, empty database.
+open a different, empty database. A small operation may skip the hand-off: ``inline=True``
+runs it on the caller's thread when the connection's thread is idle (see ``connection``).
 """
 
 from __future__ import annotations
