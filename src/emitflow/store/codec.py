@@ -103,10 +103,15 @@ def _clamp_ms(millis: int) -> int:
     return min(max(millis, 0), (1 << (63 - SEQ_BITS)) - 1)
 
 
+# One encoder for every value: json.dumps with options builds a new one per call, which cost
+# as much as encoding the small values of a run's records.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text; ``StoreError`` naming the problem when the value is not JSON."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"value cannot be stored as JSON: {exc}") from exc
 

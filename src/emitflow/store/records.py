@@ -94,6 +94,20 @@ class NewWorkflow:
     definition: Any = None
     id: str | None = None
 
+    def stored_as(self, workflow_id: str, revision: int, created_at: datetime) -> WorkflowVersion:
+        """This document as revision ``revision`` of ``workflow_id``, to be written."""
+        return WorkflowVersion(
+            id=workflow_id,
+            revision=revision,
+            namespace=self.namespace,
+            name=self.name,
+            version=self.version,
+            document=self.document,
+            media_type=self.media_type,
+            definition=self.definition,
+            created_at=created_at,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowVersion:

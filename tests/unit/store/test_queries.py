@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
+
 import pytest
 
 from emitflow.errors import StoreError
-from emitflow.store.queries import Queries, parse_queries
+from emitflow.store.queries import Queries, parse_queries, queries
+from emitflow.store.sqlite.database import migrations
 
 TEXT = """
 -- name: first
@@ -41,3 +45,25 @@ def test_an_unknown_name_says_which_exist() -> None:
     assert known["a"] == "SELECT 1"
     with pytest.raises(StoreError, match=r"no sqlite query named 'c'.*known: a, b"):
         known["c"]
+
+
+def test_every_sqlite_query_compiles_against_the_migrated_schema() -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute(queries("sqlite")["create_schema_migrations"])
+    for migration in migrations():
+        for statement in migration.statements():
+            conn.execute(statement)
+    named = queries("sqlite")
+    assert {"insert_run", "upsert_task", "append_event", "put_webhook", "insert_token"} <= set(
+        named
+    )
+    for name, sql in named.items():
+        try:
+            conn.execute(f"EXPLAIN {sql}", [None] * _parameters(sql)).fetchall()
+        except sqlite3.Error as exc:  # pragma: no cover - the message names the query
+            pytest.fail(f"query {name!r} does not compile: {exc}")
+
+
+def _parameters(sql: str) -> int:
+    numbered = [int(n) for n in re.findall(r"\?(\d+)", sql)]
+    return max(numbered) if numbered else sql.count("?")

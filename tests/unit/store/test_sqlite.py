@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,12 +13,12 @@ import pytest
 from emitflow.clock import VirtualClock
 from emitflow.errors import StoreError
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.store import EventQuery, NewEvent, NewRun, Transition
+from emitflow.store import EventQuery, NewEvent, NewRun, StoredTask, Transition, Wait
 from emitflow.store.codec import position_key
 from emitflow.store.paging import Window
 from emitflow.store.sqlite import SqliteStore
 from emitflow.store.sqlite.database import migrations
-from emitflow.store.sqlite.events import page_sql
+from emitflow.store.sqlite.statements import events_page
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -143,7 +144,7 @@ async def test_event_pages_are_index_range_scans(
     path = tmp_path / "store.db"
     async with SqliteStore(path):
         pass
-    sql, params = page_sql(query, window)
+    sql, params = events_page(query, window)
     with sqlite3.connect(path) as db:
         plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, params))
     assert plan.startswith("SEARCH events USING") and index in plan, plan
@@ -181,3 +182,38 @@ async def test_returned_outbox_items_hold_a_copy_of_the_metadata(tmp_path: Path)
         assert item.metadata is not new.metadata
         (claimed,) = await store.claim_outbox()
         assert (claimed.id, claimed.event, claimed.metadata) == (item.id, item.event, item.metadata)
+
+
+async def test_a_resumed_run_end_replaces_the_task_rows_and_waits_of_an_earlier_process(
+    tmp_path: Path,
+) -> None:
+    # The first process stored a task row and a wait, then stopped; the second ends the run
+    # with its whole task list: the rows and the wait of the first are gone.
+    path = tmp_path / "store.db"
+    task = StoredTask(run_id="", sequence=0, reference="/do/0/a", name="a", status="completed")
+    async with SqliteStore(path) as first:
+        run, _ = await first.create_run(NewRun(workflow_id="wf_a", workflow_revision=1))
+        await first.commit_transition(
+            Transition(run_id=run.id, task=replace(task, run_id=run.id, output={"old": 1}))
+        )
+        await first.put_wait(Wait(run_id=run.id, reference="/do/1", workflow_id="wf_a"))
+    async with SqliteStore(path) as second:
+        ended = replace(run, status="completed")
+        final = (replace(task, run_id=run.id, output={"new": 1}),)
+        await second.commit_transition(Transition(run_id=run.id, run=ended, tasks=final))
+        assert [t.output for t in await second.list_tasks(run.id)] == [{"new": 1}]
+        assert await second.list_waits(run_id=run.id) == []
+
+
+async def test_a_fresh_run_end_deletes_nothing(tmp_path: Path) -> None:
+    statements: list[str] = []
+    async with SqliteStore(tmp_path / "store.db") as store:
+        run, _ = await store.create_run(NewRun(workflow_id="wf_a", workflow_revision=1))
+        task = StoredTask(run_id=run.id, sequence=0, reference="/a", name="a", status="completed")
+        await store._db.write(lambda conn: conn.set_trace_callback(statements.append))
+        await store.commit_transition(
+            Transition(run_id=run.id, run=replace(run, status="completed"), tasks=(task,))
+        )
+        assert [t.name for t in await store.list_tasks(run.id)] == ["a"]
+    assert not [sql for sql in statements if sql.lstrip().upper().startswith("DELETE")]
+    assert any("INSERT INTO task_batches" in sql for sql in statements)

@@ -194,3 +194,65 @@ async def test_a_closed_database_refuses_work(db: SqliteDatabase) -> None:
     with pytest.raises(StoreError, match="not open"):
         await db.write(insert("late"))
     await db.close()  # twice is fine
+
+
+def thread_name(conn: sqlite3.Connection) -> str:
+    conn.execute("INSERT INTO t (k) VALUES (?)", (threading.current_thread().name,))
+    return threading.current_thread().name
+
+
+async def test_an_inline_write_runs_here_when_the_writer_is_idle_and_is_committed(
+    db: SqliteDatabase, tmp_path: Path
+) -> None:
+    here = threading.current_thread().name
+    assert await db.write(thread_name, inline=True) == here
+    assert here in committed(tmp_path / "store.db")  # committed before the call returned
+    assert await db.read(lambda conn: threading.current_thread().name, inline=True) == here
+
+
+async def test_an_inline_write_queues_behind_a_write_in_flight(
+    db: SqliteDatabase, tmp_path: Path
+) -> None:
+    gate = Gate()
+    held = asyncio.create_task(db.write(gate))
+    await asyncio.to_thread(gate.entered.wait, 30)
+    behind = asyncio.create_task(db.write(thread_name, inline=True))
+    await asyncio.sleep(0)
+    assert not behind.done()  # it did not run beside the gate's open transaction
+    gate.release.set()
+    await held
+    assert await behind == "emitflow-sqlite-writer"
+    assert committed(tmp_path / "store.db") >= {"gate", "emitflow-sqlite-writer"}
+
+
+async def test_an_inline_write_never_waits_for_another_process_lock(
+    db: SqliteDatabase, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    write = asyncio.create_task(db.write(thread_name, inline=True))
+    await asyncio.sleep(0)
+    assert not write.done()  # queued for the writer thread, the event loop not blocked
+    other.execute("ROLLBACK")
+    other.close()
+    assert await write == "emitflow-sqlite-writer"
+
+
+async def test_an_inline_failure_undoes_its_write_and_reaches_the_caller(
+    db: SqliteDatabase, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="k1 failed"):
+        await db.write(insert_then_fail("k1"), inline=True)
+    assert "k1" not in committed(tmp_path / "store.db")
+    assert await db.write(insert("k2"), inline=True) == "k2"
+
+
+async def test_the_writer_thread_checkpoints_after_inline_commits(
+    db: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_connection, "CHECKPOINT_EVERY", 3)
+    for n in range(3):
+        await db.write(insert(f"k{n}"), inline=True)
+    await db.write(insert("after"))  # queued behind the checkpoint the third one handed over
+    assert db.checkpoints == 1
+    assert await db.write(insert("k3"), inline=True) == "k3"  # inline again once it settled

@@ -10,7 +10,7 @@ import pytest
 
 from emitflow.errors import StoreError
 from emitflow.store.records import StoredTask
-from emitflow.store.sqlite.task_batches import BATCH_SIZE, pack_tasks, unpack_tasks
+from emitflow.store.task_batches import BATCH_SIZE, pack_tasks, unpack_tasks
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

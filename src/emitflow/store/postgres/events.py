@@ -27,7 +27,6 @@ from emitflow.clock import Clock
 from emitflow.errors import StoreError
 from emitflow.store import codec
 from emitflow.store.paging import Window, lease_end, make_page
-from emitflow.store.postgres import rows
 from emitflow.store.postgres.database import PostgresDatabase, status_count
 from emitflow.store.queries import queries
 from emitflow.store.records import (
@@ -38,6 +37,7 @@ from emitflow.store.records import (
     RetentionPolicy,
     StoredEvent,
 )
+from emitflow.store.rows import EVENT, OUTBOX
 
 __all__ = ["Encoded", "PostgresEvents", "encode_events", "insert_outbox", "outbox_items"]
 
@@ -128,7 +128,7 @@ async def _append(
         )
         if existing is None:
             raise StoreError(f"event {new.event.id!r} conflicts with no stored event")
-        out.append(rows.stored_event(existing))
+        out.append(EVENT.from_row(existing))
     return out
 
 
@@ -225,7 +225,7 @@ class PostgresEvents:
         if query.counted:
             total = int(found[0]["total"])
             found = [row for row in found if row["pos"] is not None]
-        return make_page([rows.stored_event(r) for r in found], window, _cursor, total)
+        return make_page([EVENT.from_row(r) for r in found], window, _cursor, total)
 
     async def delete_events(
         self,
@@ -294,7 +294,7 @@ class PostgresEvents:
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
         async with self._db.transaction() as conn:
             found = await conn.fetch(Q["claim_outbox"], until, codec.to_micros(now), limit)
-        return sorted((rows.outbox_item(r) for r in found), key=lambda item: item.id)
+        return sorted((OUTBOX.from_row(r) for r in found), key=lambda item: item.id)
 
     async def mark_outbox_done(self, ids: Iterable[int]) -> int:
         """Remove rows once logged and routed."""

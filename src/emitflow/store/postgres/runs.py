@@ -20,7 +20,6 @@ from emitflow.errors import NotFoundError
 from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
 from emitflow.store.paging import Window, lease_end, make_page
-from emitflow.store.postgres import rows
 from emitflow.store.postgres.database import PostgresDatabase, status_count
 from emitflow.store.postgres.events import Encoded, encode_events, insert_outbox, outbox_items
 from emitflow.store.queries import queries
@@ -36,7 +35,8 @@ from emitflow.store.records import (
     Transition,
     Wait,
 )
-from emitflow.store.sqlite.task_batches import pack_tasks, unpack_tasks
+from emitflow.store.rows import RUN, RUN_CHANGES, TASK, WAIT, json_or_none
+from emitflow.store.task_batches import pack_tasks, unpack_tasks
 
 __all__ = ["PostgresRuns"]
 
@@ -64,8 +64,8 @@ async def _create(conn: asyncpg.Connection, prepared: _NewRunParams) -> tuple[Ru
         row = await conn.fetchrow(Q["started_run"], *key)
         if row is None:  # runs are never deleted, so the key always finds its run
             raise NotFoundError(f"the run started by {key!r} does not exist")
-        return rows.run(row), False
-    return rows.run(await conn.fetchrow(Q["insert_run"], new_id, *values)), True
+        return RUN.from_row(row), False
+    return RUN.from_row(await conn.fetchrow(Q["insert_run"], new_id, *values)), True
 
 
 async def _tasks(conn: asyncpg.Connection, run_id: str) -> list[StoredTask]:
@@ -73,13 +73,13 @@ async def _tasks(conn: asyncpg.Connection, run_id: str) -> list[StoredTask]:
     batches = await conn.fetch(Q["task_batches"], run_id)
     found = await conn.fetch(Q["task_rows"], run_id)
     if not batches:
-        return [rows.task(row) for row in found]
+        return [TASK.from_row(row) for row in found]
     # A row was written after the batches (storing a whole list deletes the rows): it wins.
     by_sequence = {
         task.sequence: task for batch in batches for task in unpack_tasks(run_id, batch["records"])
     }
     for row in found:
-        by_sequence[row["sequence"]] = rows.task(row)
+        by_sequence[row["sequence"]] = TASK.from_row(row)
     return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
 
@@ -125,9 +125,9 @@ async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) ->
 def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
     """A transition's parameters, encoded before its transaction (a bad value fails here)."""
     parts = (
-        None if transition.run is None else rows.run_params(transition.run),
-        None if transition.task is None else rows.task_params(transition.task),
-        None if transition.wait is None else rows.wait_params(transition.wait),
+        None if transition.run is None else RUN_CHANGES(transition.run),
+        None if transition.task is None else TASK.to_row(transition.task),
+        None if transition.wait is None else WAIT.to_row(transition.wait),
     )
     batches = pack_tasks(transition.tasks) if transition.tasks else []
     return transition, parts, batches, encode_events(events)
@@ -171,9 +171,9 @@ class PostgresRuns:
                     new.workflow_id,
                     new.workflow_revision,
                     new.status,
-                    rows.json_or_none(new.input),
-                    rows.json_or_none(new.context),
-                    rows.json_or_none(new.trigger),
+                    json_or_none(new.input),
+                    json_or_none(new.context),
+                    json_or_none(new.trigger),
                     new.hops,
                     now_us,
                     None if new.lease is None else new.lease.owner,
@@ -194,7 +194,7 @@ class PostgresRuns:
             row = await conn.fetchrow(Q["get_run"], run_id)
         if row is None:
             raise NotFoundError(f"run {run_id!r} does not exist")
-        return rows.run(row)
+        return RUN.from_row(row)
 
     async def list_tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in sequence order."""
@@ -216,7 +216,7 @@ class PostgresRuns:
                 [key[2] for key in unique],
             )
         by_key = {
-            (row["key_workflow_id"], row["key_source"], row["key_event_id"]): rows.run(row)
+            (row["key_workflow_id"], row["key_source"], row["key_event_id"]): RUN.from_row(row)
             for row in found
         }
         return {key: by_key[key] for key in unique if key in by_key}
@@ -253,13 +253,13 @@ class PostgresRuns:
                 f" ORDER BY seq {order} LIMIT ${len(params)}"
             )
             found = await conn.fetch(sql, *params)
-        return make_page([rows.run(row) for row in found], window, lambda run: run.id, None)
+        return make_page([RUN.from_row(row) for row in found], window, lambda run: run.id, None)
 
     async def list_runs_in_flight(self) -> list[RunRecord]:
         """Runs left pending or running, oldest first."""
         async with self._db.connection() as conn:
             found = await conn.fetch(Q["runs_in_flight"])
-        return [rows.run(row) for row in found]
+        return [RUN.from_row(row) for row in found]
 
     # --- leases --------------------------------------------------------------------------
 
@@ -272,7 +272,7 @@ class PostgresRuns:
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
         async with self._db.transaction() as conn:
             found = await conn.fetch(Q["claim_runs"], owner, until, codec.to_micros(now), limit)
-        return [rows.run(row) for row in sorted(found, key=lambda row: row["seq"])]
+        return [RUN.from_row(row) for row in sorted(found, key=lambda row: row["seq"])]
 
     async def renew_runs(
         self, owner: str, run_ids: Sequence[str], *, lease_seconds: float = 30.0
@@ -324,7 +324,7 @@ class PostgresRuns:
 
     async def put_wait(self, wait: Wait) -> None:
         """Register or replace a wait of an existing run."""
-        params = rows.wait_params(wait)
+        params = WAIT.to_row(wait)
         async with self._db.transaction() as conn:
             await _require_run(conn, wait.run_id)
             await conn.execute(Q["upsert_wait"], *params)
@@ -342,7 +342,7 @@ class PostgresRuns:
         sql = f"SELECT * FROM waits WHERE {' AND '.join(clauses) or 'TRUE'} ORDER BY seq"
         async with self._db.connection() as conn:
             found = await conn.fetch(sql, *params)
-        return [rows.wait(row) for row in found]
+        return [WAIT.from_row(row) for row in found]
 
     async def delete_wait(self, run_id: str, reference: str) -> bool:
         """Remove a wait; only one caller gets ``True``."""
@@ -356,4 +356,4 @@ class PostgresRuns:
         async with self._db.transaction() as conn:
             found = await conn.fetch(Q["claim_waits"], until, codec.to_micros(now), limit)
         found.sort(key=lambda row: (row["expires_at"], row["seq"]))
-        return [rows.wait(row) for row in found]
+        return [WAIT.from_row(row) for row in found]

@@ -39,7 +39,6 @@ from emitflow.ids import (
 from emitflow.store import codec
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
-from emitflow.store.postgres import rows
 from emitflow.store.postgres.changes import ChangeListener
 from emitflow.store.postgres.database import PostgresDatabase, redacted, status_count
 from emitflow.store.postgres.events import PostgresEvents
@@ -49,6 +48,7 @@ from emitflow.store.postgres.tokens import PostgresTokens
 from emitflow.store.postgres.webhooks import PostgresWebhooks
 from emitflow.store.queries import queries
 from emitflow.store.records import NewWorkflow, Schedule, Subscription, WorkflowVersion
+from emitflow.store.rows import SCHEDULE, SUBSCRIPTION, WORKFLOW
 
 __all__ = ["PostgresStore"]
 
@@ -160,28 +160,18 @@ class PostgresStore(
 
     async def put_workflow(self, new: NewWorkflow) -> WorkflowVersion:
         """Store a version (a new workflow unless ``new.id`` names one); same document = no-op."""
-        definition = None if new.definition is None else codec.dumps(new.definition)
         workflow_id = new.id or self._ids(WORKFLOW_PREFIX)
-        now = self._now_us()
+        now = self._clock.now()
         async with self._db.transaction() as conn:
             await conn.execute(Q["lock_workflow"], workflow_id)
             row = await conn.fetchrow(Q["latest_workflow"], workflow_id)
-            latest = None if row is None else rows.version(row)
+            latest = None if row is None else WORKFLOW.from_row(row)
             if latest is not None and latest.same_document(new):
                 return latest
-            row = await conn.fetchrow(
-                Q["insert_workflow"],
-                workflow_id,
-                1 if latest is None else latest.revision + 1,
-                new.namespace,
-                new.name,
-                new.version,
-                new.media_type,
-                new.document,
-                definition,
-                now,
-            )
-        return rows.version(row)
+            revision = 1 if latest is None else latest.revision + 1
+            version = new.stored_as(workflow_id, revision, now)
+            row = await conn.fetchrow(Q["insert_workflow"], *WORKFLOW.to_row(version))
+        return WORKFLOW.from_row(row)
 
     async def get_workflow(
         self, workflow_id: str, *, revision: int | None = None
@@ -195,19 +185,19 @@ class PostgresStore(
         if row is None:
             which = "" if revision is None else f" revision {revision}"
             raise NotFoundError(f"workflow {workflow_id!r}{which} does not exist")
-        return rows.version(row)
+        return WORKFLOW.from_row(row)
 
     async def list_workflows(self) -> list[WorkflowVersion]:
         """The latest version of every workflow, by namespace, name and id."""
         async with self._db.connection() as conn:
             found = await conn.fetch(Q["latest_workflows"])
-        return [rows.version(row) for row in found]
+        return [WORKFLOW.from_row(row) for row in found]
 
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         """Every version of a workflow, oldest first."""
         async with self._db.connection() as conn:
             found = await conn.fetch(Q["workflow_versions"], workflow_id)
-        return [rows.version(row) for row in found]
+        return [WORKFLOW.from_row(row) for row in found]
 
     async def delete_workflow(self, workflow_id: str) -> bool:
         """Remove a workflow's versions, schedules and subscriptions; runs and events stay."""
@@ -235,7 +225,7 @@ class PostgresStore(
                 row = await conn.fetchrow(
                     Q["insert_subscription"], new_id, *triple, encoded, self._now_us()
                 )
-        return rows.subscription(row)
+        return SUBSCRIPTION.from_row(row)
 
     async def delete_subscription(
         self, emitter_id: str, listener_id: str, event_name: str = ""
@@ -260,25 +250,20 @@ class PostgresStore(
         sql = f"SELECT * FROM subscriptions WHERE {' AND '.join(clauses) or 'TRUE'} ORDER BY seq"
         async with self._db.connection() as conn:
             found = await conn.fetch(sql, *params)
-        return [rows.subscription(row) for row in found]
+        return [SUBSCRIPTION.from_row(row) for row in found]
 
     async def match_subscriptions(self, emitter_id: str, channel: str) -> list[Subscription]:
         """Subscriptions an event of this emitter on this channel reaches, globs included."""
         patterns = list(emitter_patterns(emitter_id))
         async with self._db.connection() as conn:
             found = await conn.fetch(Q["match_subscriptions"], patterns, channel)
-        return [rows.subscription(row) for row in found]
+        return [SUBSCRIPTION.from_row(row) for row in found]
 
     # --- schedules -----------------------------------------------------------------------
 
     async def put_schedule(self, schedule: Schedule) -> None:
         """Register or replace a schedule; this also ends a claim's lease."""
-        params = (
-            schedule.workflow_id,
-            schedule.kind,
-            rows.json_or_none(schedule.spec),
-            rows.micros(schedule.next_due_at),
-        )
+        params = SCHEDULE.to_row(schedule)
         async with self._db.transaction() as conn:
             await conn.execute(Q["put_schedule"], *params)
 
@@ -289,7 +274,7 @@ class PostgresStore(
                 found = await conn.fetch(Q["list_schedules"])
             else:
                 found = await conn.fetch(Q["schedules_of"], workflow_id)
-        return [rows.schedule(row) for row in found]
+        return [SCHEDULE.from_row(row) for row in found]
 
     async def delete_schedules(self, workflow_id: str, *, kind: str | None = None) -> int:
         """Remove a workflow's schedules (of one kind)."""
@@ -310,4 +295,4 @@ class PostgresStore(
         async with self._db.transaction() as conn:
             found = await conn.fetch(Q["claim_schedules"], until, codec.to_micros(now), limit)
         found.sort(key=lambda row: (row["next_due_at"], row["workflow_id"], row["kind"]))
-        return [rows.schedule(row) for row in found]
+        return [SCHEDULE.from_row(row) for row in found]

@@ -8,10 +8,10 @@ import asyncpg
 
 from emitflow.errors import StoreError
 from emitflow.store import codec
-from emitflow.store.postgres import rows
 from emitflow.store.postgres.database import PostgresDatabase, status_count
 from emitflow.store.queries import queries
 from emitflow.store.records import TokenRecord
+from emitflow.store.rows import TOKEN
 
 __all__ = ["PostgresTokens"]
 
@@ -25,15 +25,7 @@ class PostgresTokens:
 
     async def put_token(self, token: TokenRecord) -> None:
         """Store a new token (``StoreError`` if its id or digest is taken)."""
-        params = (
-            token.id,
-            token.name,
-            codec.dumps(list(token.scopes)),
-            token.digest,
-            codec.to_micros(token.created_at),
-            codec.dumps(list(token.resources)),
-            rows.micros(token.last_used_at),
-        )
+        params = TOKEN.to_row(token)
         try:
             async with self._db.transaction() as conn:
                 await conn.execute(Q["insert_token"], *params)
@@ -46,13 +38,13 @@ class PostgresTokens:
         """The token whose secret has this digest, or None."""
         async with self._db.connection() as conn:
             row = await conn.fetchrow(Q["find_token"], digest)
-        return None if row is None else rows.token(row)
+        return None if row is None else TOKEN.from_row(row)
 
     async def list_tokens(self) -> list[TokenRecord]:
         """Every token, oldest first."""
         async with self._db.connection() as conn:
             found = await conn.fetch(Q["list_tokens"])
-        return [rows.token(row) for row in found]
+        return [TOKEN.from_row(row) for row in found]
 
     async def delete_token(self, token_id: str) -> bool:
         """Revoke a token."""

@@ -8,19 +8,27 @@ instead, so no claimer takes a later delivery while another holds an earlier one
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from emitflow.errors import NotFoundError
 from emitflow.store import codec
 from emitflow.store.paging import lease_end
-from emitflow.store.postgres import rows
 from emitflow.store.postgres.database import PostgresDatabase, status_count
 from emitflow.store.queries import queries
 from emitflow.store.records import Webhook, WebhookDelivery
+from emitflow.store.rows import DELIVERY, WEBHOOK
 
 __all__ = ["PostgresWebhooks"]
 
 Q = queries("postgres")
+_FINISH = DELIVERY.encoder("id", "status", "attempts", "next_attempt_at", "last_error")
+
+
+def _claimed(row: Any) -> WebhookDelivery:
+    """A claimed delivery as it was before the claim leased it (``was``: its due time)."""
+    return replace(DELIVERY.from_row(row), next_attempt_at=codec.from_micros(row["was"]))
+
 
 _Queued = tuple[list[str], list[str], list[str], list[str], list[str]]
 
@@ -47,17 +55,7 @@ class PostgresWebhooks:
 
     async def put_webhook(self, webhook: Webhook) -> None:
         """Store a webhook, or replace it (its health changed)."""
-        params = (
-            webhook.id,
-            webhook.url,
-            webhook.name,
-            webhook.mode,
-            webhook.state,
-            webhook.failures,
-            webhook.last_error,
-            codec.to_micros(webhook.created_at),
-            codec.to_micros(webhook.updated_at),
-        )
+        params = WEBHOOK.to_row(webhook)
         async with self._db.transaction() as conn:
             await conn.execute(Q["put_webhook"], *params)
 
@@ -67,13 +65,13 @@ class PostgresWebhooks:
             row = await conn.fetchrow(Q["get_webhook"], webhook_id)
         if row is None:
             raise NotFoundError(f"no webhook {webhook_id!r}")
-        return rows.webhook(row)
+        return WEBHOOK.from_row(row)
 
     async def list_webhooks(self) -> list[Webhook]:
         """Every webhook, oldest first."""
         async with self._db.connection() as conn:
             found = await conn.fetch(Q["list_webhooks"])
-        return [rows.webhook(row) for row in found]
+        return [WEBHOOK.from_row(row) for row in found]
 
     async def delete_webhook(self, webhook_id: str) -> bool:
         """Remove a webhook with its subscriptions and deliveries."""
@@ -113,13 +111,13 @@ class PostgresWebhooks:
                     head.append(row)
                 if head:
                     await conn.execute(Q["lease_deliveries"], until, [row["id"] for row in head])
-                return [rows.delivery(row) for row in head]
+                return [DELIVERY.from_row(row) for row in head]
             if webhook_id is None:
                 found = await conn.fetch(Q["claim_deliveries"], until, now_us, limit)
             else:
                 found = await conn.fetch(Q["claim_deliveries_of"], until, now_us, limit, webhook_id)
         found.sort(key=lambda row: (row["was"], row["id"]))
-        return [rows.delivery(row, next_attempt_at=row["was"]) for row in found]
+        return [_claimed(row) for row in found]
 
     async def due_webhook_ids(self) -> list[str]:
         """The webhooks that have a pending delivery due now."""
@@ -135,13 +133,8 @@ class PostgresWebhooks:
         """Record several attempts' outcomes in one write."""
         if not deliveries:
             return
-        columns = (
-            [d.id for d in deliveries],
-            [d.status for d in deliveries],
-            [d.attempts for d in deliveries],
-            [codec.to_micros(d.next_attempt_at) for d in deliveries],
-            [d.last_error for d in deliveries],
-        )
+        # One array per column (unnest): the rows' values, transposed.
+        columns = [list(column) for column in zip(*map(_FINISH, deliveries), strict=True)]
         async with self._db.transaction() as conn:
             await conn.execute(Q["finish_deliveries"], *columns)
 
@@ -154,4 +147,4 @@ class PostgresWebhooks:
                 found = await conn.fetch(Q["list_deliveries"], webhook_id, limit)
             else:
                 found = await conn.fetch(Q["list_deliveries_of_status"], webhook_id, status, limit)
-        return [rows.delivery(row) for row in found]
+        return [DELIVERY.from_row(row) for row in found]

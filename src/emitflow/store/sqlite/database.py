@@ -12,7 +12,8 @@ queueing in-process is cheaper than ``SQLITE_BUSY`` retries. Writes queued toget
 together, each in its own savepoint (see ``connection``): one commit, and one hand-off
 back to the loop, for the whole group. A second, read-only connection serves reads, which WAL
 lets run beside a write. ``:memory:`` has one connection for both, since a second one would
-open a different, empty database.
+open a different, empty database. A small operation may skip the hand-off: ``inline=True``
+runs it on the caller's thread when the connection's thread is idle (see ``connection``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from collections.abc import Callable
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from emitflow.errors import StoreError
-from emitflow.store.sqlite.connection import READ, WRITE, ConnectionThread
+from emitflow.store.queries import queries
+from emitflow.store.sqlite.connection import READ, READ_ONE, WRITE, ConnectionThread
 from emitflow.store.sqlite.failures import store_error
 
 __all__ = ["MEMORY", "Migration", "SqliteDatabase", "migrations"]
@@ -54,6 +56,9 @@ _WRITER_PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
     "PRAGMA busy_timeout = 5000",
+    # 16 MiB of pages (SQLite's default is 2): the writer's cache is never emptied by another
+    # connection's commit, so it keeps the tables' hot pages, and inline reads use it too.
+    "PRAGMA cache_size = -16384",
 )
 _READER_PRAGMAS = ("PRAGMA mmap_size = 0", "PRAGMA busy_timeout = 5000", "PRAGMA query_only = ON")
 
@@ -178,27 +183,58 @@ class SqliteDatabase:
         """Write transactions committed so far (each may hold many writes)."""
         return 0 if self._writer is None else self._writer.commits
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    @property
+    def checkpoints(self) -> int:
+        """WAL checkpoints the writer thread ran for inline commits."""
+        return 0 if self._writer is None else self._writer.checkpoints
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, inline: bool = False) -> T:
         """Run ``fn`` as one write: committed if it returns (once this returns), undone if not.
 
         It may share its transaction with other writes queued at the same time, inside a
-        savepoint of its own, so its failure undoes only its own work.
+        savepoint of its own, so its failure undoes only its own work. ``inline`` is for an
+        operation of a few statements: run at once on this thread if the writer is idle.
         """
-        return await self._call(self._writer, fn, WRITE)
+        return await self._call(self._writer, fn, WRITE, inline)
 
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` in one read transaction: everything it reads is one committed state."""
-        return await self._call(self._reader, fn, READ)
+    async def read(
+        self,
+        fn: Callable[[sqlite3.Connection], T],
+        *,
+        inline: bool = False,
+        one_statement: bool = False,
+    ) -> T:
+        """Run ``fn`` in one read transaction: everything it reads is one committed state.
+
+        ``one_statement``: ``fn`` runs a single statement, which reads one committed state by
+        itself, so inline it runs without BEGIN and ROLLBACK around it. An inline read runs on
+        the writer's connection when that is idle: its page cache stays warm (a commit of the
+        writer empties the reader's), so the read costs about half.
+        """
+        kind = READ_ONE if one_statement else READ
+        writer = self._writer
+        if inline and writer is not None and writer is not self._reader:
+            try:
+                done, value = writer.try_now(fn, kind)
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
+            if done:
+                return cast(T, value)
+        return await self._call(self._reader, fn, kind, inline)
 
     async def _call(
-        self, conn: ConnectionThread | None, fn: Callable[[sqlite3.Connection], T], kind: int
+        self,
+        conn: ConnectionThread | None,
+        fn: Callable[[sqlite3.Connection], T],
+        kind: int,
+        inline: bool,
     ) -> T:
         if conn is None:
             raise StoreError(
                 "the store is not open; use 'async with store:' or 'await store.open()'"
             )
         try:
-            return await conn.call(fn, kind)
+            return await conn.call(fn, kind, inline=inline)
         except sqlite3.Error as exc:
             raise store_error(exc, self.path) from exc
 
@@ -219,13 +255,10 @@ def _private_file(path: Path) -> None:
 
 
 def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> list[str]:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
-    )
+    conn.execute(queries("sqlite")["create_schema_migrations"])
     known = migrations()
     newest = known[-1].version if known else 0
-    applied = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    applied = conn.execute(queries("sqlite")["schema_version"]).fetchone()[0] or 0
     if applied > newest:
         raise StoreError(
             f"the sqlite store at {path!r} has schema version {applied}, newer than this "
@@ -242,17 +275,12 @@ def _migrate(conn: sqlite3.Connection, path: str, now_us: int) -> list[str]:
 
 def _apply(conn: sqlite3.Connection, *, migration: Migration, now_us: int) -> bool:
     # Checked inside the write transaction: another process may have applied it meanwhile.
-    done = conn.execute(
-        "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
-    ).fetchone()
+    done = conn.execute(queries("sqlite")["migration_applied"], (migration.version,)).fetchone()
     if done is not None:
         return False
     for statement in migration.statements():
         conn.execute(statement)
-    conn.execute(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-        (migration.version, migration.name, now_us),
-    )
+    conn.execute(queries("sqlite")["record_migration"], (migration.version, migration.name, now_us))
     log.info(
         "applied store migration",
         extra={"version": migration.version, "migration": migration.name},

@@ -13,9 +13,9 @@ from typing import Any
 
 from emitflow.clock import Clock
 from emitflow.errors import StoreError
-from emitflow.events.cloudevent import CloudEvent
 from emitflow.store import codec
 from emitflow.store.paging import Window, lease_end, make_page
+from emitflow.store.queries import queries
 from emitflow.store.records import (
     EventQuery,
     NewEvent,
@@ -24,6 +24,8 @@ from emitflow.store.records import (
     RetentionPolicy,
     StoredEvent,
 )
+from emitflow.store.rows import EVENT, OUTBOX
+from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = [
@@ -32,70 +34,11 @@ __all__ = [
     "encode_events",
     "insert_outbox",
     "outbox_items",
-    "page_sql",
 ]
 
 Encoded = list[tuple[NewEvent, str, str]]
 
-# Positions are given out after the newest stored event and after any deleted one (store_meta):
-# this is the last one given out. A write transaction holds the database, so it stays true
-# until the INSERT that follows in the same operation.
-_LAST_POSITION = """
-SELECT max(coalesce((SELECT max(pos) FROM events), 0),
-           (SELECT value FROM store_meta WHERE key = 'last_position'))
-"""
-# A duplicate is skipped, and its position left unused (positions need not be consecutive).
-_APPEND = """
-INSERT INTO events (pos, emitter_id, channel, source, event_id, type, subject, event, metadata)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (emitter_id, source, event_id) DO NOTHING
-"""
-_INSERTED_SINCE = "SELECT pos FROM events WHERE pos >= ?"
-_EXISTING = "SELECT * FROM events WHERE emitter_id = ? AND source = ? AND event_id = ?"
-# Before deleting events, remember the newest position so that it is never given out again.
-_KEEP_HIGH_WATER = """
-UPDATE store_meta SET value = max(value, coalesce((SELECT max(pos) FROM events), 0))
-WHERE key = 'last_position'
-"""
-_INSERT_OUTBOX = """
-INSERT INTO outbox (emitter_id, channel, event, metadata, created_at) VALUES (?, ?, ?, ?, ?)
-"""
-_CLAIM_OUTBOX = """
-UPDATE outbox SET attempts = attempts + 1, lease_until = ?1
-WHERE id IN (
-    SELECT id FROM outbox WHERE lease_until IS NULL OR lease_until <= ?2 ORDER BY id LIMIT ?3)
-RETURNING *
-"""
-_TRIM_STREAM = """
-DELETE FROM events WHERE emitter_id = ?1 AND channel = ?2 AND pos < (
-    SELECT pos FROM events WHERE emitter_id = ?1 AND channel = ?2
-    ORDER BY pos DESC LIMIT 1 OFFSET ?3)
-"""
-_FILTER_COLUMNS = ("emitter_id", "channel", "type", "source", "subject")
-
-
-def _stored(row: sqlite3.Row) -> StoredEvent:
-    pos = int(row["pos"])
-    return StoredEvent(
-        position=codec.position_text(pos),
-        emitter_id=row["emitter_id"],
-        channel=row["channel"],
-        indexed_at_ms=codec.position_ms(pos),
-        event=codec.loads(row["event"]),
-        metadata=codec.loads(row["metadata"]),
-    )
-
-
-def _outbox_item(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        id=int(row["id"]),
-        emitter_id=row["emitter_id"],
-        channel=row["channel"],
-        event=CloudEvent.from_dict(codec.loads(row["event"])),
-        metadata=codec.loads(row["metadata"]),
-        created_at=codec.from_micros(row["created_at"]),
-        attempts=int(row["attempts"]),
-    )
+Q = queries("sqlite")
 
 
 def encode_events(events: Sequence[NewEvent]) -> Encoded:
@@ -110,10 +53,10 @@ def insert_outbox(conn: sqlite3.Connection, encoded: Encoded, now_us: int) -> ra
     if not encoded:
         return range(0)
     rows = [(new.emitter_id, new.channel, body, meta, now_us) for new, body, meta in encoded]
-    count = conn.executemany(_INSERT_OUTBOX, rows).rowcount
+    count = conn.executemany(Q["insert_outbox"], rows).rowcount
     # AUTOINCREMENT gives each row one more than the largest id ever used, and the transaction
     # holds the database, so the rows just inserted have consecutive ids ending at this one.
-    last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+    last = int(conn.execute(Q["last_insert_rowid"]).fetchone()[0])
     if count != len(rows):
         raise StoreError(f"the outbox took {count} of {len(rows)} rows")
     return range(last - count + 1, last + 1)
@@ -145,7 +88,7 @@ def _append(conn: sqlite3.Connection, encoded: Encoded, floor: int) -> list[int 
     """Insert the events; for each, its new position, or the duplicate already stored."""
     if not encoded:
         return []
-    last = int(conn.execute(_LAST_POSITION).fetchone()[0])
+    last = int(conn.execute(Q["last_position"]).fetchone()[0])
     positions, rows = [], []
     for new, body, meta in encoded:
         last = max(floor, last + 1)  # codec.next_position, with the floor already shifted
@@ -164,21 +107,21 @@ def _append(conn: sqlite3.Connection, encoded: Encoded, floor: int) -> list[int 
                 meta,
             )
         )
-    inserted = conn.executemany(_APPEND, rows).rowcount
+    inserted = conn.executemany(Q["append_event"], rows).rowcount
     if inserted == len(rows):
         return list(positions)
     # Some were duplicates (a redelivery): only the rows inserted hold their positions.
-    kept = {int(row[0]) for row in conn.execute(_INSERTED_SINCE, (positions[0],))}
+    kept = {int(row[0]) for row in conn.execute(Q["inserted_since"], (positions[0],))}
     out: list[int | StoredEvent] = []
     for pos, (new, _, _) in zip(positions, encoded, strict=True):
         if pos in kept:
             out.append(pos)
             continue
         key = (new.emitter_id, new.event.source, new.event.id)
-        existing = conn.execute(_EXISTING, key).fetchone()
+        existing = conn.execute(Q["existing_event"], key).fetchone()
         if existing is None:
             raise StoreError(f"event {new.event.id!r} conflicts with no stored event")
-        out.append(_stored(existing))
+        out.append(EVENT.from_row(existing))
     return out
 
 
@@ -202,73 +145,49 @@ def _appended(encoded: Encoded, results: list[int | StoredEvent]) -> list[Stored
     return out
 
 
-def page_sql(query: EventQuery, window: Window) -> tuple[str, list[Any]]:
-    """The SELECT of one page of events and its parameters (``limit + 1`` rows)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    values = (query.emitter_id, query.channel, query.type, query.source, query.subject)
-    for column, value in zip(_FILTER_COLUMNS, values, strict=True):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    for bound, op in ((window.lower, ">"), (window.upper, "<")):
-        if bound is not None:
-            clauses.append(f"pos {op} ?")
-            params.append(bound)
-    where = " AND ".join(clauses) or "1"
-    order = "ASC" if window.ascending else "DESC"
-    params.append(window.limit + 1)
-    return f"SELECT * FROM events WHERE {where} ORDER BY pos {order} LIMIT ?", params
-
-
 def _page(conn: sqlite3.Connection, query: EventQuery, window: Window) -> Page[StoredEvent]:
-    rows = conn.execute(*page_sql(query, window)).fetchall()
+    rows = conn.execute(*statements.events_page(query, window)).fetchall()
     total = None
     if query.counted:
-        # Kept by triggers on events: a page never counts rows.
-        count_sql = "SELECT sum(n) FROM event_counts WHERE emitter_id = ?"
-        count_params = [query.emitter_id]
-        if query.channel is not None:
-            count_sql += " AND channel = ?"
-            count_params.append(query.channel)
-        total = int(conn.execute(count_sql, count_params).fetchone()[0] or 0)
-    return make_page([_stored(row) for row in rows], window, lambda s: s.position, total)
+        if query.channel is None:
+            counted = conn.execute(Q["count_events"], (query.emitter_id,))
+        else:
+            counted = conn.execute(Q["count_channel_events"], (query.emitter_id, query.channel))
+        total = int(counted.fetchone()[0] or 0)
+    return make_page([EVENT.from_row(row) for row in rows], window, lambda s: s.position, total)
 
 
-def _delete(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> int:
-    conn.execute(_KEEP_HIGH_WATER)
-    return conn.execute(f"DELETE FROM events WHERE {where}", params).rowcount
+def _delete(conn: sqlite3.Connection, statement: tuple[str, list[Any]]) -> int:
+    conn.execute(Q["keep_high_water"])
+    return conn.execute(*statement).rowcount
 
 
 def _retain(conn: sqlite3.Connection, cutoff: int | None, keep: int | None) -> int:
-    conn.execute(_KEEP_HIGH_WATER)
+    conn.execute(Q["keep_high_water"])
     deleted = 0
     if cutoff is not None:
-        deleted += conn.execute("DELETE FROM events WHERE pos < ?", (cutoff,)).rowcount
+        deleted += conn.execute(Q["delete_events_before"], (cutoff,)).rowcount
     if keep is not None:
-        streams = conn.execute(
-            "SELECT emitter_id, channel FROM event_counts WHERE n > ?", (keep,)
-        ).fetchall()
+        streams = conn.execute(Q["long_streams"], (keep,)).fetchall()
         for emitter_id, channel in streams:
             if keep == 0:
-                sql = "DELETE FROM events WHERE emitter_id = ? AND channel = ?"
-                deleted += conn.execute(sql, (emitter_id, channel)).rowcount
-            else:  # everything older than the keep-th newest event of the stream
-                deleted += conn.execute(_TRIM_STREAM, (emitter_id, channel, keep - 1)).rowcount
+                deleted += conn.execute(Q["delete_stream"], (emitter_id, channel)).rowcount
+            else:
+                trim = (emitter_id, channel, keep - 1)
+                deleted += conn.execute(Q["trim_stream"], trim).rowcount
     return deleted
 
 
 def _claim(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[OutboxItem]:
-    rows = conn.execute(_CLAIM_OUTBOX, (until, now, limit)).fetchall()
-    return sorted((_outbox_item(row) for row in rows), key=lambda item: item.id)
+    rows = conn.execute(Q["claim_outbox"], (until, now, limit)).fetchall()
+    return sorted((OUTBOX.from_row(row) for row in rows), key=lambda item: item.id)
 
 
 def _mark_done(conn: sqlite3.Connection, ids: list[int]) -> int:
     done = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        done += conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk).rowcount
+        done += conn.execute(*statements.mark_outbox_done(chunk)).rowcount
     return done
 
 
@@ -313,16 +232,13 @@ class SqliteEvents:
         channel: str | None = None,
     ) -> int:
         """Delete an emitter's events with ``start <= position <= end``."""
-        clauses: list[str] = ["emitter_id = ?"]
-        params: list[Any] = [emitter_id]
-        for bound, op in ((start, ">="), (end, "<=")):
-            if bound is not None:
-                clauses.append(f"pos {op} ?")
-                params.append(codec.position_key(bound))
-        if channel is not None:
-            clauses.append("channel = ?")
-            params.append(channel)
-        return await self._db.write(partial(_delete, where=" AND ".join(clauses), params=params))
+        statement = statements.delete_events(
+            emitter_id,
+            None if start is None else codec.position_key(start),
+            None if end is None else codec.position_key(end),
+            channel,
+        )
+        return await self._db.write(partial(_delete, statement=statement))
 
     async def apply_retention(self, policy: RetentionPolicy) -> int:
         """Delete events older than ``max_age`` and beyond ``max_count`` per stream."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Collection, Sequence
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -17,6 +16,7 @@ from emitflow.errors import NotFoundError
 from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
 from emitflow.store.paging import Window, lease_end, make_page
+from emitflow.store.queries import queries
 from emitflow.store.records import (
     TERMINAL_STATUSES,
     NewEvent,
@@ -29,179 +29,85 @@ from emitflow.store.records import (
     Transition,
     Wait,
 )
+from emitflow.store.rows import RUN, RUN_CHANGES, TASK, WAIT, json_or_none
+from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 from emitflow.store.sqlite.events import Encoded, encode_events, insert_outbox, outbox_items
-from emitflow.store.sqlite.task_batches import pack_tasks, unpack_tasks
+from emitflow.store.task_batches import pack_tasks, unpack_tasks
 
 __all__ = ["SqliteRuns"]
 
-#: Above this many JSON values (events, task records, emits), a commit is encoded in a thread.
+#: Above this many JSON values (events, task records, emits), a commit is encoded in a thread;
+#: at most this many, it is small enough to run on the event loop when the writer is idle.
 _PREPARE_INLINE = 256
-
-_INSERT_RUN = """
-INSERT INTO runs (id, workflow_id, workflow_revision, status, input, context, trigger, hops,
-                  created_at, lease_owner, lease_until)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-RETURNING *
-"""
-_UPDATE_RUN = """
-UPDATE runs SET status = ?, input = ?, output = ?, error = ?, context = ?, trigger = ?, hops = ?,
-                started_at = ?, ended_at = ?
-WHERE id = ?
-RETURNING seq
-"""
-_UPSERT_TASK = """
-INSERT INTO tasks (run_id, sequence, reference, name, status, input, output, error, emits, log,
-                   started_at, ended_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (run_id, sequence) DO UPDATE SET
-    reference = excluded.reference, name = excluded.name, status = excluded.status,
-    input = excluded.input, output = excluded.output, error = excluded.error,
-    emits = excluded.emits, log = excluded.log, started_at = excluded.started_at,
-    ended_at = excluded.ended_at
-"""
-# Upsert, not REPLACE: the row keeps its seq, so waits stay in the order first put.
-_UPSERT_WAIT = """
-INSERT INTO waits (run_id, reference, workflow_id, state, expires_at) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (run_id, reference) DO UPDATE SET
-    workflow_id = excluded.workflow_id, state = excluded.state,
-    expires_at = excluded.expires_at, lease_until = NULL
-"""
-# The literal IN list is the one of the partial index runs_in_flight, so the index serves it.
-_CLAIM_RUNS = """
-UPDATE runs SET lease_owner = ?1, lease_until = ?2
-WHERE seq IN (
-    SELECT seq FROM runs
-    WHERE status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until <= ?3)
-    ORDER BY seq LIMIT ?4)
-RETURNING *
-"""
-_CLAIM_WAITS = """
-UPDATE waits SET lease_until = ?1
-WHERE seq IN (
-    SELECT seq FROM waits
-    WHERE expires_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
-    ORDER BY expires_at, seq LIMIT ?3)
-RETURNING *
-"""
+#: At most this many runs created at once run on the event loop when the writer is idle.
+_CREATE_INLINE = 16
 
 
-def _json(value: Any) -> str | None:
-    return None if value is None else codec.dumps(value)
+class Bare:
+    """The runs this process created that have no task, task batch or wait row yet.
+
+    A fresh run's end writes its task list as batches, which replaces whatever records the run
+    had, and its terminal status drops its waits: three DELETEs that find nothing for a run
+    that never stored a task or a wait, a quarter of a short run's statements. They are skipped
+    for the runs named here. Only ever an under-statement: a run goes in when its row is
+    inserted, and out before anything is written to those tables for it (so a rolled-back or
+    retried write leaves it out, and the DELETEs run), and when it ends. A run this process did
+    not create (one resumed after a restart) is never in it. The writes that use it are run by
+    one writer at a time (the writer thread, or inline under its lock).
+    """
+
+    __slots__ = ("runs",)
+
+    def __init__(self) -> None:
+        self.runs: set[str] = set()
+
+    def take(self, run_id: str) -> bool:
+        """Whether the run had no rows in those tables; it is no longer counted as bare."""
+        try:
+            self.runs.remove(run_id)
+        except KeyError:
+            return False
+        return True
 
 
-def _micros(moment: datetime | None) -> int | None:
-    return None if moment is None else codec.to_micros(moment)
+Q = queries("sqlite")
 
 
-def _time(micros: int | None) -> datetime | None:
-    return None if micros is None else codec.from_micros(micros)
-
-
-def _run(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        workflow_id=row["workflow_id"],
-        workflow_revision=row["workflow_revision"],
-        status=row["status"],
-        input=codec.loads(row["input"]),
-        output=codec.loads(row["output"]),
-        error=codec.loads(row["error"]),
-        context=codec.loads(row["context"]),
-        trigger=codec.loads(row["trigger"]),
-        hops=row["hops"],
-        created_at=codec.from_micros(row["created_at"]),
-        started_at=_time(row["started_at"]),
-        ended_at=_time(row["ended_at"]),
-    )
-
-
-def _task(row: sqlite3.Row) -> StoredTask:
-    return StoredTask(
-        run_id=row["run_id"],
-        sequence=row["sequence"],
-        reference=row["reference"],
-        name=row["name"],
-        status=row["status"],
-        input=codec.loads(row["input"]),
-        output=codec.loads(row["output"]),
-        error=codec.loads(row["error"]),
-        emits=tuple(codec.loads(row["emits"])),
-        log=row["log"],
-        started_at=_time(row["started_at"]),
-        ended_at=_time(row["ended_at"]),
-    )
-
-
-def _wait(row: sqlite3.Row) -> Wait:
-    return Wait(
-        run_id=row["run_id"],
-        reference=row["reference"],
-        workflow_id=row["workflow_id"],
-        state=codec.loads(row["state"]),
-        expires_at=_time(row["expires_at"]),
-    )
-
-
-def _run_params(run: RunRecord) -> tuple[Any, ...]:
-    return (
-        run.status,
-        _json(run.input),
-        _json(run.output),
-        _json(run.error),
-        _json(run.context),
-        _json(run.trigger),
-        run.hops,
-        _micros(run.started_at),
-        _micros(run.ended_at),
-        run.id,
-    )
-
-
-def _task_params(task: StoredTask) -> tuple[Any, ...]:
-    return (
-        task.run_id,
-        task.sequence,
-        task.reference,
-        task.name,
-        task.status,
-        _json(task.input),
-        _json(task.output),
-        _json(task.error),
-        codec.dumps(list(task.emits)),
-        task.log,
-        _micros(task.started_at),
-        _micros(task.ended_at),
-    )
-
-
-def _wait_params(wait: Wait) -> tuple[Any, ...]:
-    state = _json(wait.state)
-    return (wait.run_id, wait.reference, wait.workflow_id, state, _micros(wait.expires_at))
+_RUN_UPDATE = RUN.encoder(
+    "status",
+    "input",
+    "output",
+    "error",
+    "context",
+    "trigger",
+    "hops",
+    "started_at",
+    "ended_at",
+    "id",
+)
 
 
 def _require_run(conn: sqlite3.Connection, run_id: str) -> None:
-    if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+    if conn.execute(Q["run_exists"], (run_id,)).fetchone() is None:
         raise NotFoundError(f"run {run_id!r} does not exist")
 
 
 def _create(
-    conn: sqlite3.Connection, new_id: str, values: tuple[Any, ...], key: tuple[str, ...] | None
+    conn: sqlite3.Connection,
+    new_id: str,
+    values: tuple[Any, ...],
+    key: tuple[str, ...] | None,
+    bare: Bare,
 ) -> tuple[RunRecord, bool]:
     if key is not None:
-        row = conn.execute(
-            "SELECT runs.* FROM run_starts JOIN runs ON runs.id = run_starts.run_id"
-            " WHERE run_starts.workflow_id = ? AND source = ? AND event_id = ?",
-            key,
-        ).fetchone()
+        row = conn.execute(Q["started_run"], key).fetchone()
         if row is not None:
-            return _run(row), False
-    run = _run(conn.execute(_INSERT_RUN, (new_id, *values)).fetchone())
+            return RUN.from_row(row), False
+    run = RUN.from_row(conn.execute(Q["insert_run"], (new_id, *values)).fetchone())
     if key is not None:
-        conn.execute(
-            "INSERT INTO run_starts (workflow_id, source, event_id, run_id) VALUES (?, ?, ?, ?)",
-            (*key, run.id),
-        )
+        conn.execute(Q["insert_run_start"], (*key, run.id))
+    bare.runs.add(run.id)
     return run, True
 
 
@@ -210,51 +116,46 @@ def _started(
 ) -> dict[tuple[str, str, str], RunRecord]:
     found: dict[tuple[str, str, str], RunRecord] = {}
     for key in dict.fromkeys(keys):  # one primary-key lookup per key
-        row = conn.execute(
-            "SELECT runs.* FROM run_starts JOIN runs ON runs.id = run_starts.run_id"
-            " WHERE run_starts.workflow_id = ? AND source = ? AND event_id = ?",
-            key,
-        ).fetchone()
+        row = conn.execute(Q["started_run"], key).fetchone()
         if row is not None:
-            found[key] = _run(row)
+            found[key] = RUN.from_row(row)
     return found
 
 
 def _create_all(
     conn: sqlite3.Connection,
     prepared: Sequence[tuple[str, tuple[Any, ...], tuple[str, ...] | None]],
+    bare: Bare,
 ) -> list[tuple[RunRecord, bool]]:
-    return [_create(conn, new_id, values, key) for new_id, values, key in prepared]
+    return [_create(conn, new_id, values, key, bare) for new_id, values, key in prepared]
 
 
 def _get(conn: sqlite3.Connection, run_id: str) -> RunRecord:
-    row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+    row = conn.execute(Q["get_run"], (run_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"run {run_id!r} does not exist")
-    return _run(row)
+    return RUN.from_row(row)
 
 
 def _tasks(conn: sqlite3.Connection, run_id: str) -> list[StoredTask]:
     _require_run(conn, run_id)
-    batches = conn.execute(
-        "SELECT records FROM task_batches WHERE run_id = ? ORDER BY first_sequence", (run_id,)
-    ).fetchall()
-    rows = conn.execute("SELECT * FROM tasks WHERE run_id = ? ORDER BY sequence", (run_id,))
+    batches = conn.execute(Q["task_batches"], (run_id,)).fetchall()
+    rows = conn.execute(Q["task_rows"], (run_id,))
     if not batches:
-        return [_task(row) for row in rows]
+        return [TASK.from_row(row) for row in rows]
     # A row was written after the batches (storing a whole list deletes the rows): it wins.
     by_sequence = {
         task.sequence: task for (text,) in batches for task in unpack_tasks(run_id, text)
     }
     for row in rows:
-        by_sequence[row["sequence"]] = _task(row)
+        by_sequence[row["sequence"]] = TASK.from_row(row)
     return [by_sequence[sequence] for sequence in sorted(by_sequence)]
 
 
 def _cursor(conn: sqlite3.Connection, run_id: str | None) -> int | None:
     if run_id is None:
         return None
-    row = conn.execute("SELECT seq FROM runs WHERE id = ?", (run_id,)).fetchone()
+    row = conn.execute(Q["run_seq"], (run_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"page cursor: run {run_id!r} does not exist")
     return int(row[0])
@@ -269,55 +170,34 @@ def _runs_page(
     after: str | None,
 ) -> Page[RunRecord]:
     window = Window.of(limit, _cursor(conn, before), _cursor(conn, after))
-    clauses: list[str] = []
-    params: list[Any] = []
-    if workflow_id is not None:
-        clauses.append("workflow_id = ?")
-        params.append(workflow_id)
-    if statuses is not None:
-        clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
-        params += statuses
-    for bound, op in ((window.lower, ">"), (window.upper, "<")):
-        if bound is not None:
-            clauses.append(f"seq {op} ?")
-            params.append(bound)
-    order = "ASC" if window.ascending else "DESC"
-    sql = f"SELECT * FROM runs WHERE {' AND '.join(clauses) or '1'} ORDER BY seq {order} LIMIT ?"
-    rows = conn.execute(sql, [*params, window.limit + 1]).fetchall()
-    return make_page([_run(row) for row in rows], window, lambda run: run.id, None)
+    rows = conn.execute(*statements.runs_page(workflow_id, statuses, window)).fetchall()
+    return make_page([RUN.from_row(row) for row in rows], window, lambda run: run.id, None)
 
 
 def _in_flight(conn: sqlite3.Connection) -> list[RunRecord]:
-    # The literal IN list is the one of the partial index runs_in_flight, so the index serves it.
-    sql = "SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY seq"
-    return [_run(row) for row in conn.execute(sql)]
+    return [RUN.from_row(row) for row in conn.execute(Q["runs_in_flight"])]
 
 
 def _claim_runs(
     conn: sqlite3.Connection, owner: str, until: int, now: int, limit: int
 ) -> list[RunRecord]:
-    rows = conn.execute(_CLAIM_RUNS, (owner, until, now, limit)).fetchall()
-    return [_run(row) for row in sorted(rows, key=lambda row: row["seq"])]
+    rows = conn.execute(Q["claim_runs"], (owner, until, now, limit)).fetchall()
+    return [RUN.from_row(row) for row in sorted(rows, key=lambda row: row["seq"])]
 
 
 def _renew_runs(conn: sqlite3.Connection, owner: str, run_ids: list[str], until: int) -> list[str]:
-    marks = ", ".join("?" * len(run_ids))
-    sql = (
-        f"UPDATE runs SET lease_until = ? WHERE id IN ({marks}) AND lease_owner = ?"
-        " AND status IN ('pending', 'running') RETURNING id"
-    )
-    kept = {row[0] for row in conn.execute(sql, (until, *run_ids, owner))}
+    kept = {row[0] for row in conn.execute(*statements.renew_runs(owner, run_ids, until))}
     return [run_id for run_id in run_ids if run_id in kept]
 
 
-def _put_batches(conn: sqlite3.Connection, run_id: str, batches: list[tuple[int, str]]) -> None:
-    """Replace every task record of the run with these batches."""
-    conn.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
-    conn.execute("DELETE FROM task_batches WHERE run_id = ?", (run_id,))
-    conn.executemany(
-        "INSERT INTO task_batches (run_id, first_sequence, records) VALUES (?, ?, ?)",
-        [(run_id, first, text) for first, text in batches],
-    )
+def _put_batches(
+    conn: sqlite3.Connection, run_id: str, batches: list[tuple[int, str]], *, fresh: bool
+) -> None:
+    """Replace every task record of the run with these batches (a fresh run has none)."""
+    if not fresh:
+        conn.execute(Q["delete_tasks"], (run_id,))
+        conn.execute(Q["delete_task_batches"], (run_id,))
+    conn.executemany(Q["insert_task_batch"], [(run_id, first, text) for first, text in batches])
 
 
 def _commit(
@@ -327,26 +207,31 @@ def _commit(
     batches: list[tuple[int, str]],
     encoded: Encoded,
     now_us: int,
+    bare: Bare,
 ) -> range:
     run_params, task_params, wait_params = parts
     run_id = transition.run_id
+    ends = transition.run is not None and transition.run.status in TERMINAL_STATUSES
+    # Whatever this writes (task rows, batches, a wait) or ends, the run is no longer bare
+    # after it; taken out before any row is written, so a failure below leaves it out too.
+    writes_rows = bool(batches) or task_params is not None or wait_params is not None
+    fresh = bare.take(run_id) if ends or writes_rows else False
     if run_params is not None:
-        if conn.execute(_UPDATE_RUN, run_params).fetchone() is None:
+        if conn.execute(Q["update_run"], run_params).fetchone() is None:
             raise NotFoundError(f"run {run_id!r} does not exist")
-        if transition.run is not None and transition.run.status in TERMINAL_STATUSES:
-            conn.execute("DELETE FROM waits WHERE run_id = ?", (run_id,))
+        if ends and not fresh:
+            conn.execute(Q["delete_waits_of_run"], (run_id,))
     else:
         _require_run(conn, run_id)
-    if transition.clear_wait is not None:
-        sql = "DELETE FROM waits WHERE run_id = ? AND reference = ?"
-        if not conn.execute(sql, (run_id, transition.clear_wait)).rowcount:
-            raise NotFoundError(f"run {run_id!r} has no wait at {transition.clear_wait!r} to clear")
+    reference = transition.clear_wait
+    if reference is not None and not conn.execute(Q["delete_wait"], (run_id, reference)).rowcount:
+        raise NotFoundError(f"run {run_id!r} has no wait at {reference!r} to clear")
     if batches:
-        _put_batches(conn, run_id, batches)
+        _put_batches(conn, run_id, batches, fresh=fresh)
     if task_params is not None:
-        conn.execute(_UPSERT_TASK, task_params)
+        conn.execute(Q["upsert_task"], task_params)
     if wait_params is not None:
-        conn.execute(_UPSERT_WAIT, wait_params)
+        conn.execute(Q["upsert_wait"], wait_params)
     return insert_outbox(conn, encoded, now_us)
 
 
@@ -361,9 +246,9 @@ _Prepared = tuple[
 def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
     """A transition's parameters, encoded before its transaction (a bad value fails here)."""
     parts = (
-        None if transition.run is None else _run_params(transition.run),
-        None if transition.task is None else _task_params(transition.task),
-        None if transition.wait is None else _wait_params(transition.wait),
+        None if transition.run is None else RUN_CHANGES(transition.run),
+        None if transition.task is None else TASK.to_row(transition.task),
+        None if transition.wait is None else WAIT.to_row(transition.wait),
     )
     batches = pack_tasks(transition.tasks) if transition.tasks else []
     return transition, parts, batches, encode_events(events)
@@ -393,34 +278,33 @@ def _weight(steps: Sequence[tuple[Transition, Sequence[NewEvent]]]) -> int:
     return total
 
 
-def _commit_all(conn: sqlite3.Connection, prepared: list[_Prepared], now_us: int) -> list[range]:
+def _commit_all(
+    conn: sqlite3.Connection, prepared: list[_Prepared], now_us: int, bare: Bare
+) -> list[range]:
     return [
-        _commit(conn, transition, parts, batches, encoded, now_us)
+        _commit(conn, transition, parts, batches, encoded, now_us, bare)
         for transition, parts, batches, encoded in prepared
     ]
 
 
-def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...]) -> None:
+def _put_wait(conn: sqlite3.Connection, run_id: str, params: tuple[Any, ...], bare: Bare) -> None:
+    bare.take(run_id)
     _require_run(conn, run_id)
-    conn.execute(_UPSERT_WAIT, params)
+    conn.execute(Q["upsert_wait"], params)
 
 
-def _waits(conn: sqlite3.Connection, where: str, params: list[str]) -> list[Wait]:
-    return [
-        _wait(row)
-        for row in conn.execute(f"SELECT * FROM waits WHERE {where} ORDER BY seq", params)
-    ]
+def _waits(conn: sqlite3.Connection, statement: tuple[str, list[Any]]) -> list[Wait]:
+    return [WAIT.from_row(row) for row in conn.execute(*statement)]
 
 
 def _delete_wait(conn: sqlite3.Connection, run_id: str, reference: str) -> bool:
-    sql = "DELETE FROM waits WHERE run_id = ? AND reference = ?"
-    return conn.execute(sql, (run_id, reference)).rowcount > 0
+    return conn.execute(Q["delete_wait"], (run_id, reference)).rowcount > 0
 
 
 def _claim_waits(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[Wait]:
-    rows = conn.execute(_CLAIM_WAITS, (until, now, limit)).fetchall()
+    rows = conn.execute(Q["claim_waits"], (until, now, limit)).fetchall()
     rows.sort(key=lambda row: (row["expires_at"], row["seq"]))
-    return [_wait(row) for row in rows]
+    return [WAIT.from_row(row) for row in rows]
 
 
 class SqliteRuns:
@@ -429,6 +313,7 @@ class SqliteRuns:
     _db: SqliteDatabase
     _clock: Clock
     _ids: IdFactory
+    _bare: Bare
 
     async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
         """Create a run, or give back the one this workflow already started for the event."""
@@ -447,9 +332,9 @@ class SqliteRuns:
                     new.workflow_id,
                     new.workflow_revision,
                     new.status,
-                    _json(new.input),
-                    _json(new.context),
-                    _json(new.trigger),
+                    json_or_none(new.input),
+                    json_or_none(new.context),
+                    json_or_none(new.trigger),
                     new.hops,
                     now_us,
                     None if new.lease is None else new.lease.owner,
@@ -459,11 +344,13 @@ class SqliteRuns:
             )
             for new in news
         ]
-        return await self._db.write(partial(_create_all, prepared=prepared))
+        create = partial(_create_all, prepared=prepared, bare=self._bare)
+        return await self._db.write(create, inline=len(prepared) <= _CREATE_INLINE)
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""
-        return await self._db.read(partial(_get, run_id=run_id))
+        get = partial(_get, run_id=run_id)
+        return await self._db.read(get, inline=True, one_statement=True)
 
     async def list_tasks(self, run_id: str) -> list[StoredTask]:
         """A run's task records in sequence order."""
@@ -539,35 +426,37 @@ class SqliteRuns:
         now_us = codec.to_micros(self._clock.now())
         if _weight(steps) <= _PREPARE_INLINE:
             prepared = _prepare_all(steps)
-            ranges = await self._db.write(partial(_commit_all, prepared=prepared, now_us=now_us))
+            commit = partial(_commit_all, prepared=prepared, now_us=now_us, bare=self._bare)
+            ranges = await self._db.write(commit, inline=True)
             return _outbox_items(prepared, ranges, now_us)
         # Thousands of events (a code step's emits, say) take a while to encode and to hand
         # back: in a thread, so the event loop keeps serving meanwhile.
         prepared = await asyncio.to_thread(_prepare_all, steps)
-        ranges = await self._db.write(partial(_commit_all, prepared=prepared, now_us=now_us))
+        commit = partial(_commit_all, prepared=prepared, now_us=now_us, bare=self._bare)
+        ranges = await self._db.write(commit)
         return await asyncio.to_thread(_outbox_items, prepared, ranges, now_us)
 
     # --- waits ---------------------------------------------------------------------------
 
     async def put_wait(self, wait: Wait) -> None:
         """Register or replace a wait of an existing run."""
-        params = _wait_params(wait)
-        await self._db.write(partial(_put_wait, run_id=wait.run_id, params=params))
+        params = WAIT.to_row(wait)
+        put = partial(_put_wait, run_id=wait.run_id, params=params, bare=self._bare)
+        await self._db.write(put, inline=True)
 
     async def list_waits(
         self, *, workflow_id: str | None = None, run_id: str | None = None
     ) -> list[Wait]:
         """Waits in the order they were first put."""
-        clauses, params = ["1"], []
-        for column, value in (("workflow_id", workflow_id), ("run_id", run_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        return await self._db.read(partial(_waits, where=" AND ".join(clauses), params=params))
+        statement = statements.filtered(
+            "waits", "seq", {"workflow_id": workflow_id, "run_id": run_id}
+        )
+        return await self._db.read(partial(_waits, statement=statement))
 
     async def delete_wait(self, run_id: str, reference: str) -> bool:
         """Remove a wait; only one caller gets ``True``."""
-        return await self._db.write(partial(_delete_wait, run_id=run_id, reference=reference))
+        delete = partial(_delete_wait, run_id=run_id, reference=reference)
+        return await self._db.write(delete, inline=True)
 
     async def claim_due_waits(self, *, limit: int = 100, lease_seconds: float = 30.0) -> list[Wait]:
         """Lease waits whose ``expires_at`` has passed, soonest first."""

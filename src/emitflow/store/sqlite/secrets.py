@@ -7,27 +7,25 @@ from datetime import datetime
 from functools import partial
 
 from emitflow.store import codec
+from emitflow.store.queries import queries
 from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteSecrets"]
 
+Q = queries("sqlite")
+
 
 def _put(conn: sqlite3.Connection, name: str, sealed: str, at_us: int) -> None:
-    conn.execute(
-        "INSERT INTO secrets (name, sealed, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, "
-        "updated_at = excluded.updated_at",
-        (name, sealed, at_us),
-    )
+    conn.execute(Q["put_secret"], (name, sealed, at_us))
 
 
 def _all(conn: sqlite3.Connection) -> dict[str, str]:
-    rows = conn.execute("SELECT name, sealed FROM secrets ORDER BY name")
+    rows = conn.execute(Q["list_secrets"])
     return {row["name"]: row["sealed"] for row in rows}
 
 
 def _delete(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("DELETE FROM secrets WHERE name = ?", (name,)).rowcount > 0
+    return conn.execute(Q["delete_secret"], (name,)).rowcount > 0
 
 
 class SqliteSecrets:

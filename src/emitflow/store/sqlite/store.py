@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,29 +31,20 @@ from emitflow.ids import (
 from emitflow.store import codec
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
+from emitflow.store.queries import queries
 from emitflow.store.records import NewWorkflow, Schedule, Subscription, WorkflowVersion
+from emitflow.store.rows import SCHEDULE, SUBSCRIPTION, WORKFLOW
+from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 from emitflow.store.sqlite.events import SqliteEvents
-from emitflow.store.sqlite.runs import SqliteRuns
+from emitflow.store.sqlite.runs import Bare, SqliteRuns
 from emitflow.store.sqlite.secrets import SqliteSecrets
 from emitflow.store.sqlite.tokens import SqliteTokens
 from emitflow.store.sqlite.webhooks import SqliteWebhooks
 
 __all__ = ["SqliteStore", "path_from_url"]
 
-_LATEST = """
-SELECT * FROM workflows w
-WHERE revision = (SELECT max(revision) FROM workflows WHERE id = w.id)
-ORDER BY namespace, name, id
-"""
-_CLAIM_SCHEDULES = """
-UPDATE schedules SET lease_until = ?1
-WHERE (workflow_id, kind) IN (
-    SELECT workflow_id, kind FROM schedules
-    WHERE next_due_at <= ?2 AND (lease_until IS NULL OR lease_until <= ?2)
-    ORDER BY next_due_at, workflow_id, kind LIMIT ?3)
-RETURNING *
-"""
+Q = queries("sqlite")
 _URL_FORMS = "sqlite:///relative/path, sqlite:////absolute/path or sqlite:///:memory:"
 
 
@@ -68,82 +60,30 @@ def path_from_url(url: str) -> str:
     return unquote(rest[1:])
 
 
-def _version(row: sqlite3.Row) -> WorkflowVersion:
-    return WorkflowVersion(
-        id=row["id"],
-        revision=row["revision"],
-        namespace=row["namespace"],
-        name=row["name"],
-        version=row["version"],
-        document=row["document"],
-        media_type=row["media_type"],
-        definition=codec.loads(row["definition"]),
-        created_at=codec.from_micros(row["created_at"]),
-    )
-
-
-def _subscription(row: sqlite3.Row) -> Subscription:
-    return Subscription(
-        id=row["id"],
-        emitter_id=row["emitter_id"],
-        listener_id=row["listener_id"],
-        event_name=row["event_name"],
-        filters=tuple(codec.loads(row["filters"])),
-        created_at=codec.from_micros(row["created_at"]),
-    )
-
-
-def _schedule(row: sqlite3.Row) -> Schedule:
-    due = row["next_due_at"]
-    return Schedule(
-        workflow_id=row["workflow_id"],
-        kind=row["kind"],
-        spec=codec.loads(row["spec"]),
-        next_due_at=None if due is None else codec.from_micros(due),
-    )
-
-
 def _put_workflow(
-    conn: sqlite3.Connection, new: NewWorkflow, workflow_id: str, definition: str | None, now: int
+    conn: sqlite3.Connection, new: NewWorkflow, workflow_id: str, now: datetime
 ) -> WorkflowVersion:
-    row = conn.execute(
-        "SELECT * FROM workflows WHERE id = ? ORDER BY revision DESC LIMIT 1", (workflow_id,)
-    ).fetchone()
-    latest = None if row is None else _version(row)
+    row = conn.execute(Q["latest_workflow"], (workflow_id,)).fetchone()
+    latest = None if row is None else WORKFLOW.from_row(row)
     if latest is not None and latest.same_document(new):
         return latest
-    revision = 1 if latest is None else latest.revision + 1
-    row = conn.execute(
-        "INSERT INTO workflows (id, revision, namespace, name, version, media_type, document,"
-        " definition, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (
-            workflow_id,
-            revision,
-            new.namespace,
-            new.name,
-            new.version,
-            new.media_type,
-            new.document,
-            definition,
-            now,
-        ),
-    ).fetchone()
-    return _version(row)
+    version = new.stored_as(workflow_id, 1 if latest is None else latest.revision + 1, now)
+    return WORKFLOW.from_row(
+        conn.execute(Q["insert_workflow"], WORKFLOW.to_row(version)).fetchone()
+    )
 
 
 def _get_workflow(
     conn: sqlite3.Connection, workflow_id: str, revision: int | None
 ) -> WorkflowVersion:
     if revision is None:
-        sql = "SELECT * FROM workflows WHERE id = ? ORDER BY revision DESC LIMIT 1"
-        row = conn.execute(sql, (workflow_id,)).fetchone()
+        row = conn.execute(Q["latest_workflow"], (workflow_id,)).fetchone()
     else:
-        sql = "SELECT * FROM workflows WHERE id = ? AND revision = ?"
-        row = conn.execute(sql, (workflow_id, revision)).fetchone()
+        row = conn.execute(Q["workflow_revision"], (workflow_id, revision)).fetchone()
     if row is None:
         which = "" if revision is None else f" revision {revision}"
         raise NotFoundError(f"workflow {workflow_id!r}{which} does not exist")
-    return _version(row)
+    return WORKFLOW.from_row(row)
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
@@ -155,35 +95,25 @@ def _changes(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> int:
 
 
 def _delete_workflow(conn: sqlite3.Connection, workflow_id: str) -> bool:
-    existed = conn.execute("DELETE FROM workflows WHERE id = ?", (workflow_id,)).rowcount
-    conn.execute("DELETE FROM schedules WHERE workflow_id = ?", (workflow_id,))
-    conn.execute(
-        "DELETE FROM subscriptions WHERE emitter_id = ?1 OR listener_id = ?1", (workflow_id,)
-    )
+    existed = conn.execute(Q["delete_workflow"], (workflow_id,)).rowcount
+    conn.execute(Q["delete_workflow_schedules"], (workflow_id,))
+    conn.execute(Q["delete_workflow_subscriptions"], (workflow_id,))
     return existed > 0
 
 
 def _put_subscription(
     conn: sqlite3.Connection, new_id: str, triple: tuple[str, str, str], filters: str, now: int
 ) -> Subscription:
-    row = conn.execute(
-        "UPDATE subscriptions SET filters = ?"
-        " WHERE emitter_id = ? AND event_name = ? AND listener_id = ? RETURNING *",
-        (filters, *triple),
-    ).fetchone()
+    row = conn.execute(Q["update_subscription"], (filters, *triple)).fetchone()
     if row is None:
-        row = conn.execute(
-            "INSERT INTO subscriptions (id, emitter_id, event_name, listener_id, filters,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-            (new_id, *triple, filters, now),
-        ).fetchone()
-    return _subscription(row)
+        row = conn.execute(Q["insert_subscription"], (new_id, *triple, filters, now)).fetchone()
+    return SUBSCRIPTION.from_row(row)
 
 
 def _claim_schedules(conn: sqlite3.Connection, until: int, now: int, limit: int) -> list[Schedule]:
-    rows = conn.execute(_CLAIM_SCHEDULES, (until, now, limit)).fetchall()
+    rows = conn.execute(Q["claim_schedules"], (until, now, limit)).fetchall()
     rows.sort(key=lambda row: (row["next_due_at"], row["workflow_id"], row["kind"]))
-    return [_schedule(row) for row in rows]
+    return [SCHEDULE.from_row(row) for row in rows]
 
 
 class SqliteStore(
@@ -197,6 +127,7 @@ class SqliteStore(
         self._db = SqliteDatabase(str(path))
         self._clock = clock or SystemClock()
         self._ids = ids or random_id
+        self._bare = Bare()
 
     @classmethod
     def from_url(
@@ -242,36 +173,27 @@ class SqliteStore(
 
     async def put_workflow(self, new: NewWorkflow) -> WorkflowVersion:
         """Store a version (a new workflow unless ``new.id`` names one); same document = no-op."""
-        definition = None if new.definition is None else codec.dumps(new.definition)
         workflow_id = new.id or self._ids(WORKFLOW_PREFIX)
-        return await self._db.write(
-            partial(
-                _put_workflow,
-                new=new,
-                workflow_id=workflow_id,
-                definition=definition,
-                now=self._now_us(),
-            )
-        )
+        put = partial(_put_workflow, new=new, workflow_id=workflow_id, now=self._clock.now())
+        return await self._db.write(put)
 
     async def get_workflow(
         self, workflow_id: str, *, revision: int | None = None
     ) -> WorkflowVersion:
         """The latest version of a workflow, or the given revision."""
-        return await self._db.read(
-            partial(_get_workflow, workflow_id=workflow_id, revision=revision)
-        )
+        get = partial(_get_workflow, workflow_id=workflow_id, revision=revision)
+        return await self._db.read(get, inline=True, one_statement=True)
 
     async def list_workflows(self) -> list[WorkflowVersion]:
         """The latest version of every workflow, by namespace, name and id."""
-        rows = await self._db.read(partial(_rows, sql=_LATEST, params=()))
-        return [_version(row) for row in rows]
+        rows = await self._db.read(partial(_rows, sql=Q["latest_workflows"], params=()))
+        return [WORKFLOW.from_row(row) for row in rows]
 
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         """Every version of a workflow, oldest first."""
-        sql = "SELECT * FROM workflows WHERE id = ? ORDER BY revision"
+        sql = Q["workflow_versions"]
         rows = await self._db.read(partial(_rows, sql=sql, params=(workflow_id,)))
-        return [_version(row) for row in rows]
+        return [WORKFLOW.from_row(row) for row in rows]
 
     async def delete_workflow(self, workflow_id: str) -> bool:
         """Remove a workflow's versions, schedules and subscriptions; runs and events stay."""
@@ -305,69 +227,49 @@ class SqliteStore(
         self, emitter_id: str, listener_id: str, event_name: str = ""
     ) -> bool:
         """Unsubscribe the triple."""
-        sql = (
-            "DELETE FROM subscriptions WHERE emitter_id = ? AND event_name = ? AND listener_id = ?"
-        )
-        params = (emitter_id, event_name, listener_id)
+        sql, params = Q["delete_subscription"], (emitter_id, event_name, listener_id)
         return await self._db.write(partial(_changes, sql=sql, params=params)) > 0
 
     async def list_subscriptions(
         self, *, emitter_id: str | None = None, listener_id: str | None = None
     ) -> list[Subscription]:
         """Subscriptions in creation order, optionally of one emitter or listener."""
-        clauses, params = ["1"], []
-        for column, value in (("emitter_id", emitter_id), ("listener_id", listener_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        sql = f"SELECT * FROM subscriptions WHERE {' AND '.join(clauses)} ORDER BY seq"
+        sql, params = statements.filtered(
+            "subscriptions", "seq", {"emitter_id": emitter_id, "listener_id": listener_id}
+        )
         rows = await self._db.read(partial(_rows, sql=sql, params=params))
-        return [_subscription(row) for row in rows]
+        return [SUBSCRIPTION.from_row(row) for row in rows]
 
     async def match_subscriptions(self, emitter_id: str, channel: str) -> list[Subscription]:
         """Subscriptions an event of this emitter on this channel reaches, globs included."""
-        patterns = emitter_patterns(emitter_id)
-        marks = ", ".join("?" * len(patterns))
-        sql = (
-            f"SELECT * FROM subscriptions WHERE emitter_id IN ({marks}) AND event_name = ?"
-            " ORDER BY seq"
-        )
-        rows = await self._db.read(partial(_rows, sql=sql, params=(*patterns, channel)))
-        return [_subscription(row) for row in rows]
+        sql, params = statements.match_subscriptions(emitter_patterns(emitter_id), channel)
+        rows = await self._db.read(partial(_rows, sql=sql, params=params))
+        return [SUBSCRIPTION.from_row(row) for row in rows]
 
     # --- schedules -----------------------------------------------------------------------
 
     async def put_schedule(self, schedule: Schedule) -> None:
         """Register or replace a schedule; this also ends a claim's lease."""
-        due = schedule.next_due_at
-        params = (
-            schedule.workflow_id,
-            schedule.kind,
-            None if schedule.spec is None else codec.dumps(schedule.spec),
-            None if due is None else codec.to_micros(due),
-        )
-        sql = (
-            "INSERT INTO schedules (workflow_id, kind, spec, next_due_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (workflow_id, kind) DO UPDATE SET spec = excluded.spec,"
-            " next_due_at = excluded.next_due_at, lease_until = NULL"
-        )
-        await self._db.write(partial(_changes, sql=sql, params=params))
+        params = SCHEDULE.to_row(schedule)
+        await self._db.write(partial(_changes, sql=Q["put_schedule"], params=params))
 
     async def list_schedules(self, *, workflow_id: str | None = None) -> list[Schedule]:
         """Schedules by workflow id and kind."""
-        where, params = (
-            ("", ()) if workflow_id is None else ("WHERE workflow_id = ?", (workflow_id,))
+        sql, params = (
+            (Q["list_schedules"], ())
+            if workflow_id is None
+            else (Q["schedules_of"], (workflow_id,))
         )
-        sql = f"SELECT * FROM schedules {where} ORDER BY workflow_id, kind"
         rows = await self._db.read(partial(_rows, sql=sql, params=params))
-        return [_schedule(row) for row in rows]
+        return [SCHEDULE.from_row(row) for row in rows]
 
     async def delete_schedules(self, workflow_id: str, *, kind: str | None = None) -> int:
         """Remove a workflow's schedules (of one kind)."""
-        sql, params = "DELETE FROM schedules WHERE workflow_id = ?", [workflow_id]
-        if kind is not None:
-            sql += " AND kind = ?"
-            params.append(kind)
+        sql, params = (
+            (Q["delete_schedules"], (workflow_id,))
+            if kind is None
+            else (Q["delete_schedule_kind"], (workflow_id, kind))
+        )
         return await self._db.write(partial(_changes, sql=sql, params=params))
 
     async def claim_due_schedules(

@@ -2,67 +2,44 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 from functools import partial
 
 from emitflow.errors import StoreError
 from emitflow.store import codec
+from emitflow.store.queries import queries
 from emitflow.store.records import TokenRecord
+from emitflow.store.rows import TOKEN
 from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteTokens"]
 
-
-def _token(row: sqlite3.Row) -> TokenRecord:
-    return TokenRecord(
-        id=row["id"],
-        name=row["name"],
-        scopes=tuple(json.loads(row["scopes"])),
-        digest=row["digest"],
-        created_at=codec.from_micros(row["created_at"]),
-        resources=tuple(json.loads(row["resources"])),
-        last_used_at=None
-        if row["last_used_at"] is None
-        else codec.from_micros(row["last_used_at"]),
-    )
+Q = queries("sqlite")
 
 
 def _insert(conn: sqlite3.Connection, token: TokenRecord) -> None:
     try:
-        conn.execute(
-            "INSERT INTO tokens (id, name, scopes, digest, created_at, resources, last_used_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                token.id,
-                token.name,
-                json.dumps(list(token.scopes)),
-                token.digest,
-                codec.to_micros(token.created_at),
-                json.dumps(list(token.resources)),
-                None if token.last_used_at is None else codec.to_micros(token.last_used_at),
-            ),
-        )
+        conn.execute(Q["insert_token"], TOKEN.to_row(token))
     except sqlite3.IntegrityError as exc:
         raise StoreError(f"token {token.id!r} or its secret already exists") from exc
 
 
 def _find(conn: sqlite3.Connection, digest: str) -> TokenRecord | None:
-    row = conn.execute("SELECT * FROM tokens WHERE digest = ?", (digest,)).fetchone()
-    return None if row is None else _token(row)
+    row = conn.execute(Q["find_token"], (digest,)).fetchone()
+    return None if row is None else TOKEN.from_row(row)
 
 
 def _all(conn: sqlite3.Connection) -> list[TokenRecord]:
-    return [_token(row) for row in conn.execute("SELECT * FROM tokens ORDER BY created_at, id")]
+    return [TOKEN.from_row(row) for row in conn.execute(Q["list_tokens"])]
 
 
 def _delete(conn: sqlite3.Connection, token_id: str) -> bool:
-    return conn.execute("DELETE FROM tokens WHERE id = ?", (token_id,)).rowcount > 0
+    return conn.execute(Q["delete_token"], (token_id,)).rowcount > 0
 
 
 def _touch(conn: sqlite3.Connection, token_id: str, at: int) -> None:
-    conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))
+    conn.execute(Q["touch_token"], (at, token_id))
 
 
 class SqliteTokens:

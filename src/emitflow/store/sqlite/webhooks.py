@@ -10,90 +10,37 @@ from typing import Any
 from emitflow.errors import NotFoundError
 from emitflow.store import codec
 from emitflow.store.paging import lease_end
+from emitflow.store.queries import queries
 from emitflow.store.records import Webhook, WebhookDelivery
+from emitflow.store.rows import DELIVERY, WEBHOOK
 from emitflow.store.sqlite.database import SqliteDatabase
 
 __all__ = ["SqliteWebhooks"]
 
-_PUT = """
-INSERT INTO webhooks (id, url, name, mode, state, failures, last_error, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET url = excluded.url, name = excluded.name, mode = excluded.mode,
-    state = excluded.state, failures = excluded.failures, last_error = excluded.last_error,
-    updated_at = excluded.updated_at
-"""
-_ADD = """
-INSERT OR IGNORE INTO webhook_deliveries
-    (webhook_id, event_source, event_id, position, event, status, attempts, next_attempt_at)
-VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)
-"""
-_CLAIM = """
-SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
-ORDER BY next_attempt_at, id LIMIT ?
-"""
-
-
-def _webhook(row: sqlite3.Row) -> Webhook:
-    return Webhook(
-        id=row["id"],
-        url=row["url"],
-        name=row["name"],
-        mode=row["mode"],
-        state=row["state"],
-        failures=row["failures"],
-        last_error=row["last_error"],
-        created_at=codec.from_micros(row["created_at"]),
-        updated_at=codec.from_micros(row["updated_at"]),
-    )
-
-
-def _delivery(row: sqlite3.Row) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        webhook_id=row["webhook_id"],
-        position=row["position"],
-        event=codec.loads(row["event"]),
-        status=row["status"],
-        attempts=row["attempts"],
-        next_attempt_at=codec.from_micros(row["next_attempt_at"]),
-        last_error=row["last_error"],
-    )
+Q = queries("sqlite")
 
 
 def _put(conn: sqlite3.Connection, webhook: Webhook) -> None:
-    conn.execute(
-        _PUT,
-        (
-            webhook.id,
-            webhook.url,
-            webhook.name,
-            webhook.mode,
-            webhook.state,
-            webhook.failures,
-            webhook.last_error,
-            codec.to_micros(webhook.created_at),
-            codec.to_micros(webhook.updated_at),
-        ),
-    )
+    conn.execute(Q["put_webhook"], WEBHOOK.to_row(webhook))
 
 
 def _get(conn: sqlite3.Connection, webhook_id: str) -> Webhook:
-    row = conn.execute("SELECT * FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
+    row = conn.execute(Q["get_webhook"], (webhook_id,)).fetchone()
     if row is None:
         raise NotFoundError(f"no webhook {webhook_id!r}")
-    return _webhook(row)
+    return WEBHOOK.from_row(row)
 
 
 def _all(conn: sqlite3.Connection) -> list[Webhook]:
-    rows = conn.execute("SELECT * FROM webhooks ORDER BY created_at, id").fetchall()
-    return [_webhook(row) for row in rows]
+    rows = conn.execute(Q["list_webhooks"]).fetchall()
+    return [WEBHOOK.from_row(row) for row in rows]
 
 
 def _delete(conn: sqlite3.Connection, webhook_id: str) -> bool:
-    gone = conn.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,)).rowcount > 0
+    gone = conn.execute(Q["delete_webhook"], (webhook_id,)).rowcount > 0
     if gone:
-        conn.execute("DELETE FROM subscriptions WHERE listener_id = ?", (webhook_id,))
-        conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,))
+        conn.execute(Q["delete_webhook_subscriptions"], (webhook_id,))
+        conn.execute(Q["delete_webhook_deliveries"], (webhook_id,))
     return gone
 
 
@@ -105,32 +52,19 @@ def _add(
     added = 0
     for webhook_id in webhook_ids:
         params = (webhook_id, source, event_id, position, text, now)
-        added += conn.execute(_ADD, params).rowcount
+        added += conn.execute(Q["add_delivery"], params).rowcount
     return added
-
-
-_CLAIM_OF = """
-SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending'
-    AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
-"""
-_HEAD_OF = """
-SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND status = 'pending' ORDER BY id LIMIT ?
-"""
-_DUE_IDS = """
-SELECT DISTINCT webhook_id FROM webhook_deliveries
-WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY webhook_id
-"""
 
 
 def _due_rows(
     conn: sqlite3.Connection, now: int, limit: int, webhook_id: str | None, in_order: bool
 ) -> list[sqlite3.Row]:
     if webhook_id is None:
-        return conn.execute(_CLAIM, (now, limit)).fetchall()
+        return conn.execute(Q["claim_deliveries"], (now, limit)).fetchall()
     if not in_order:
-        return conn.execute(_CLAIM_OF, (webhook_id, now, limit)).fetchall()
+        return conn.execute(Q["claim_deliveries_of"], (webhook_id, now, limit)).fetchall()
     rows = []
-    for row in conn.execute(_HEAD_OF, (webhook_id, limit)).fetchall():
+    for row in conn.execute(Q["head_of_deliveries"], (webhook_id, limit)).fetchall():
         if row["next_attempt_at"] > now:
             break
         rows.append(row)
@@ -147,34 +81,21 @@ def _claim(
 ) -> list[WebhookDelivery]:
     rows = _due_rows(conn, now, limit, webhook_id, in_order)
     conn.executemany(
-        "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?",
+        Q["lease_delivery"],
         [(until, row["id"]) for row in rows],
     )
-    return [_delivery(row) for row in rows]
+    return [DELIVERY.from_row(row) for row in rows]
 
 
-_FINISH = (
-    "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
-    "last_error = ? WHERE id = ?"
-)
-
-
-def _finish_params(delivery: WebhookDelivery) -> tuple[Any, ...]:
-    return (
-        delivery.status,
-        delivery.attempts,
-        codec.to_micros(delivery.next_attempt_at),
-        delivery.last_error,
-        delivery.id,
-    )
+_FINISH = DELIVERY.encoder("status", "attempts", "next_attempt_at", "last_error", "id")
 
 
 def _finish(conn: sqlite3.Connection, delivery: WebhookDelivery) -> None:
-    conn.execute(_FINISH, _finish_params(delivery))
+    conn.execute(Q["finish_delivery"], _FINISH(delivery))
 
 
 def _finish_many(conn: sqlite3.Connection, deliveries: Sequence[WebhookDelivery]) -> None:
-    conn.executemany(_FINISH, [_finish_params(d) for d in deliveries])
+    conn.executemany(Q["finish_delivery"], [_FINISH(d) for d in deliveries])
 
 
 def _add_many(
@@ -186,13 +107,12 @@ def _add_many(
 def _list(
     conn: sqlite3.Connection, webhook_id: str, status: str | None, limit: int
 ) -> list[WebhookDelivery]:
-    sql = "SELECT * FROM webhook_deliveries WHERE webhook_id = ?"
-    params: list[Any] = [webhook_id]
-    if status is not None:
-        sql += " AND status = ?"
-        params.append(status)
-    rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
-    return [_delivery(row) for row in rows]
+    if status is None:
+        rows = conn.execute(Q["list_deliveries"], (webhook_id, limit)).fetchall()
+    else:
+        sql = Q["list_deliveries_of_status"]
+        rows = conn.execute(sql, (webhook_id, status, limit)).fetchall()
+    return [DELIVERY.from_row(row) for row in rows]
 
 
 class SqliteWebhooks:
@@ -253,7 +173,9 @@ class SqliteWebhooks:
     async def due_webhook_ids(self) -> list[str]:
         """The webhooks that have a pending delivery due now."""
         now = self._now_us()
-        rows = await self._db.read(lambda conn: conn.execute(_DUE_IDS, (now,)).fetchall())
+        rows = await self._db.read(
+            lambda conn: conn.execute(Q["due_webhook_ids"], (now,)).fetchall()
+        )
         return [row[0] for row in rows]
 
     async def add_deliveries_many(self, batch: Sequence[tuple[Sequence[str], str, Any]]) -> int:
