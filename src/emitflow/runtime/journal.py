@@ -164,9 +164,10 @@ class RunJournal:
         if self._failure is None:
             return
         detail = f"an earlier commit of run {self._run.id!r} failed: {self._failure}"
-        if isinstance(self._failure, StoreUnavailableError):
+        failure = self._failure
+        if isinstance(failure, StoreUnavailableError):
             # Kept apart from a refused value: the run is not faulted for it (see ``finish``).
-            raise StoreUnavailableError(detail)
+            raise StoreUnavailableError(detail, path=failure.path, cause=failure.cause)
         raise StoreError(detail)
 
     async def publish(self, event: CloudEvent) -> None:
