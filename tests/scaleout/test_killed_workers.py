@@ -2,7 +2,8 @@
 two seconds and started again, while 10,000 emitting chains run: at the end every emitter run
 completed once, every emitted event is in the log once, and the subscribed listener ran once
 per event. The database is polled until everything ended (with a deadline); only the kill
-cadence is timed."""
+cadence is timed. (A worker that stalls past its lease, rather than dying, may run a run a
+second time: see ``workload``; the event's id keeps its effects once.)"""
 
 from __future__ import annotations
 
@@ -49,6 +50,5 @@ def test_killed_workers_lose_nothing_and_repeat_nothing(cluster: Cluster) -> Non
         run_starts=RUNS,
         outbox=0,
         errors=0,
-    ), cluster.logs()
-    resumed = cluster.log_text().count("Traceback")
-    assert resumed == 0, cluster.logs(40)
+    ), f"{state}\nlease lost {cluster.log_text().count('run lease lost')}\n{cluster.logs()}"
+    assert "Traceback" not in cluster.log_text(), cluster.logs(40)
