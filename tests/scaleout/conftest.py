@@ -47,9 +47,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 
 
 @pytest.fixture
-def cluster(
-    private_postgres: PrivatePostgres, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[Cluster]:
+def cluster(private_postgres: PrivatePostgres, tmp_path: Path) -> Iterator[Cluster]:
     """A cluster over a fresh database (migrated); its processes are killed at the end."""
     database = f"scaleout_{next(_databases)}"
     url = private_postgres.create_database(database)
