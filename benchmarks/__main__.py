@@ -19,6 +19,7 @@ SUITES = (
     "bench_emit_storage",
     "bench_cli",
     "bench_brokers",
+    "bench_scaleout",
 )
 
 

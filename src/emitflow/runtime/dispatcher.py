@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from emitflow.errors import StoreUnavailableError
 from emitflow.runtime.feed import EventFeed
 from emitflow.runtime.listens import ListenHub
 from emitflow.runtime.router import Delivery, Router
@@ -159,6 +160,14 @@ class Dispatcher:
         item = delivery.item
         try:
             return await self._router.route(delivery)
+        except StoreUnavailableError as exc:
+            # The store is down, not the event at fault: no attempt is counted (an outage
+            # longer than MAX_ATTEMPTS passes must not give events up); tried again next pass.
+            logger.warning(
+                "routing waits for the store",
+                extra={"outbox_id": item.id, "event_id": item.event.id, "error": repr(exc)},
+            )
+            return False
         except Exception as exc:
             delivery.failures += 1
             extra = {"outbox_id": item.id, "emitter_id": item.emitter_id, "event_id": item.event.id}

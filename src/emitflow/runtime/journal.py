@@ -25,6 +25,12 @@ later ones, so the committed records are always a prefix of the run: a crash los
 not yet committed, which a resumed run does again, exactly as when it crashed between a task's
 effect and its commit. The runner waits when ``PIPELINE_LIMIT`` tasks are pending, a failure
 faults the run at its next effectful task or its end, and the run's end is committed after all.
+
+A store that cannot serve now (``StoreUnavailableError``: the database restarting, a broken
+connection) is not the run's fault: its end is then not committed at all (``finish`` and
+``fail`` raise), so the run stays in flight as last committed and is resumed from its committed
+tasks, by another worker once its lease runs out on a shared store, or when the engine opens
+again. Only a result that cannot be stored (not JSON) faults the run.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from dataclasses import replace
 from typing import Any
 
 from emitflow.clock import Clock
-from emitflow.errors import Problem, StoreError
+from emitflow.errors import Problem, StoreError, StoreUnavailableError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.ports import EventSink, RunResult, TaskRecord
 from emitflow.runtime.reports import channel_of, fault_report, run_chain, stamp_hops
@@ -155,8 +161,14 @@ class RunJournal:
         self._raise_failure()
 
     def _raise_failure(self) -> None:
-        if self._failure is not None:
-            raise StoreError(f"an earlier commit of run {self._run.id!r} failed: {self._failure}")
+        if self._failure is None:
+            return
+        detail = f"an earlier commit of run {self._run.id!r} failed: {self._failure}"
+        failure = self._failure
+        if isinstance(failure, StoreUnavailableError):
+            # Kept apart from a refused value: the run is not faulted for it (see ``finish``).
+            raise StoreUnavailableError(detail, path=failure.path, cause=failure.cause)
+        raise StoreError(detail)
 
     async def publish(self, event: CloudEvent) -> None:
         """Commit an emitted event with its run's transition (the outbox rule); a durable
@@ -213,6 +225,11 @@ class RunJournal:
             # compactly: a loop of pure tasks leaves thousands of records, and one write each
             # cost ten times what running them did.
             return await self._end(final, records)
+        except StoreUnavailableError:
+            # The store cannot serve now (a restart, a lost connection): the run is not faulted
+            # for it. It stays as last committed, and is resumed from its committed tasks: by
+            # another worker once its lease runs out (a shared store), or at the next open.
+            raise
         except StoreError as exc:
             # A value the runner gave back cannot be stored (not JSON): the run faults instead.
             logger.warning("run result cannot be stored", extra={"run_id": final.id})
@@ -228,6 +245,10 @@ class RunJournal:
     async def _end(self, final: RunRecord, tasks: Sequence[StoredTask]) -> RunRecord:
         if self._writing is not None:  # the end comes after every earlier commit
             await asyncio.shield(self._writing)
+        if isinstance(self._failure, StoreUnavailableError):
+            # The runner may have ended the run as faulted *because* a commit met the outage:
+            # that end is not the run's; the run is resumed later instead (see ``finish``).
+            self._raise_failure()
         events = self._take_held()
         if final.status == "faulted" and final.error is not None:
             events.append(fault_report(final, final.error, self._clock.now()))

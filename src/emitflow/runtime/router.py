@@ -126,7 +126,12 @@ class Router:
                 waiting.append(target)
                 continue
             if target.subscription is not None:
-                if not await self._listener_run(delivery, target, gate):
+                try:
+                    queued = await self._listener_run(delivery, target, gate)
+                except BaseException:
+                    gate.release()  # the store failed: the whole delivery is tried again
+                    raise
+                if not queued:
                     gate.release()
                 continue
             try:

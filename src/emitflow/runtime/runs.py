@@ -27,7 +27,7 @@ from dataclasses import replace
 from typing import Any, Final
 
 from emitflow.dsl.model import Workflow
-from emitflow.errors import EmitflowError, NotFoundError, Problem
+from emitflow.errors import EmitflowError, NotFoundError, Problem, StoreUnavailableError
 from emitflow.ports import CodeStepRunner, ListenPort, RunOptions, TaskRecord
 from emitflow.runtime.executor import engine_executor
 from emitflow.runtime.gates import Gate
@@ -307,7 +307,9 @@ class Runs:
             if run_id in self.held:
                 try:
                     return await future
-                except _LeaseLost:
+                except (_LeaseLost, StoreUnavailableError):
+                    # Lost, or its end could not be committed (the store was down): it is
+                    # resumed by whoever claims it next; its record says when it has ended.
                     continue
             self._drop_waiter(run_id, future)
             await asyncio.sleep(delay)
@@ -356,7 +358,8 @@ class Runs:
             self._resolve(run.id, exc)
             raise
         except Exception as exc:
-            # The store failed: the run stays as last committed and is recovered at next open.
+            # The store failed: the run stays as last committed and is recovered at next open,
+            # or, on a shared store, claimed again once its lease (no longer renewed) runs out.
             logger.exception("run could not be recorded", extra={"run_id": run.id})
             outcome = exc
         finally:
@@ -372,6 +375,8 @@ class Runs:
         extra = {"run_id": run.id, "workflow_id": run.workflow_id}
         try:
             workflow = await self._workflows.workflow(run.workflow_id, run.workflow_revision)
+        except StoreUnavailableError:
+            raise  # not the workflow's fault: the run is resumed later (see ``_execute``)
         except EmitflowError as exc:
             problem = Problem.of("configuration", title="Workflow Unavailable", detail=str(exc))
             return await self._journal(run, lifecycle=False).fail(problem.to_dict())

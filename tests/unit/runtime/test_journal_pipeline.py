@@ -1,4 +1,5 @@
-"""A durable run's commits are pipelined: written in order, batched, a prefix after a failure."""
+"""A durable run's commits are pipelined: written in order, batched, a prefix after a failure;
+a store that cannot serve now (a database restart) leaves the run in flight, never faulted."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 import pytest
 
 from emitflow.clock import VirtualClock
-from emitflow.errors import StoreError
-from emitflow.ports import TaskRecord
+from emitflow.errors import StoreError, StoreUnavailableError
+from emitflow.ports import RunResult, RunStatus, TaskRecord
 from emitflow.runtime.journal import RunJournal
 from emitflow.store import MemoryStore, NewEvent, NewRun, OutboxItem, Transition
 
@@ -75,3 +76,56 @@ async def test_a_failed_commit_stops_the_later_ones_and_is_raised() -> None:
             await journal.task_committed(done(2), ())
         assert await store.list_tasks(journal.run.id) == []
         assert store.batches == [[1]]
+
+
+class Restarting(Recording):
+    """A store whose database restarts: its commits fail as unavailable."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__(fail_at)
+        self.down = fail_at is None
+
+    async def commit_transitions(
+        self, steps: Sequence[tuple[Transition, Sequence[NewEvent]]]
+    ) -> list[list[OutboxItem]]:
+        if self.down or len(self.batches) + 1 == self.fail_at:
+            self.batches.append([])
+            raise StoreUnavailableError("server restarting", path="db", cause="AdminShutdown")
+        return await super().commit_transitions(steps)
+
+    async def commit_transition(
+        self, transition: Transition, events: Sequence[NewEvent] = ()
+    ) -> list[OutboxItem]:
+        (items,) = await self.commit_transitions([(transition, events)])
+        return items
+
+
+def ended(status: RunStatus) -> RunResult:
+    return RunResult(run_id="r", status=status, output={"ok": True}, error=None, tasks=())
+
+
+async def test_an_end_meeting_an_outage_is_not_faulted_but_left_in_flight() -> None:
+    async with Restarting(fail_at=1) as store:  # back at once: a faulted end would be stored
+        journal = await journal_of(store)
+        with pytest.raises(StoreUnavailableError, match="server restarting"):
+            await journal.finish(ended("completed"))
+        run = await store.get_run(journal.run.id)
+        assert (run.status, run.error) == ("pending", None)  # resumed later, as it was
+        assert await store.claim_outbox() == []  # no $errors report either
+
+
+async def test_a_task_commit_meeting_an_outage_leaves_the_run_in_flight() -> None:
+    async with Restarting(fail_at=1) as store:
+        journal = await journal_of(store)
+        await journal.task_committed(done(1), ())
+        with pytest.raises(StoreUnavailableError, match="server restarting"):
+            await journal.flush()
+        # The runner faults the run at its next effectful task (the journal raised there).
+        with pytest.raises(StoreUnavailableError, match="earlier commit"):
+            await journal.task_committed(done(2), ())
+        with pytest.raises(StoreUnavailableError):
+            await journal.finish(ended("faulted"))
+        with pytest.raises(StoreUnavailableError):
+            await journal.fail({"title": "Runner Failed"})
+        assert (await store.get_run(journal.run.id)).status == "pending"
+        assert await store.list_tasks(journal.run.id) == []

@@ -47,6 +47,9 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     ConnectionError,
     asyncpg.exceptions.InterfaceError,
+    # "cannot switch to state …; another operation is in progress": a connection the server
+    # ended (a restart) while an operation was on it; the pool replaces it.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
