@@ -17,6 +17,7 @@ SUITES = (
     "bench_ui",
     "bench_dsl",
     "bench_emit_storage",
+    "bench_emit_path",
     "bench_cli",
     "bench_brokers",
 )
