@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -50,7 +50,7 @@ from emitflow.events.cloudevent import CloudEvent
 from emitflow.ports import RunOptions, RunResult
 from emitflow.runtime import Engine, EngineSettings, engine_executor
 from emitflow.runtime.subscriptions import source_emitter_id
-from emitflow.store import NewEvent
+from emitflow.store import NewEvent, Store
 from emitflow.store.factory import open_store
 from emitflow.store.sqlite.database import _WRITER_PRAGMAS
 
@@ -186,12 +186,22 @@ class _Pauses:
 
 async def ingest_latency(url: str, n: int) -> tuple[list[float], list[tuple[int, float]]]:
     """Seconds from each ``ingest`` call to its listener run's start; the GC pauses meanwhile."""
+    spans, pauses = await ingest_latency_on(url, n)
+    return [end - start for start, end in spans], pauses
+
+
+async def ingest_latency_on(
+    store: str | Store, n: int, measuring: Callable[[], None] = lambda: None
+) -> tuple[list[tuple[float, float]], list[tuple[int, float]]]:
+    """(ingest called, listener run started) per event, and the GC pauses meanwhile;
+    ``measuring`` is called once the setup is done, right before the first ingest."""
     clock = _ListenerClock()
     emitted: dict[str, float] = {}
     pauses = _Pauses()
-    async with Engine.open(url, settings=EngineSettings(executor=clock)) as engine:
+    async with Engine.open(store, settings=EngineSettings(executor=clock)) as engine:
         target = await engine.deploy(listener("latency").replace(".data.n }", ".data }"))
         await engine.subscribe(emitter_id=source_emitter_id(SOURCE), listener_id=target.id)
+        measuring()
         gc.callbacks.append(pauses)
         try:
             for i in range(n):
@@ -203,7 +213,7 @@ async def ingest_latency(url: str, n: int) -> tuple[list[float], list[tuple[int,
         finally:
             gc.callbacks.remove(pauses)
         await engine.drain(within=120)
-    return [clock.started[key] - at for key, at in emitted.items()], pauses.pauses
+    return [(at, clock.started[key]) for key, at in emitted.items()], pauses.pauses
 
 
 async def single_appends(url: str, n: int) -> float:
