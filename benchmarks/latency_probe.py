@@ -18,7 +18,7 @@ import inspect
 import os
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -99,9 +99,45 @@ async def probe(url: str, events: int) -> None:
                 )
 
 
+async def _sample_waits(server: str, database: str, stop: asyncio.Event) -> Counter[str]:
+    """What the database's busy backends were doing, sampled every ~2 ms until ``stop``."""
+    import asyncpg
+
+    seen: Counter[str] = Counter()
+    conn = await asyncpg.connect(server)
+    try:
+        while not stop.is_set():
+            for row in await conn.fetch(_WAITS, database):
+                seen[f"{row['wait_event_type'] or 'CPU'}/{row['wait_event'] or '-'}"] += 1
+            await asyncio.sleep(0.002)
+    finally:
+        await conn.close()
+    return seen
+
+
+_WAITS = (
+    "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE datname = $1"
+    " AND pid <> pg_backend_pid() AND (state = 'active' OR wait_event_type IN ('IO', 'Lock',"
+    " 'LWLock')) AND wait_event IS DISTINCT FROM 'ClientRead'"
+)
+
+
 async def _on_fresh(server: str | None, events: int) -> None:
     async with bench_emit_path.fresh_store(server) as url:
-        await probe(url, events)
+        if server is None:
+            await probe(url, events)
+            return
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(_sample_waits(server, url.rsplit("/", 1)[1], stop))
+        try:
+            await probe(url, events)
+        finally:
+            stop.set()
+            seen = await sampler
+        total = sum(seen.values()) or 1
+        print("  busy backends of the database, sampled (wait event type/name: share):")
+        for what, count in seen.most_common(8):
+            print(f"    {what:32} {count / total:6.1%} ({count:,} samples)")
 
 
 def main(args: Sequence[str] = ()) -> None:
