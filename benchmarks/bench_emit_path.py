@@ -77,16 +77,33 @@ async def fresh_store(server: str | None) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as folder:
             yield f"sqlite:///{folder}/emitflow.db"
         return
+    url = await create_database(server)
+    try:
+        yield url
+    finally:
+        await drop_database(server, url)
+
+
+async def create_database(server: str) -> str:
+    """A new database ``bench_<pid>_<n>`` on the PostgreSQL ``server``; its URL."""
     import asyncpg
 
     name = f"bench_{os.getpid()}_{next(_databases)}"
     admin = await asyncpg.connect(server)
     try:
         await admin.execute(f"CREATE DATABASE {name}")
-        try:
-            yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-        finally:
-            await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+
+
+async def drop_database(server: str, url: str) -> None:
+    """Drop the database of ``url`` (made by ``create_database``), its sessions ended."""
+    import asyncpg
+
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f"DROP DATABASE {urlsplit(url).path.strip('/')} WITH (FORCE)")
     finally:
         await admin.close()
 
