@@ -17,6 +17,8 @@ SUITES = (
     "bench_ui",
     "bench_dsl",
     "bench_emit_storage",
+    "bench_emit_path",
+    "bench_store_runs",
     "bench_cli",
     "bench_brokers",
     "bench_scaleout",

@@ -3,8 +3,9 @@
 ``python -m benchmarks.api_servers bare`` — a Starlette app whose one route answers 202, on
 uvicorn with the settings ``emitflow serve`` uses (``uvicorn_config``), on a socket bound the
 same way: the same server stack as the API, doing nothing.
-``python -m benchmarks.api_servers api HOME`` — ``emitflow serve`` on a store in ``HOME``, with
-``EMITFLOW_TOKEN`` as its admin token and a one-task workflow ``p_bench`` deployed.
+``python -m benchmarks.api_servers api HOME [STORE_URL]`` — ``emitflow serve`` on a store in
+``HOME`` (or at ``STORE_URL``, e.g. ``postgresql://…``), with ``EMITFLOW_TOKEN`` as its admin
+token and a one-task workflow ``p_bench`` deployed.
 ``python -m benchmarks.api_servers static`` — a few lines of asyncio answering every request
 with the same bytes, no HTTP framework: what the load generator reaches against a server
 that costs almost nothing (its own ceiling on this machine).
@@ -92,7 +93,7 @@ async def _static() -> None:
     await server.serve_forever()
 
 
-async def _api(home: Path) -> None:
+async def _api(home: Path, store: str | None = None) -> None:
     from emitflow.api.server import ServeOptions, serve
     from emitflow.api.settings import ApiSettings
 
@@ -102,6 +103,7 @@ async def _api(home: Path) -> None:
     os.environ["EMITFLOW_HOME"] = str(home)
     options = ServeOptions(
         port=0,
+        store=store,
         workflows=folder,
         api=ApiSettings(admin_token=os.environ["EMITFLOW_TOKEN"]),
     )
@@ -114,4 +116,4 @@ if __name__ == "__main__":
     elif sys.argv[1] == "static":
         asyncio.run(_static())
     else:
-        asyncio.run(_api(Path(sys.argv[2])))
+        asyncio.run(_api(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))

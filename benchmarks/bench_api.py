@@ -12,7 +12,9 @@
 - SSE: 50 clients on ``GET /v1/events/stream`` while events are ingested at 1,000/s (batches of
   50 every 50 ms) for 5 s; how many each client got, and the lag from ingest to receipt.
 
-``EMITFLOW_BENCH_API=ingest`` runs the first part only.
+``EMITFLOW_BENCH_API=ingest`` runs the first part only. With ``EMITFLOW_BENCH_POSTGRES`` set to a
+server URL, the ingest part serves the API on a PostgreSQL database of its own (created on that
+server, dropped after) instead of SQLite.
 """
 
 from __future__ import annotations
@@ -134,8 +136,11 @@ def wrk(wrk_path: str, url: str, folder: Path, prefix: str, seconds: int) -> Wrk
     )
 
 
-def _stored(database: Path, prefix: str) -> int:
-    """Events of one wrk run in the store: in the log, or still in the outbox."""
+def _stored(database: Path | str, prefix: str) -> int:
+    """Events of one wrk run in the store (a SQLite file, or a PostgreSQL URL): in the log, or
+    still in the outbox."""
+    if isinstance(database, str):
+        return asyncio.run(_stored_postgres(database, prefix))
     sql = (
         "SELECT count(*) FROM (SELECT event_id FROM events WHERE event_id LIKE ?1"
         " UNION SELECT json_extract(event, '$.id') FROM outbox"
@@ -146,15 +151,34 @@ def _stored(database: Path, prefix: str) -> int:
     return count
 
 
-def ingest_rates(wrk_path: str, home: Path) -> tuple[list[WrkResult], list[WrkResult], WrkResult]:
-    """wrk against the API and the bare route, ``ROUNDS`` interleaved rounds; wrk's ceiling."""
+async def _stored_postgres(url: str, prefix: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT event_id FROM events WHERE event_id LIKE $1"
+            " UNION SELECT (event::json)->>'id' FROM outbox WHERE (event::json)->>'id' LIKE $1) s",
+            f"{prefix}-%",
+        )
+    finally:
+        await conn.close()
+    return count
+
+
+def ingest_rates(
+    wrk_path: str, home: Path, store: str | None = None
+) -> tuple[list[WrkResult], list[WrkResult], WrkResult]:
+    """wrk against the API (on ``store``, or SQLite in ``home``) and the bare route, ``ROUNDS``
+    interleaved rounds; wrk's ceiling."""
     api_runs: list[WrkResult] = []
     bare_runs: list[WrkResult] = []
     prefixes: list[str] = []
     with _server("static") as url:
         wrk(wrk_path, url, home, "warm-static", 1)
         ceiling = wrk(wrk_path, url, home, "static", SECONDS)
-    with _server("bare") as bare_url, _server("api", str(home / "ingest")) as api_url:
+    api_args = ("api", str(home / "ingest"), *([store] if store else []))
+    with _server("bare") as bare_url, _server(*api_args) as api_url:
         wrk(wrk_path, bare_url, home, "warm-bare", 1)
         wrk(wrk_path, api_url, home, "warm-api", 1)
         for n in range(ROUNDS):
@@ -162,7 +186,7 @@ def ingest_rates(wrk_path: str, home: Path) -> tuple[list[WrkResult], list[WrkRe
             prefixes.append(f"api-{n}")
             api_runs.append(wrk(wrk_path, api_url, home, prefixes[-1], SECONDS))
     for prefix, result in zip(prefixes, api_runs, strict=True):
-        stored = _stored(home / "ingest" / "emitflow.db", prefix)
+        stored = _stored(store or home / "ingest" / "emitflow.db", prefix)
         accepted = result.answered - result.failed
         if result.failed or stored < accepted:
             raise RuntimeError(
@@ -236,16 +260,27 @@ def _ingest_figures(home: Path) -> None:
     if wrk_path is None:
         print("POST /v1/events: skipped, wrk is not installed (Debian: apt-get install wrk)")
         return
-    api_runs, bare_runs, ceiling = ingest_rates(wrk_path, home)
+    server = os.environ.get("EMITFLOW_BENCH_POSTGRES")
+    if server:
+        from benchmarks.bench_emit_path import create_database, drop_database
+
+        url = asyncio.run(create_database(server))
+        try:
+            api_runs, bare_runs, ceiling = ingest_rates(wrk_path, home, url)
+        finally:
+            asyncio.run(drop_database(server, url))
+    else:
+        api_runs, bare_runs, ceiling = ingest_rates(wrk_path, home)
+    store = "postgresql" if server else "sqlite"
     ratios = [a.rate / b.rate for a, b in zip(api_runs, bare_runs, strict=True)]
     rounds = ", ".join(
         f"{a.rate:,.0f} vs {b.rate:,.0f} ({a.rate / b.rate:.2f})"
         for a, b in zip(api_runs, bare_runs, strict=True)
     )
     print(
-        f"POST /v1/events (structured, 1 per request, wrk -t1 -c{CONNECTIONS}, {SECONDS} s "
-        f"rounds), API vs bare Starlette 202 route on the same stack: {rounds}; median ratio "
-        f"{statistics.median(ratios):.2f} (≥ 0.4)"
+        f"POST /v1/events [{store}] (structured, 1 per request, wrk -t1 -c{CONNECTIONS}, "
+        f"{SECONDS} s rounds), API vs bare Starlette 202 route on the same stack: {rounds}; "
+        f"median ratio {statistics.median(ratios):.2f} (≥ 0.4)"
     )
     middle = sorted(api_runs, key=lambda r: r.rate)[len(api_runs) // 2]
     print(
