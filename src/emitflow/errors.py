@@ -12,6 +12,7 @@ EmitflowError
 ├── StoreError              the store failed or refused an operation
 │   ├── NotFoundError       a stored thing does not exist
 │   └── StoreUnavailableError  the store cannot serve now (disk full, read-only, I/O, locked)
+│       └── LeaseLostError     another process holds the run now: this one's commits are refused
 ├── BrokerError             a broker failed or refused a publish
 ├── SandboxError            the code-step sandbox could not run a step
 └── RequestError            an API request is refused (carries its HTTP status and code)
@@ -39,6 +40,7 @@ __all__ = [
     "ExpressionError",
     "FaultError",
     "FilterError",
+    "LeaseLostError",
     "Location",
     "NotFoundError",
     "Problem",
@@ -263,6 +265,13 @@ class StoreUnavailableError(StoreError):
         super().__init__(message)
         self.path = path
         self.cause = cause
+
+
+class LeaseLostError(StoreUnavailableError):
+    """A run's commit was refused because its lease is no longer this process's: it stalled
+    past the lease and another process claimed the run (and resumes it from what was committed).
+    For this process the run's store is gone, as with ``StoreUnavailableError``: it stops the
+    run without recording an end."""
 
 
 class BrokerError(EmitflowError):

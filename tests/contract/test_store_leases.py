@@ -9,9 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from emitflow.errors import StoreError
+from emitflow.errors import LeaseLostError, NotFoundError, StoreError
+from emitflow.events.cloudevent import CloudEvent
 from emitflow.store.base import CHANGE_TOPICS, Store
-from emitflow.store.records import NewRun, RunLease, Transition
+from emitflow.store.records import NewEvent, NewRun, RunLease, Transition
 from tests.contract.stores import ManualClock
 
 
@@ -116,3 +117,43 @@ async def test_migrate_brings_a_new_store_up_to_date_once(
     async with make_store() as opened:
         await _runs(opened, 1)
         assert await opened.migrate() == []
+
+
+async def test_a_commit_fenced_on_a_lost_lease_is_refused_and_writes_nothing(
+    store: Store, clock: ManualClock
+) -> None:
+    """A process that stalled past its lease cannot commit over the one that claimed the run."""
+    (run_id,) = await _runs(store, 1, RunLease("w1", 5))
+    run = await store.get_run(run_id)
+    running = replace(run, status="running", started_at=clock.now())
+    await store.commit_transition(Transition(run_id=run_id, run=running, owner="w1"))
+    clock.advance(6)
+    assert [r.id for r in await store.claim_runs(owner="w2", lease_seconds=5)] == [run_id]
+    emitted = NewEvent(
+        emitter_id="p_w",
+        event=CloudEvent(
+            attributes={"specversion": "1.0", "id": "e1", "source": "/s", "type": "t"}
+        ),
+    )
+    ended = replace(running, status="completed", ended_at=clock.now())
+    late = Transition(run_id=run_id, run=ended, owner="w1")
+    with pytest.raises(LeaseLostError, match="no longer leased to 'w1'") as refused:
+        await store.commit_transition(late, [emitted])
+    assert refused.value.cause == "leased to 'w2'"
+    with pytest.raises(LeaseLostError):  # a batch with a refused step commits none of it
+        await store.commit_transitions(
+            [(Transition(run_id=run_id, owner="w2"), [emitted]), (late, [emitted])]
+        )
+    assert (await store.get_run(run_id)).status == "running"
+    assert await store.claim_outbox(limit=10) == []
+    await store.commit_transition(Transition(run_id=run_id, run=ended, owner="w2"), [emitted])
+    assert (await store.get_run(run_id)).status == "completed"
+
+
+async def test_a_fenced_commit_on_an_unleased_or_missing_run_is_refused(store: Store) -> None:
+    (run_id,) = await _runs(store, 1)
+    with pytest.raises(LeaseLostError) as refused:
+        await store.commit_transition(Transition(run_id=run_id, owner="w1"))
+    assert refused.value.cause == "not leased"
+    with pytest.raises(NotFoundError):
+        await store.commit_transition(Transition(run_id="r_missing", owner="w1"))

@@ -2,8 +2,9 @@
 two seconds and started again, while 10,000 emitting chains run: at the end every emitter run
 completed once, every emitted event is in the log once, and the subscribed listener ran once
 per event. The database is polled until everything ended (with a deadline); only the kill
-cadence is timed. (A worker that stalls past its lease, rather than dying, may run a run a
-second time: see ``workload``; the event's id keeps its effects once.)"""
+cadence is timed. (A worker that stalls past its lease, rather than dying, has its later
+commits refused by the lease fence: see ``workload``; the event's id is generated, so a run
+executed twice would show as a second event.)"""
 
 from __future__ import annotations
 

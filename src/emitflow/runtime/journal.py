@@ -89,9 +89,12 @@ class RunJournal:
         clock: Clock,
         committed: Callable[[], None],
         lifecycle: bool = False,
+        owner: str | None = None,
     ) -> None:
         self._store = store
         self._run = run
+        #: On a shared store, this process's lease: every commit is fenced on it.
+        self._owner = owner
         self._clock = clock
         self._committed = committed
         self._held: list[NewEvent] = []
@@ -130,7 +133,10 @@ class RunJournal:
         run = self._run if self.start_pending else None
         self.start_pending = False
         self._queue.append(
-            (Transition(run_id=self._run.id, run=run, task=task), new + self._take_held())
+            (
+                Transition(run_id=self._run.id, run=run, task=task, owner=self._owner),
+                new + self._take_held(),
+            )
         )
         if self._writing is None:
             self._writing = asyncio.get_running_loop().create_task(self._write())
@@ -167,7 +173,8 @@ class RunJournal:
         failure = self._failure
         if isinstance(failure, StoreUnavailableError):
             # Kept apart from a refused value: the run is not faulted for it (see ``finish``).
-            raise StoreUnavailableError(detail, path=failure.path, cause=failure.cause)
+            # (A refused lease stays one: the run is stopped, not retried here.)
+            raise type(failure)(detail, path=failure.path, cause=failure.cause)
         raise StoreError(detail)
 
     async def publish(self, event: CloudEvent) -> None:
@@ -197,7 +204,7 @@ class RunJournal:
     async def _commit(self, task: StoredTask | None, events: list[NewEvent]) -> None:
         run = self._run if self.start_pending else None
         await self._store.commit_transition(
-            Transition(run_id=self._run.id, run=run, task=task), events
+            Transition(run_id=self._run.id, run=run, task=task, owner=self._owner), events
         )
         self.start_pending = False
         if events:
@@ -253,7 +260,7 @@ class RunJournal:
         if final.status == "faulted" and final.error is not None:
             events.append(fault_report(final, final.error, self._clock.now()))
         await self._store.commit_transition(
-            Transition(run_id=final.id, run=final, tasks=tuple(tasks)), events
+            Transition(run_id=final.id, run=final, tasks=tuple(tasks), owner=self._owner), events
         )
         self._run = final
         if events:

@@ -27,7 +27,13 @@ from dataclasses import replace
 from typing import Any, Final
 
 from emitflow.dsl.model import Workflow
-from emitflow.errors import EmitflowError, NotFoundError, Problem, StoreUnavailableError
+from emitflow.errors import (
+    EmitflowError,
+    LeaseLostError,
+    NotFoundError,
+    Problem,
+    StoreUnavailableError,
+)
 from emitflow.ports import CodeStepRunner, ListenPort, RunOptions, TaskRecord
 from emitflow.runtime.executor import engine_executor
 from emitflow.runtime.gates import Gate
@@ -357,6 +363,14 @@ class Runs:
                 return
             self._resolve(run.id, exc)
             raise
+        except LeaseLostError:
+            # This process stalled past the lease and another claimed the run: its commits
+            # were refused, and the other process resumes it from what was committed.
+            logger.warning(
+                "run lease lost; the run is stopped here and resumed by another process",
+                extra={"run_id": run.id, "worker_id": self._settings.worker_id},
+            )
+            outcome = _LeaseLost()
         except Exception as exc:
             # The store failed: the run stays as last committed and is recovered at next open,
             # or, on a shared store, claimed again once its lease (no longer renewed) runs out.
@@ -456,7 +470,12 @@ class Runs:
 
     def _journal(self, run: RunRecord, *, lifecycle: bool) -> RunJournal:
         return RunJournal(
-            self._store, run, clock=self._clock, committed=self._committed, lifecycle=lifecycle
+            self._store,
+            run,
+            clock=self._clock,
+            committed=self._committed,
+            lifecycle=lifecycle,
+            owner=None if self._lease is None else self._lease.owner,
         )
 
     async def _lifecycle_wanted(self, workflow_id: str) -> bool:

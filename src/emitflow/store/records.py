@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from emitflow.errors import StoreError
+from emitflow.errors import LeaseLostError, StoreError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.ports import (
     RUN_STATUSES,
@@ -250,6 +250,11 @@ class Transition:
     once): it replaces every task record stored for the run, and is applied before ``task``.
     Backends may store it compactly (SQLite keeps a thousand records to a row); ``list_tasks``
     gives the records back the same either way.
+
+    ``owner``, when set, fences the commit on the run's lease: it applies only while the run is
+    leased to that owner (``NewRun.lease``, ``claim_runs``), checked in the same transaction,
+    and fails with ``LeaseLostError`` otherwise (writing nothing). A process that stalled past
+    its lease cannot then commit over the process that claimed the run after it.
     """
 
     run_id: str
@@ -258,6 +263,19 @@ class Transition:
     wait: Wait | None = None
     clear_wait: str | None = None
     tasks: tuple[StoredTask, ...] = ()
+    owner: str | None = None
+
+    def fence(self, holder: str | None) -> None:
+        """Refuse this transition (``LeaseLostError``) when it is fenced on ``owner`` and the
+        run's lease is held by ``holder`` instead (``None``: by nobody)."""
+        if self.owner is None or holder == self.owner:
+            return
+        raise LeaseLostError(
+            f"run {self.run_id!r} is no longer leased to {self.owner!r}: another process "
+            "claimed it after its lease ran out, and resumes it; this commit is refused",
+            path=f"runs/{self.run_id}",
+            cause=f"leased to {holder!r}" if holder else "not leased",
+        )
 
     def __post_init__(self) -> None:
         parts: list[RunRecord | StoredTask | Wait] = [

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from emitflow.clock import VirtualClock
-from emitflow.errors import StoreError, StoreUnavailableError
+from emitflow.errors import LeaseLostError, StoreError, StoreUnavailableError
 from emitflow.ports import RunResult, RunStatus, TaskRecord
 from emitflow.runtime.journal import RunJournal
-from emitflow.store import MemoryStore, NewEvent, NewRun, OutboxItem, Transition
+from emitflow.store import MemoryStore, NewEvent, NewRun, OutboxItem, RunLease, Transition
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -129,3 +129,26 @@ async def test_a_task_commit_meeting_an_outage_leaves_the_run_in_flight() -> Non
             await journal.fail({"title": "Runner Failed"})
         assert (await store.get_run(journal.run.id)).status == "pending"
         assert await store.list_tasks(journal.run.id) == []
+
+
+async def test_a_journal_whose_lease_was_taken_commits_nothing_and_is_not_faulted() -> None:
+    """Fenced on its lease: the process that stalled past it cannot end the run over the one
+    that claimed it, and the refusal (a ``LeaseLostError``) is kept through the pipeline."""
+    clock = VirtualClock(START)
+    async with MemoryStore(clock=clock) as store:
+        made, _ = await store.create_run(
+            NewRun(workflow_id="p_w", workflow_revision=1, lease=RunLease("w1", 5))
+        )
+        journal = RunJournal(store, made, clock=clock, committed=lambda: None, owner="w1")
+        journal.durable = True
+        await journal.task_committed(done(1), ())
+        await journal.flush()
+        clock.advance(6)
+        assert [r.id for r in await store.claim_runs(owner="w2", lease_seconds=5)] == [made.id]
+        await journal.task_committed(done(2), ())
+        with pytest.raises(LeaseLostError, match="no longer leased to 'w1'"):
+            await journal.flush()
+        with pytest.raises(LeaseLostError, match="earlier commit"):
+            await journal.finish(ended("completed"))
+        assert (await store.get_run(made.id)).status == "pending"
+        assert [t.sequence for t in await store.list_tasks(made.id)] == [1]

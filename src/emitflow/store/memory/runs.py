@@ -242,6 +242,7 @@ class MemoryRuns(MemoryEvents):
         """Apply a transition and put the events it emitted in the outbox, at once."""
         self._check_open()
         current = self._run(transition.run_id)
+        self._fence(transition)
         wait_key = (transition.run_id, transition.clear_wait or "")
         if transition.clear_wait is not None and wait_key not in self._waits:
             raise NotFoundError(
@@ -271,6 +272,10 @@ class MemoryRuns(MemoryEvents):
         self._push_outbox(items)
         return items
 
+    def _fence(self, transition: Transition) -> None:
+        held = self._run_leases.get(transition.run_id)
+        transition.fence(None if held is None else held[0])
+
     async def commit_transitions(
         self, steps: Sequence[tuple[Transition, Sequence[NewEvent]]]
     ) -> list[list[OutboxItem]]:
@@ -279,6 +284,7 @@ class MemoryRuns(MemoryEvents):
         waits = set(self._waits)
         for transition, events in steps:  # everything that could fail, checked first
             self._run(transition.run_id)
+            self._fence(transition)
             if transition.clear_wait is not None:
                 key = (transition.run_id, transition.clear_wait)
                 if key not in waits:

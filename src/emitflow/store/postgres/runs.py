@@ -95,6 +95,11 @@ async def _cursor(conn: asyncpg.Connection, run_id: str | None) -> int | None:
 async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) -> list[int]:
     transition, (run_params, task_params, wait_params), batches, encoded = prepared
     run_id = transition.run_id
+    if transition.owner is not None:
+        holder = await conn.fetchval(Q["lock_run_lease"], run_id)
+        if holder is None:
+            raise NotFoundError(f"run {run_id!r} does not exist")
+        transition.fence(holder or None)
     if run_params is not None:
         if await conn.fetchval(Q["update_run"], *run_params) is None:
             raise NotFoundError(f"run {run_id!r} does not exist")

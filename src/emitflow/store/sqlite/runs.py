@@ -211,6 +211,11 @@ def _commit(
 ) -> range:
     run_params, task_params, wait_params = parts
     run_id = transition.run_id
+    if transition.owner is not None:
+        row = conn.execute(Q["run_lease"], (run_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"run {run_id!r} does not exist")
+        transition.fence(row[0] or None)
     ends = transition.run is not None and transition.run.status in TERMINAL_STATUSES
     # Whatever this writes (task rows, batches, a wait) or ends, the run is no longer bare
     # after it; taken out before any row is written, so a failure below leaves it out too.

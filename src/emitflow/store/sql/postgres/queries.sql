@@ -93,6 +93,10 @@ SELECT * FROM runs WHERE id = $1;
 -- name: run_exists
 SELECT 1 FROM runs WHERE id = $1;
 
+-- name: lock_run_lease
+-- A fenced commit's check: the run's lease holder ('' for none), the row locked to the commit.
+SELECT coalesce(lease_owner, '') FROM runs WHERE id = $1 FOR UPDATE;
+
 -- name: run_seq
 SELECT seq FROM runs WHERE id = $1;
 

@@ -23,6 +23,10 @@ SELECT * FROM runs WHERE id = ?;
 -- name: run_exists
 SELECT 1 FROM runs WHERE id = ?;
 
+-- name: run_lease
+-- A fenced commit's check: the run's lease holder ('' for none).
+SELECT coalesce(lease_owner, '') FROM runs WHERE id = ?;
+
 -- name: run_seq
 SELECT seq FROM runs WHERE id = ?;
 
