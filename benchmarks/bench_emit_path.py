@@ -32,19 +32,17 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
-import json
 import os
 import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks.bench_events import emit_throughput_at, listener
+from benchmarks.bench_events import emit_throughput_at, listener, outbox_rows
 from emitflow.dsl.model import Workflow
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.ports import RunOptions, RunResult
@@ -108,21 +106,6 @@ async def drop_database(server: str, url: str) -> None:
         await admin.close()
 
 
-def _outbox_rows(n: int) -> list[tuple[str, str, str, str, int]]:
-    return [
-        (
-            "p_bench",
-            "",
-            json.dumps(
-                CloudEvent.create(type="com.example.tick", source="/b", data={"n": i}).to_dict()
-            ),
-            json.dumps({"run_id": "r_x", "emit_id": str(uuid.uuid4())}),
-            time.time_ns() // 1000,
-        )
-        for i in range(n)
-    ]
-
-
 _PLAIN_TABLE = (
     "CREATE TABLE outbox (id {key}, emitter_id TEXT NOT NULL, channel TEXT NOT NULL,"
     " event TEXT NOT NULL, metadata TEXT NOT NULL, created_at BIGINT NOT NULL)"
@@ -137,7 +120,7 @@ def _plain_sqlite(url: str, n: int) -> list[float]:
             conn.execute(pragma)
         conn.execute(_PLAIN_TABLE.format(key="INTEGER PRIMARY KEY AUTOINCREMENT"))
         spans = []
-        for row in _outbox_rows(n):
+        for row in outbox_rows(n):
             start = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
@@ -163,7 +146,7 @@ async def _plain_postgres(url: str, n: int) -> list[float]:
             " VALUES ($1, $2, $3, $4, $5)"
         )
         spans = []
-        for row in _outbox_rows(n):
+        for row in outbox_rows(n):
             start = time.perf_counter()
             await insert.fetch(*row)
             spans.append(time.perf_counter() - start)

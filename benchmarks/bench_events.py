@@ -136,17 +136,9 @@ class _Clocked:
         return await engine_executor(workflow, input=input, options=options)
 
 
-def plain_sqlite_rate(folder: Path, n: int) -> float:
-    """Rows/s of a plain sqlite3 loop, one INSERT per transaction, outbox-like rows."""
-    conn = sqlite3.connect(folder / "plain.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(
-        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, emitter_id TEXT NOT NULL,"
-        " channel TEXT NOT NULL, event TEXT NOT NULL, metadata TEXT NOT NULL,"
-        " created_at INTEGER NOT NULL)"
-    )
-    rows = [
+def outbox_rows(n: int) -> list[tuple[str, str, str, str, int]]:
+    """``n`` outbox-like rows (emitter, channel, event JSON, metadata JSON, created at)."""
+    return [
         (
             "p_bench",
             "",
@@ -158,6 +150,19 @@ def plain_sqlite_rate(folder: Path, n: int) -> float:
         )
         for i in range(n)
     ]
+
+
+def plain_sqlite_rate(folder: Path, n: int) -> float:
+    """Rows/s of a plain sqlite3 loop, one INSERT per transaction, outbox-like rows."""
+    conn = sqlite3.connect(folder / "plain.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, emitter_id TEXT NOT NULL,"
+        " channel TEXT NOT NULL, event TEXT NOT NULL, metadata TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL)"
+    )
+    rows = outbox_rows(n)
     start = time.perf_counter()
     for row in rows:
         conn.execute("BEGIN IMMEDIATE")

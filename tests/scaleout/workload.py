@@ -116,6 +116,22 @@ class Tally:
         # A faulted emitter run emits nothing: the listener runs to wait for are the events'.
         return emitters >= total and listeners >= self.events and self.outbox == 0
 
+    @classmethod
+    def once_each(cls, total: int) -> Tally:
+        """What ``total`` chains leave when each ran once: every run completed, every event
+        logged once, one listener run per event, nothing left in the outbox, no errors."""
+        return cls(
+            emitter_runs={"completed": total},
+            listener_runs={"completed": total},
+            events=total,
+            event_numbers=total,
+            event_ids=total,
+            listener_numbers=total,
+            run_starts=total,
+            outbox=0,
+            errors=0,
+        )
+
 
 _TALLY = """
 SELECT
