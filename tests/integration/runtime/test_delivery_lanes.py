@@ -108,6 +108,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
         yield opened
 
 
+@pytest.mark.slow  # waits out the broken webhooks' real timeouts (about 11 s)
 async def test_a_healthy_webhook_is_not_delayed_by_broken_ones(
     engine: Engine, healthy: tuple[Counter, str], failing: str, tmp_path: Path
 ) -> None:
