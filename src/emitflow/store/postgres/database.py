@@ -203,7 +203,9 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection for one read statement (its own snapshot)."""
+        """A pooled connection for one statement, which is its own transaction (a read has
+        its own snapshot; a write commits when it returns): one round trip, where a block of
+        ``transaction`` takes three (BEGIN, the statement, COMMIT)."""
         if self._pool is None:
             raise StoreError(_NOT_OPEN)
         try:

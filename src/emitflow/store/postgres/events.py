@@ -292,7 +292,7 @@ class PostgresEvents:
         """Lease the oldest rows not leased (or whose lease expired), in commit order."""
         now = self._clock.now()
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             found = await conn.fetch(Q["claim_outbox"], until, codec.to_micros(now), limit)
         return sorted((OUTBOX.from_row(r) for r in found), key=lambda item: item.id)
 
@@ -301,7 +301,7 @@ class PostgresEvents:
         wanted = sorted({int(item_id) for item_id in ids})
         if not wanted:
             return 0
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             return status_count(await conn.execute(Q["mark_outbox_done"], wanted))
 
 

@@ -275,7 +275,7 @@ class PostgresRuns:
         rows another process is claiming are skipped (``FOR UPDATE SKIP LOCKED``)."""
         now = self._clock.now()
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             found = await conn.fetch(Q["claim_runs"], owner, until, codec.to_micros(now), limit)
         return [RUN.from_row(row) for row in sorted(found, key=lambda row: row["seq"])]
 
@@ -287,7 +287,7 @@ class PostgresRuns:
         unique = list(dict.fromkeys(run_ids))
         if not unique:
             return []
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             found = await conn.fetch(Q["renew_runs"], until, unique, owner)
         kept = {row["id"] for row in found}
         return [run_id for run_id in unique if run_id in kept]
@@ -351,14 +351,14 @@ class PostgresRuns:
 
     async def delete_wait(self, run_id: str, reference: str) -> bool:
         """Remove a wait; only one caller gets ``True``."""
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             return status_count(await conn.execute(Q["delete_wait"], run_id, reference)) > 0
 
     async def claim_due_waits(self, *, limit: int = 100, lease_seconds: float = 30.0) -> list[Wait]:
         """Lease waits whose ``expires_at`` has passed, soonest first."""
         now = self._clock.now()
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             found = await conn.fetch(Q["claim_waits"], until, codec.to_micros(now), limit)
         found.sort(key=lambda row: (row["expires_at"], row["seq"]))
         return [WAIT.from_row(row) for row in found]

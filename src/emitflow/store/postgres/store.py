@@ -264,7 +264,7 @@ class PostgresStore(
     async def put_schedule(self, schedule: Schedule) -> None:
         """Register or replace a schedule; this also ends a claim's lease."""
         params = SCHEDULE.to_row(schedule)
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             await conn.execute(Q["put_schedule"], *params)
 
     async def list_schedules(self, *, workflow_id: str | None = None) -> list[Schedule]:
@@ -292,7 +292,7 @@ class PostgresStore(
         one process fires each tick."""
         now = self._clock.now()
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
-        async with self._db.transaction() as conn:
+        async with self._db.connection() as conn:  # one statement
             found = await conn.fetch(Q["claim_schedules"], until, codec.to_micros(now), limit)
         found.sort(key=lambda row: (row["next_due_at"], row["workflow_id"], row["kind"]))
         return [SCHEDULE.from_row(row) for row in found]
