@@ -42,7 +42,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks.bench_events import emit_throughput_at, listener, outbox_rows
+from benchmarks.bench_events import PLAIN_INSERT, emit_throughput_at, listener, outbox_rows
 from emitflow.dsl.model import Workflow
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.ports import RunOptions, RunResult
@@ -124,8 +124,7 @@ def _plain_sqlite(url: str, n: int) -> list[float]:
             start = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(
-                "INSERT INTO outbox (emitter_id, channel, event, metadata, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                PLAIN_INSERT,
                 row,
             )
             conn.execute("COMMIT")

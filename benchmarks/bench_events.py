@@ -136,6 +136,12 @@ class _Clocked:
         return await engine_executor(workflow, input=input, options=options)
 
 
+#: The plain loop's one row per transaction, into an outbox-like table.
+PLAIN_INSERT = (
+    "INSERT INTO outbox (emitter_id, channel, event, metadata, created_at) VALUES (?, ?, ?, ?, ?)"
+)
+
+
 def outbox_rows(n: int) -> list[tuple[str, str, str, str, int]]:
     """``n`` outbox-like rows (emitter, channel, event JSON, metadata JSON, created at)."""
     return [
@@ -167,8 +173,7 @@ def plain_sqlite_rate(folder: Path, n: int) -> float:
     for row in rows:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(
-            "INSERT INTO outbox (emitter_id, channel, event, metadata, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            PLAIN_INSERT,
             row,
         )
         conn.execute("COMMIT")
