@@ -246,16 +246,19 @@ class Runs:
             if ended or run_id not in self.held:
                 continue
             self.held.discard(run_id)
-            logger.warning(
-                "run lease lost; the run is stopped here and resumed by another process",
-                extra={"run_id": run_id, "worker_id": self._settings.worker_id},
-            )
+            self._log_lost(run_id)
             task = self._run_tasks.get(run_id)
             if task is None:
                 self._skip.add(run_id)
             else:
                 self._stopped.add(task)
                 task.cancel()
+
+    def _log_lost(self, run_id: str) -> None:
+        logger.warning(
+            "run lease lost; the run is stopped here and resumed by another process",
+            extra={"run_id": run_id, "worker_id": self._settings.worker_id},
+        )
 
     async def submit(self, run: RunRecord) -> None:
         """Queue a created run in its workflow's gate; it runs when the gate lets it (an
@@ -366,10 +369,7 @@ class Runs:
         except LeaseLostError:
             # This process stalled past the lease and another claimed the run: its commits
             # were refused, and the other process resumes it from what was committed.
-            logger.warning(
-                "run lease lost; the run is stopped here and resumed by another process",
-                extra={"run_id": run.id, "worker_id": self._settings.worker_id},
-            )
+            self._log_lost(run.id)
             outcome = _LeaseLost()
         except Exception as exc:
             # The store failed: the run stays as last committed and is recovered at next open,

@@ -105,7 +105,7 @@ async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) ->
             raise NotFoundError(f"run {run_id!r} does not exist")
         if transition.run is not None and transition.run.status in TERMINAL_STATUSES:
             await conn.execute(Q["delete_waits_of_run"], run_id)
-    else:
+    elif transition.owner is None:  # a fenced commit has found (and locked) the row already
         await _require_run(conn, run_id)
     if transition.clear_wait is not None:
         status = await conn.execute(Q["delete_wait"], run_id, transition.clear_wait)

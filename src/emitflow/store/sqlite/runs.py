@@ -226,7 +226,7 @@ def _commit(
             raise NotFoundError(f"run {run_id!r} does not exist")
         if ends and not fresh:
             conn.execute(Q["delete_waits_of_run"], (run_id,))
-    else:
+    elif transition.owner is None:  # a fenced commit has found the row already
         _require_run(conn, run_id)
     reference = transition.clear_wait
     if reference is not None and not conn.execute(Q["delete_wait"], (run_id, reference)).rowcount:
