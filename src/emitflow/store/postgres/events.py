@@ -1,14 +1,14 @@
 """The event log and outbox of ``PostgresStore``.
 
 Positions are allocated under a lock held to commit: an append locks the ``last_position`` row
-of ``store_meta`` (``lock_positions``), numbers its events after it, inserts them, and writes
-the last one back in the same transaction. Appends therefore run one at a time across every
-process on the database, and commit in position order: a reader paging the log while others
-write never sees a position appear behind one it has already read (no gap fills in behind a
-cursor). That serialises appends, which the dispatcher makes in batches (one transaction per
-batch of claimed outbox rows), so the lock is taken once per batch, not per event. Deleting
-events takes the same lock, so the per-stream counts that triggers keep are always updated in
-one order (no deadlock between an append and a retention pass).
+of ``store_meta``, numbers its events after it, inserts them, and writes the last one back, in
+one statement (``append_events``: one round trip, its own transaction). Appends therefore run
+one at a time across every process on the database, and commit in position order: a reader
+paging the log while others write never sees a position appear behind one it has already read
+(no gap fills in behind a cursor). That serialises appends, which the dispatcher makes in
+batches (one statement per batch of claimed outbox rows), so the lock is taken once per batch,
+not per event. Deleting events takes the same lock, so the per-stream counts that triggers keep
+are always updated in one order (no deadlock between an append and a retention pass).
 
 Within one process, appends and outbox inserts also go one at a time, in the order they were
 called (``_ordered``), as SQLite's single writer does: positions and outbox ids then follow the
@@ -93,30 +93,26 @@ def outbox_items(encoded: Encoded, ids: Sequence[int], now_us: int) -> list[Outb
 async def _append(
     conn: asyncpg.Connection, encoded: Encoded, floor: int
 ) -> list[int | StoredEvent]:
-    last = int(await conn.fetchval(Q["lock_positions"]))
-    positions: list[int] = []
-    for _ in encoded:
-        last = max(floor, last + 1)  # codec.next_position, with the floor already shifted
-        positions.append(last)
+    """Append in one statement (its own transaction); each event's position, or the duplicate
+    already stored."""
     events = [new.event for new, _, _ in encoded]
-    inserted = {
-        int(record["pos"])
-        for record in await conn.fetch(
-            Q["append_events"],
-            positions,
-            [new.emitter_id for new, _, _ in encoded],
-            [new.channel for new, _, _ in encoded],
-            [event.source for event in events],
-            [event.id for event in events],
-            [event.type for event in events],
-            [event.subject for event in events],
-            [body for _, body, _ in encoded],
-            [meta for _, _, meta in encoded],
-        )
-    }
-    await conn.execute(Q["set_last_position"], last)
+    found = await conn.fetchrow(
+        Q["append_events"],
+        floor,
+        [new.emitter_id for new, _, _ in encoded],
+        [new.channel for new, _, _ in encoded],
+        [event.source for event in events],
+        [event.id for event in events],
+        [event.type for event in events],
+        [event.subject for event in events],
+        [body for _, body, _ in encoded],
+        [meta for _, _, meta in encoded],
+    )
+    last = int(found["last"])
+    positions = [max(floor + n, last + n + 1) for n in range(len(encoded))]
+    inserted = {int(pos) for pos in found["inserted"]}
     if len(inserted) == len(positions):
-        return list(positions)
+        return positions
     # Some were duplicates (a redelivery): they give back the event already stored.
     out: list[int | StoredEvent] = []
     for pos, (new, _, _) in zip(positions, encoded, strict=True):
@@ -199,7 +195,7 @@ class PostgresEvents:
         encoded = encode_events(events)
         if not encoded:
             return []
-        async with self._ordered, self._db.transaction() as conn:
+        async with self._ordered, self._db.connection() as conn:  # one statement
             results = await _append(conn, encoded, floor)
         return _appended(encoded, results)
 
@@ -282,7 +278,7 @@ class PostgresEvents:
         encoded, now_us = encode_events(events), codec.to_micros(self._clock.now())
         if not encoded:
             return []
-        async with self._ordered, self._db.transaction() as conn:
+        async with self._ordered, self._db.connection() as conn:  # one statement
             ids = await insert_outbox(conn, encoded, now_us)
         return outbox_items(encoded, ids, now_us)
 

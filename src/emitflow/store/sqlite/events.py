@@ -40,6 +40,12 @@ Encoded = list[tuple[NewEvent, str, str]]
 
 Q = queries("sqlite")
 
+#: Appends, outbox writes and outbox removals of at most this many events are small enough to
+#: run on the event loop's thread when the writer is idle (``SqliteDatabase.write(inline=...)``):
+#: a hand-off to the writer thread costs more than their few statements. A claim is one
+#: statement whatever its limit, so it always may.
+INLINE_EVENTS = 16
+
 
 def encode_events(events: Sequence[NewEvent]) -> Encoded:
     """Each event with its CloudEvent and metadata as JSON text (``StoreError`` if not JSON)."""
@@ -203,7 +209,9 @@ class SqliteEvents:
         """Append events in order; a duplicate gives back the event already stored."""
         floor = codec.epoch_ms(self._clock.now()) << codec.SEQ_BITS
         encoded = encode_events(events)
-        results = await self._db.write(partial(_append, encoded=encoded, floor=floor))
+        results = await self._db.write(
+            partial(_append, encoded=encoded, floor=floor), inline=len(encoded) <= INLINE_EVENTS
+        )
         return _appended(encoded, results)
 
     async def list_events(
@@ -252,7 +260,10 @@ class SqliteEvents:
     async def enqueue_events(self, events: Sequence[NewEvent]) -> list[OutboxItem]:
         """Put events in the outbox."""
         encoded, now_us = encode_events(events), codec.to_micros(self._clock.now())
-        ids = await self._db.write(partial(insert_outbox, encoded=encoded, now_us=now_us))
+        ids = await self._db.write(
+            partial(insert_outbox, encoded=encoded, now_us=now_us),
+            inline=len(encoded) <= INLINE_EVENTS,
+        )
         return outbox_items(encoded, ids, now_us)
 
     async def claim_outbox(
@@ -262,10 +273,12 @@ class SqliteEvents:
         now = self._clock.now()
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
         return await self._db.write(
-            partial(_claim, until=until, now=codec.to_micros(now), limit=limit)
+            partial(_claim, until=until, now=codec.to_micros(now), limit=limit), inline=True
         )
 
     async def mark_outbox_done(self, ids: Iterable[int]) -> int:
         """Remove rows once logged and routed."""
         wanted = sorted({int(item_id) for item_id in ids})
-        return await self._db.write(partial(_mark_done, ids=wanted))
+        return await self._db.write(
+            partial(_mark_done, ids=wanted), inline=len(wanted) <= INLINE_EVENTS
+        )

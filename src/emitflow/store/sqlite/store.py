@@ -243,7 +243,11 @@ class SqliteStore(
     async def match_subscriptions(self, emitter_id: str, channel: str) -> list[Subscription]:
         """Subscriptions an event of this emitter on this channel reaches, globs included."""
         sql, params = statements.match_subscriptions(emitter_patterns(emitter_id), channel)
-        rows = await self._db.read(partial(_rows, sql=sql, params=params))
+        # The router asks once per claimed batch: one statement, read inline when the writer
+        # is idle rather than handed to the reader's thread.
+        rows = await self._db.read(
+            partial(_rows, sql=sql, params=params), inline=True, one_statement=True
+        )
         return [SUBSCRIPTION.from_row(row) for row in rows]
 
     # --- schedules -----------------------------------------------------------------------

@@ -178,16 +178,31 @@ RETURNING w.*;
 -- commit in position order and a reader never sees a position appear behind one it has read.
 SELECT value FROM store_meta WHERE key = 'last_position' FOR UPDATE;
 
--- name: set_last_position
-UPDATE store_meta SET value = $1 WHERE key = 'last_position';
-
 -- name: append_events
--- A duplicate (emitter, source, id) is skipped and its position left unused.
-INSERT INTO events (pos, emitter_id, channel, source, event_id, type, subject, event, metadata)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::text[])
-ON CONFLICT (emitter_id, source, event_id) DO NOTHING
-RETURNING pos;
+-- One statement, so one round trip and its own transaction: it locks the last position (held
+-- to its commit, so appends commit in position order), numbers the events after it, never
+-- below the floor $1 (the n-th gets greatest(floor + n - 1, last + n): each one more than the
+-- one before, and at least the floor), inserts them and writes the last position back. A
+-- duplicate (emitter, source, id) is skipped and its position left unused. The answer: the
+-- last position before, and the positions inserted.
+WITH last AS (
+    SELECT value FROM store_meta WHERE key = 'last_position' FOR UPDATE
+), given AS (
+    SELECT greatest($1::bigint + g.n - 1, last.value + g.n) AS pos, g.*
+    FROM last, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                      $8::text[], $9::text[]) WITH ORDINALITY
+         AS g (emitter_id, channel, source, event_id, type, subject, event, metadata, n)
+), moved AS (
+    UPDATE store_meta SET value = (SELECT max(pos) FROM given) WHERE key = 'last_position'
+), inserted AS (
+    INSERT INTO events (pos, emitter_id, channel, source, event_id, type, subject, event,
+                        metadata)
+    SELECT pos, emitter_id, channel, source, event_id, type, subject, event, metadata
+    FROM given ORDER BY n
+    ON CONFLICT (emitter_id, source, event_id) DO NOTHING
+    RETURNING pos
+)
+SELECT (SELECT value FROM last) AS last, array(SELECT pos FROM inserted) AS inserted;
 
 -- name: existing_event
 SELECT * FROM events WHERE emitter_id = $1 AND source = $2 AND event_id = $3;
@@ -217,15 +232,21 @@ ORDER BY n
 RETURNING id;
 
 -- name: claim_outbox
+-- Committed without waiting for the WAL flush (set_config(…, true): this statement's own
+-- transaction only): a claim lost with a server crash leaves the row to be claimed again, and
+-- the dispatcher's work is redone safely (appends dedupe, listener starts dedupe).
 UPDATE outbox o SET attempts = o.attempts + 1, lease_until = $1
 FROM (SELECT id FROM outbox WHERE lease_until IS NULL OR lease_until <= $2
       ORDER BY id LIMIT $3
       FOR UPDATE SKIP LOCKED) free
-WHERE o.id = free.id
+WHERE o.id = free.id AND set_config('synchronous_commit', 'off', true) IS NOT NULL
 RETURNING o.*;
 
 -- name: mark_outbox_done
-DELETE FROM outbox WHERE id = ANY($1::bigint[]);
+-- Not waiting for the WAL flush either: a removal lost with a server crash only routes the
+-- row again.
+DELETE FROM outbox
+WHERE id = ANY($1::bigint[]) AND set_config('synchronous_commit', 'off', true) IS NOT NULL;
 
 -- name: put_webhook
 INSERT INTO webhooks (id, url, name, mode, state, failures, last_error, created_at, updated_at)
