@@ -112,7 +112,7 @@ async def _append(
     positions = [max(floor + n, last + n + 1) for n in range(len(encoded))]
     inserted = {int(pos) for pos in found["inserted"]}
     if len(inserted) == len(positions):
-        return positions
+        return list(positions)
     # Some were duplicates (a redelivery): they give back the event already stored.
     out: list[int | StoredEvent] = []
     for pos, (new, _, _) in zip(positions, encoded, strict=True):
