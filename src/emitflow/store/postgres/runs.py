@@ -1,10 +1,11 @@
 """Runs, task records, transitions, waits and run leases of ``PostgresStore``.
 
 A listener run starts once per (workflow, CloudEvent source, id) across every process: the
-dedupe key is inserted first with ``ON CONFLICT DO NOTHING`` (``start_run``), so of two
-transactions with one key, the second waits on the primary key for the first and then finds
-its run, never check-then-insert. Run claims lock the rows they take with ``FOR UPDATE SKIP
-LOCKED``: two processes claiming at once never get the same run, and neither waits.
+dedupe key is inserted with ``ON CONFLICT DO NOTHING`` and the run only where it went in
+(``create_runs``, one statement), so of two statements with one key, the second waits on the
+primary key for the first and then finds its run, never check-then-insert. Run claims lock
+the rows they take with ``FOR UPDATE SKIP LOCKED``: two processes claiming at once never get
+the same run, and neither waits.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ Q = queries("postgres")
 #: Above this many JSON values (events, task records, emits), a commit is encoded in a thread.
 _PREPARE_INLINE = 256
 
-_NewRunParams = tuple[str, tuple[Any, ...], tuple[str, str, str] | None]
 _Prepared = tuple[
     Transition,
     tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, tuple[Any, ...] | None],
@@ -58,14 +58,42 @@ async def _require_run(conn: asyncpg.Connection, run_id: str) -> None:
         raise NotFoundError(f"run {run_id!r} does not exist")
 
 
-async def _create(conn: asyncpg.Connection, prepared: _NewRunParams) -> tuple[RunRecord, bool]:
-    new_id, values, key = prepared
-    if key is not None and await conn.fetchval(Q["start_run"], *key, new_id) is None:
-        row = await conn.fetchrow(Q["started_run"], *key)
+async def _create(
+    conn: asyncpg.Connection, news: Sequence[NewRun], ids: list[str], now_us: int
+) -> list[tuple[RunRecord, bool]]:
+    """Create the runs in one statement; a run whose dedupe key was taken is the one it
+    started, looked up after (``False``: not created here)."""
+    keys = [new.dedupe_key for new in news]
+    leases = [new.lease for new in news]
+    rows = await conn.fetch(
+        Q["create_runs"],
+        ids,
+        [new.workflow_id for new in news],
+        [new.workflow_revision for new in news],
+        [new.status for new in news],
+        [json_or_none(new.input) for new in news],
+        [json_or_none(new.context) for new in news],
+        [json_or_none(new.trigger) for new in news],
+        [new.hops for new in news],
+        [None if lease is None else lease.owner for lease in leases],
+        [None if lease is None else now_us + round(lease.seconds * 1e6) for lease in leases],
+        [None if key is None else key[0] for key in keys],
+        [None if key is None else key[1] for key in keys],
+        now_us,
+    )
+    created = {row["id"]: RUN.from_row(row) for row in rows}
+    out: list[tuple[RunRecord, bool]] = []
+    for new_id, new, key in zip(ids, news, keys, strict=True):
+        if new_id in created:
+            out.append((created[new_id], True))
+            continue
+        if key is None:  # nothing but a taken key keeps a run from being created
+            raise NotFoundError(f"run {new_id!r} was not created")
+        row = await conn.fetchrow(Q["started_run"], new.workflow_id, *key)
         if row is None:  # runs are never deleted, so the key always finds its run
-            raise NotFoundError(f"the run started by {key!r} does not exist")
-        return RUN.from_row(row), False
-    return RUN.from_row(await conn.fetchrow(Q["insert_run"], new_id, *values)), True
+            raise NotFoundError(f"the run started by {(new.workflow_id, *key)!r} does not exist")
+        out.append((RUN.from_row(row), False))
+    return out
 
 
 async def _tasks(conn: asyncpg.Connection, run_id: str) -> list[StoredTask]:
@@ -167,31 +195,13 @@ class PostgresRuns:
         return result
 
     async def create_runs(self, news: Sequence[NewRun]) -> list[tuple[RunRecord, bool]]:
-        """``create_run`` for each, in order, in one transaction."""
-        now_us = codec.to_micros(self._clock.now())
-        prepared: list[_NewRunParams] = [
-            (
-                self._ids(RUN_PREFIX),
-                (
-                    new.workflow_id,
-                    new.workflow_revision,
-                    new.status,
-                    json_or_none(new.input),
-                    json_or_none(new.context),
-                    json_or_none(new.trigger),
-                    new.hops,
-                    now_us,
-                    None if new.lease is None else new.lease.owner,
-                    None if new.lease is None else now_us + round(new.lease.seconds * 1e6),
-                ),
-                None if new.dedupe_key is None else (new.workflow_id, *new.dedupe_key),
-            )
-            for new in news
-        ]
-        if not prepared:
+        """``create_run`` for each, in order, in one statement."""
+        if not news:
             return []
-        async with self._db.transaction() as conn:
-            return [await _create(conn, one) for one in prepared]
+        now_us = codec.to_micros(self._clock.now())
+        ids = [self._ids(RUN_PREFIX) for _ in news]
+        async with self._db.connection() as conn:  # one statement (and lookups of taken keys)
+            return await _create(conn, news, ids, now_us)
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""

@@ -62,18 +62,33 @@ FROM (SELECT workflow_id, kind FROM schedules
 WHERE s.workflow_id = due.workflow_id AND s.kind = due.kind
 RETURNING s.*;
 
--- name: insert_run
+-- name: create_runs
+-- Several runs in one statement (one round trip, its own transaction), created in the order
+-- given (seq follows n). A run with a dedupe key is created only if its key goes into
+-- run_starts: the first to insert a key creates the run, a concurrent one waits for it on the
+-- primary key and then inserts nothing. The answer: the runs created; one not created (its key
+-- was taken) is looked up after, with started_run.
+WITH given AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::int[], $9::text[], $10::bigint[], $11::text[],
+                         $12::text[]) WITH ORDINALITY
+         AS g (id, workflow_id, workflow_revision, status, input, context, trigger, hops,
+               lease_owner, lease_until, key_source, key_event_id, n)
+), starts AS (
+    INSERT INTO run_starts (workflow_id, source, event_id, run_id)
+    SELECT workflow_id, key_source, key_event_id, id FROM given
+    WHERE key_source IS NOT NULL ORDER BY n
+    ON CONFLICT DO NOTHING
+    RETURNING run_id
+)
 INSERT INTO runs (id, workflow_id, workflow_revision, status, input, context, trigger, hops,
                   created_at, lease_owner, lease_until)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+SELECT id, workflow_id, workflow_revision, status, input, context, trigger, hops, $13,
+       lease_owner, lease_until
+FROM given
+WHERE key_source IS NULL OR id IN (SELECT run_id FROM starts)
+ORDER BY n
 RETURNING *;
-
--- name: start_run
--- The dedupe key first: the one transaction whose key goes in creates the run; a concurrent
--- one with the same key waits for it on the primary key and then inserts nothing.
-INSERT INTO run_starts (workflow_id, source, event_id, run_id) VALUES ($1, $2, $3, $4)
-ON CONFLICT DO NOTHING
-RETURNING run_id;
 
 -- name: started_run
 SELECT runs.* FROM run_starts JOIN runs ON runs.id = run_starts.run_id
