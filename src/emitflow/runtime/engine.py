@@ -358,10 +358,10 @@ class Engine(Inspection, AsyncLifecycle):
         if response is not None:
             self._responses[run.id] = response
             response.add_done_callback(lambda _: self._responses.pop(run.id, None))
+        if wait:
+            return await self._runs.submit_and_wait(run)
         await self._runs.submit(run)
-        if not wait:
-            return run
-        return await self._runs.wait(run.id)
+        return run
 
     async def start_hook(
         self,

@@ -297,6 +297,29 @@ class Runs:
             self._resolve(run_id, run)
         return await future
 
+    async def submit_and_wait(self, run: RunRecord) -> RunRecord:
+        """``submit`` then ``wait``, without reading the run back when it executes here: its
+        waiter is registered before it can end (a run just created cannot have ended yet)."""
+        if not self._executes:
+            await self.submit(run)
+            return await self.wait(run.id)
+        future: asyncio.Future[RunRecord] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(run.id, []).append(future)
+        try:
+            await self.submit(run)
+        except BaseException:
+            self._drop_waiter(run.id, future)
+            raise
+        if self._shared and run.id not in self.held:
+            self._drop_waiter(run.id, future)  # another process may run it: read its record
+            return await self._wait_shared(run.id)
+        try:
+            return await future
+        except (_LeaseLost, StoreUnavailableError):
+            if not self._shared:
+                raise
+            return await self._wait_shared(run.id)  # resumed by whoever claims it next
+
     async def _wait_shared(self, run_id: str) -> RunRecord:
         # The run may execute in another process: while it is not held here, its record is
         # read again after a delay that doubles (bounded); a run held here is awaited.
