@@ -10,7 +10,9 @@ crash before that gets it delivered again — and the log stores an event once p
 the source's ``$errors`` channel with the reason, and is acknowledged — or, with
 ``?invalid=reject`` in the source's URL, is refused as a dead letter on the broker (JetStream
 ``term``, AMQP reject to the queue's dead-letter exchange, a Redis ``<stream>.dead`` stream).
-A consumer that loses its broker reconnects with backoff; the engine keeps serving meanwhile.
+A consumer that loses its broker reconnects with backoff; the engine keeps serving meanwhile. A
+store that cannot take events (full disk, PostgreSQL down) pauses the source the same way: the
+message in hand is not acknowledged, so the broker delivers it again after the reconnection.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from emitflow.brokers.base import Consumer, Message
 from emitflow.brokers.encoding import from_message
 from emitflow.brokers.factory import broker_name, open_consumer, reason
 from emitflow.clock import Clock
-from emitflow.errors import ConfigurationError, EventError
+from emitflow.errors import ConfigurationError, EventError, StoreUnavailableError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.store.records import ERRORS_CHANNEL, NewEvent
 
@@ -120,6 +122,14 @@ class Sources:
                 await consumer.consume(lambda message: self._handle(spec, message))
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailableError as exc:
+                # The message in hand was not acknowledged: the broker delivers it again once
+                # the consumer is back, and the store takes it then (once, by its id).
+                logger.warning(
+                    "source paused: the store cannot take events now; the message stays on "
+                    "the broker and the source reconnects",
+                    extra={"source": spec.id, "store": exc.path, "error": exc.cause},
+                )
             except Exception as exc:
                 logger.warning(
                     "source lost its broker; reconnecting",
