@@ -118,6 +118,11 @@ class Workflows:
         store several processes share may have lost it since."""
         return workflow_id in self._latest and not self._store.shared
 
+    def absent(self, workflow_id: str) -> bool:
+        """Whether the workflow is known not to exist: this process holds the ids of every
+        workflow of a store only it uses (read once for deploying by name, kept since)."""
+        return self._names is not None and not self._store.shared and workflow_id not in self._named
+
     async def latest_workflow(
         self, workflow_id: str, *, missing_ok: bool = False
     ) -> Workflow | None:
