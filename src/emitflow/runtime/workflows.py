@@ -187,12 +187,16 @@ class Workflows:
             self._older.popitem(last=False)
 
     async def _same_name(self, namespace: str, name: str) -> str | None:
-        if self._names is None or self._store.shared:
-            self._names, self._named = {}, {}
-            for version in await self._store.list_workflows():  # by namespace, name, id
-                self._names.setdefault((version.namespace, version.name), version.id)
-                self._named[version.id] = (version.namespace, version.name)
-        return self._names.get((namespace, name))
+        if self._names is not None and not self._store.shared:
+            return self._names.get((namespace, name))
+        # Built aside: while the list is read, a change elsewhere may drop the index (forget).
+        names: dict[tuple[str, str], str] = {}
+        named: dict[str, tuple[str, str]] = {}
+        for version in await self._store.list_workflows():  # by namespace, name, id
+            names.setdefault((version.namespace, version.name), version.id)
+            named[version.id] = (version.namespace, version.name)
+        self._names, self._named = names, named
+        return names.get((namespace, name))
 
     def _index(self, version: WorkflowVersion) -> None:
         if self._names is None:

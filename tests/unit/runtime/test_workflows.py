@@ -200,3 +200,22 @@ async def test_a_shared_store_is_asked_whether_the_workflow_of_a_source_exists()
         source = source_emitter_id("/test/source")
         await engine.subscribe(emitter_id=source, listener_id=listener.id)
         assert store.reads["get_workflow"] == 2  # the listener, and p_<x>
+
+
+async def test_the_name_index_survives_being_dropped_while_it_is_read() -> None:
+    # On PostgreSQL another process's change drops the index (forget) while a deploy awaits
+    # the list of workflows: that deploy used to fail with an AttributeError.
+    store = _Counting(shared=True)
+    await store.open()
+    workflows = Workflows(store)
+    listed = store.list_workflows
+
+    async def dropping() -> Any:
+        found = await listed()
+        workflows.forget("p_elsewhere")
+        return found
+
+    store.list_workflows = dropping  # type: ignore[method-assign]
+    first, _ = await workflows.deploy(_named("w"))
+    again, _ = await workflows.deploy(_named("w", "/test/changed"))
+    assert again.id == first.id and again.revision == 2
