@@ -12,7 +12,7 @@ least-recently-used cache (runs started before a new version still finish on the
 Deploying by namespace and name looks the name up in an index of the store's workflows, read
 once and kept up to date by every deploy here, when this process is the store's only user
 (SQLite, memory). On a store several processes share, another one may have deployed the name
-meanwhile: the store's list is read each time.
+meanwhile: the store is asked for that name each time.
 """
 
 from __future__ import annotations
@@ -187,7 +187,10 @@ class Workflows:
             self._older.popitem(last=False)
 
     async def _same_name(self, namespace: str, name: str) -> str | None:
-        if self._names is not None and not self._store.shared:
+        if self._store.shared:
+            # Another process may have deployed the name since: asked each time.
+            return await self._store.workflow_named(namespace, name)
+        if self._names is not None:
             return self._names.get((namespace, name))
         # Built aside: while the list is read, a change elsewhere may drop the index (forget).
         names: dict[tuple[str, str], str] = {}
