@@ -39,6 +39,7 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (
 #: Plain scalars ruamel reads as strings: text, and timestamps (the DSL has no date type).
 _TEXT = frozenset({_STR, _CORE + "timestamp"})
 _SCALAR_TAGS = {name: Tag(suffix=name) for name in (_STR, _INT, _FLOAT, _BOOL, _NULL)}
+_STR_TAG = _SCALAR_TAGS[_STR]
 _SEQ_TAG = Tag(suffix=_CORE + "seq")
 _MAP_TAG = Tag(suffix=_CORE + "map")
 #: Numbers whose value is what Python's ``int``/``float`` make of the text, as ruamel's are;
@@ -102,30 +103,37 @@ def _compose(parser: Any, events: ModuleType) -> Node:
     _expect(start, events.DocumentStartEvent)
     if start.version is not None or start.tags:
         raise _Unsure("directive")
+    scalar, sequence, mapping = (
+        events.ScalarEvent,
+        events.SequenceStartEvent,
+        events.MappingStartEvent,
+    )
+    ends = (events.SequenceEndEvent, events.MappingEndEvent)
     root: Node | None = None
     stack: list[Node] = []
     while root is None:
         event = parser.get_event()
-        if isinstance(event, events.ScalarEvent):
+        kind = type(event)
+        if kind is scalar:
             node: Node = _scalar(event)
-        elif isinstance(event, events.SequenceStartEvent | events.MappingStartEvent):
+        elif kind is sequence or kind is mapping:
             if event.anchor is not None or event.tag is not None:
                 raise _Unsure("anchor or tag")
             if len(stack) >= MAX_DEPTH:
                 raise _Unsure("deep")  # stop reading: ruamel refuses it with its own message
-            is_seq = isinstance(event, events.SequenceStartEvent)
-            kind = SequenceNode if is_seq else MappingNode
-            tag = _SEQ_TAG if is_seq else _MAP_TAG
-            stack.append(kind(tag, [], event.start_mark, None, flow_style=event.flow_style))
+            if kind is sequence:
+                stack.append(SequenceNode(_SEQ_TAG, [], event.start_mark))
+            else:
+                stack.append(MappingNode(_MAP_TAG, [], event.start_mark))
             continue
-        elif isinstance(event, events.SequenceEndEvent | events.MappingEndEvent):
+        elif kind in ends:
             node = stack.pop()
             node.end_mark = event.end_mark
         else:
-            raise _Unsure(type(event).__name__)  # an alias
+            raise _Unsure(kind.__name__)  # an alias
         if not stack:
             root = node
-        elif isinstance(stack[-1], SequenceNode):
+        elif type(stack[-1]) is SequenceNode:
             stack[-1].value.append(node)
         else:
             _add(stack[-1], node)
@@ -144,15 +152,14 @@ def _scalar(event: Any) -> ScalarNode:
         raise _Unsure("anchor or tag")
     plain, quoted = event.implicit
     if plain:
-        tag = _resolve(event.value)
+        tag = _SCALAR_TAGS.get(_resolve(event.value))
+        if tag is None:
+            raise _Unsure("a merge key or '='")
     elif quoted:
-        tag = _STR
+        tag = _STR_TAG
     else:
         raise _Unsure("non-specific tag")
-    found = _SCALAR_TAGS.get(tag)
-    if found is None:
-        raise _Unsure(tag)  # a merge key, ``=``
-    return ScalarNode(found, event.value, event.start_mark, event.end_mark, style=event.style)
+    return ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -171,7 +178,7 @@ def _add(mapping: Node, node: Node) -> None:
     if pairs and not isinstance(pairs[-1], tuple):
         pairs[-1] = (pairs[-1], node)
         return
-    if not isinstance(node, ScalarNode) or node.tag != _STR:
+    if node.ctag is not _STR_TAG:  # a collection, a number, null…
         raise _Unsure("a key that is not a string")
     pairs.append(node)
 
@@ -210,7 +217,7 @@ def _value(node: Node, pointer: str, positions: Positions) -> Any:
 
 
 def _scalar_value(node: Node) -> Any:
-    tag, text = node.tag, node.value
+    tag, text = node.ctag.suffix, node.value  # one of _SCALAR_TAGS
     if tag == _STR:
         return _text(text)
     if tag == _NULL:
