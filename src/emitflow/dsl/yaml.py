@@ -5,8 +5,8 @@ YAML 1.1 turns it into ``True``), and it records where each key and item starts.
 is converted to plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``; anything that
 is not JSON (binary, custom tags, ``.nan``) is a problem with its place, never a stack trace.
 
-A document libyaml reads as surely (``emitflow.dsl.libyaml``) is read by libyaml, 30 times
-faster; every other document, and every error, comes from ruamel.
+A document libyaml reads as surely (``emitflow.dsl.libyaml``) is read by libyaml (about 20 times
+faster for a small workflow); every other document, and every error, comes from ruamel.
 """
 
 from __future__ import annotations
