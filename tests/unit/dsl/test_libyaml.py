@@ -212,6 +212,72 @@ def test_every_plain_scalar_form_reads_alike(scalar: str, place: str) -> None:
     assert_same(text.format(scalar))
 
 
+#: Block scalars with indentation indicators and chomping, folded plain and quoted lines, every
+#: escape, flow forms, explicit keys, document markers, non-ASCII columns, edge numbers.
+TRICKY = [
+    "a: |2\n    x\n   y\n",
+    "a: |2-\n   x\n  \n",
+    "a: >1\n  x\n y\n",
+    "a: |+\n  x\n\n\nb: 1\n",
+    "a: >\n  x\n\n   y\n  z\n\n",
+    "a: >-\n  x\n   y\n  z\n",
+    "a: plain\n  continued\n   more\n",
+    'a: "x\n  y\\\n  z"\n',
+    "a: 'x\n\n  y'\n",
+    'a: "\\x41\\u00e9\\U0001F600\\N\\_\\L\\P\\e\\0\\a\\b\\v\\f\\ \\/"\n',
+    "- a\n-\n- - b\n  - c\n",
+    "a:\n- 1\n- 2\n",
+    "a: [1, [2, {b: c}], {}]\n",
+    "{a: 1, b: [x, y]}\n",
+    "a: b #c\n#d\ne: f\n",
+    "? a\n: b\n",
+    "a: {b: }\n",
+    "a: [b, ]\n",
+    "a: {? b}\n",
+    "a: [b: c]\n",
+    "a: [b: c, d]\n",
+    "'a': \"b\"\n",
+    "a: !!null\n",
+    "a: -\n",
+    "a: - b\n",
+    "a: ]\n",
+    "a:    \n  b\n",
+    "a: b\n...\n",
+    "--- a\n",
+    "--- |\n  x\n",
+    'a: "\u00e9"\n\u00e9: [\u00e9, x]\n',
+    "a: 1 # x\n  # y\nb: 2\n",
+    "a:\n  - b: 1\n    c: 2\n  - d\n",
+    "a: x: y\n",
+    "a: {x: y\n  , z: w}\n",
+    "a: [x\n  , y]\n",
+    "a: >\n\n  x\n",
+    "a: |\n\n\n  x\n",
+    "a: |-\n",
+    "a: >\n",
+    "a: |\nb: 1\n",
+    "x: 'it''s'\n",
+    "k: 2001-12-14t21:59:43.10-05:00\n",
+    "k: 0001-01-01\n",
+    "k: 1.0e+3\n",
+    "k: 1e-3\n",
+    "k: 00\n",
+    "k: +0.0\n",
+    "k: 99999999999999999999999\n",
+    "k: 1.7976931348623157e309\n",
+    "k: 'ab\n  '\n",
+    'k: "a\\tb"\n',
+    "k: [a, b]: c\n",
+    "a: &x\n",
+    "a: b\n \n c: d\n",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_tricky_forms_read_alike(text: str) -> None:
+    assert_same(text)
+
+
 def test_the_fast_path_keeps_yaml_1_2_words_and_numbers() -> None:
     read = read_fast("on: yes\nOff: No\nn: 017\nf: 1.50\nt: 2024-01-01\nb: true\nz: ~\n")
     assert read is not None
