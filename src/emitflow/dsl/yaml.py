@@ -80,10 +80,7 @@ def read_text(text: str, *, source: str | None, format: Format | None, fast: boo
         _fail(source, (1, 1), "the document is empty: a workflow needs 'document' and 'do'")
     positions: dict[str, tuple[int, int]] = {}
     if format == "json":
-        node, placed = _load_json(text, source)
-        if placed is not None:
-            # ruamel only places the keys: it decodes some JSON escapes (surrogate pairs) wrongly.
-            positions = _Converter(source).placed(placed)
+        node, positions = _load_json(text, source, fast=fast)
     else:
         read = read_fast(text) if fast else None
         if read is not None:
@@ -141,18 +138,26 @@ def _load_yaml(text: str, source: str | None, *, json_like: bool) -> Any:
         raise DocumentError([(Location(source), message)]) from exc
 
 
-def _load_json(text: str, source: str | None) -> tuple[Any, Any]:
-    """The JSON data, and the same text read by ruamel (for positions) when it can."""
+def _load_json(
+    text: str, source: str | None, *, fast: bool
+) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """The JSON data, and the line and column of its keys and items when they can be read."""
     data = _json_syntax(text, source)
+    read = read_fast(text) if fast else None
+    if read is not None and json.dumps(read[0]) == json.dumps(data):
+        # JSON is YAML 1.2, and libyaml read the same data: its places are ruamel's.
+        return data, read[1]
     try:
-        # JSON is YAML 1.2: reading it again with ruamel gives every key's line and column.
-        return data, _parser().load(text)
+        # Reading the text again with ruamel gives every key's line and column.
+        placed = _parser().load(text)
     except DuplicateKeyError as exc:
         place, message = _yaml_problem(exc)
         _fail(source, place, message)
     except Exception:
         # Valid JSON ruamel cannot read (tabs between tokens, very long keys): keep it, unplaced.
-        return data, None
+        return data, {}
+    # ruamel only places the keys: it decodes some JSON escapes (surrogate pairs) wrongly.
+    return data, _Converter(source).placed(placed)
 
 
 def _reject_constant(name: str) -> Any:

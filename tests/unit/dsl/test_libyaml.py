@@ -385,3 +385,61 @@ def test_a_loaded_document_is_the_same_value_type() -> None:
     loaded = read_text(HEAD + "do: []\n", source=None, format=None)
     assert isinstance(loaded, Loaded)
     assert loaded.positions["/do"] == (2, 1)
+
+
+# --- JSON text: its places come from the fast path when it reads the same data ----------------
+
+
+def json_outcome(text: str, *, fast: bool) -> Any:
+    """``outcome`` for a document given as JSON."""
+    try:
+        loaded = read_text(text, source="w.json", format="json", fast=fast)
+    except DocumentError as exc:
+        return ("error", exc.problems)
+    return ("loaded", typed(loaded.data), dict(loaded.positions))
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | UNICODE,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(UNICODE, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    JSON_VALUES,
+    st.sampled_from([None, 2, "\t"]),
+    st.booleans(),
+)
+def test_generated_json_reads_alike(value: Any, indent: int | str | None, ascii: bool) -> None:
+    text = json.dumps({"document": value, "do": [value]}, indent=indent, ensure_ascii=ascii)
+    assert json_outcome(text, fast=True) == json_outcome(text, fast=False)
+
+
+@pytest.mark.parametrize("path", _repository_documents(), ids=lambda p: p.name)
+def test_repository_documents_as_json_read_alike(path: Path) -> None:
+    data = read_text(path.read_text(encoding="utf-8-sig"), source=None, format=None).data
+    for indent in (None, 2):
+        text = json.dumps(data, indent=indent, ensure_ascii=False)
+        assert json_outcome(text, fast=True) == json_outcome(text, fast=False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',
+        '{"a": "\\ud83d\\ude00"}',
+        '{"a": "\\/"}',
+        '{"a": 1e400}',
+        '{"a": [1, 2,]}',
+        '{"a":\t1}',
+        '{"a": 1.0, "b": -0, "c": 1E+2}',
+    ],
+)
+def test_json_edge_cases_read_alike(text: str) -> None:
+    assert json_outcome(text, fast=True) == json_outcome(text, fast=False)
