@@ -1,5 +1,7 @@
-"""Fan-out at scale on the embedded SQLite store (a temporary file), for 10, 100 and 1,000
-listener workflows subscribed to one emitter (an event source ``dc_…``).
+"""Fan-out at scale for 10, 100 and 1,000 listener workflows subscribed to one emitter (an event
+source ``dc_…``), on the embedded SQLite store (a temporary file) and, when
+``EMITFLOW_BENCH_POSTGRES`` holds a server URL, on PostgreSQL (a database of its own per
+measurement, created and dropped: ``bench_emit_path.fresh_store``).
 
 - Deploy + subscribe: each listener is a one-task workflow of its own, deployed (by document
   text, so deploy looks for a workflow of the same name) then subscribed; ms per listener over
@@ -13,7 +15,8 @@ listener workflows subscribed to one emitter (an event source ``dc_…``).
   as a JSON body or a Python dict deploys: the deploy + subscribe figure without YAML); routing
   should cost what it costs with the 10 alone.
 
-``python -m benchmarks bench_fanout``; ``EMITFLOW_BENCH_FANOUT=10,100`` picks the sizes.
+``python -m benchmarks bench_fanout``; ``EMITFLOW_BENCH_FANOUT=10,100`` picks the sizes;
+``python -m benchmarks.bench_fanout --store postgresql://…|sqlite`` measures on one store only.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import tempfile
+import sys
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
+from benchmarks.bench_emit_path import fresh_store
 from emitflow.dsl import parse_workflow
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import Engine
@@ -51,14 +55,21 @@ do:
 
 
 async def fan_out(
-    folder: Path, listeners: int, *, others: int = 0
+    server: str | None, listeners: int, *, others: int = 0
 ) -> tuple[float, float, int, float]:
     """ms per deploy + subscribe, listener runs/s, how many runs (for ``listeners``), and ms
-    per deploy + subscribe of the ``others`` (mappings, subscriptions that do not match)."""
+    per deploy + subscribe of the ``others`` (mappings, subscriptions that do not match), on a
+    fresh store (SQLite, or a new database on the PostgreSQL ``server``)."""
+    async with fresh_store(server) as url:
+        figures = await _fan_out(url, listeners, others)
+        await _check_runs(url, figures[2])
+    return figures
+
+
+async def _fan_out(url: str, listeners: int, others: int) -> tuple[float, float, int, float]:
     emitter = source_emitter_id(SOURCE)
     events = max(1, RUNS // listeners)
-    name = f"fanout-{listeners}-{others}.db"
-    async with Engine.open(f"sqlite:///{folder}/{name}") as engine:
+    async with Engine.open(url) as engine:
         start = time.perf_counter()
         for k in range(others):
             document = parse_workflow(listener(f"other-{k}")).raw
@@ -81,13 +92,24 @@ async def fan_out(
         await engine.ingest_many(batch)
         await engine.drain(within=600)
         routed = time.perf_counter() - start
-    _check_runs(folder / name, events * listeners)
     return deployed / listeners * 1000, events * listeners / routed, events * listeners, unmatched
 
 
-def _check_runs(path: Path, expected: int) -> None:
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        counts = dict(conn.execute("SELECT status, count(*) FROM runs GROUP BY status"))
+_COUNTS = "SELECT status, count(*) FROM runs GROUP BY status"
+
+
+async def _check_runs(url: str, expected: int) -> None:
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+            counts = dict(conn.execute(_COUNTS).fetchall())
+    else:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            counts = {row[0]: row[1] for row in await conn.fetch(_COUNTS)}
+        finally:
+            await conn.close()
     if counts != {"completed": expected}:
         raise RuntimeError(f"listener runs by status: {counts}; expected {expected} completed")
 
@@ -97,24 +119,40 @@ def _sizes() -> tuple[int, ...]:
     return tuple(int(part) for part in chosen.split(",")) if chosen else SIZES
 
 
-def main() -> None:
-    """Print the figures per size."""
-    print("## bench_fanout (sqlite)")
-    with tempfile.TemporaryDirectory(prefix="emitflow-bench-") as name:
-        for listeners in _sizes():
-            per_listener, rate, runs, _ = asyncio.run(fan_out(Path(name), listeners))
-            print(
-                f"{listeners:,} listeners on one emitter: deploy (YAML text) + subscribe "
-                f"{per_listener:.2f} ms per listener (target ≤ 1); routing {runs:,} listener "
-                f"runs: {rate:,.0f} runs/s (target ≥ 2,000 at 1,000 listeners)"
-            )
-        _, rate, runs, unmatched = asyncio.run(fan_out(Path(name), 10, others=OTHERS))
+def measure(server: str | None) -> None:
+    """Print the figures per size on one store."""
+    kind = "sqlite" if server is None else "postgresql"
+    one, five, _ = os.getloadavg()
+    print(f"## bench_fanout ({kind}); load average {one:.2f} (1 min) {five:.2f} (5 min)")
+    for listeners in _sizes():
+        per_listener, rate, runs, _ = asyncio.run(fan_out(server, listeners))
         print(
-            f"10 listeners on one emitter beside {OTHERS:,} subscriptions that do not match: "
-            f"routing {runs:,} listener runs: {rate:,.0f} runs/s (compare with 10 alone); "
-            f"deploy (mapping) + subscribe of those {OTHERS:,}: {unmatched:.2f} ms per listener"
+            f"{listeners:,} listeners on one emitter: deploy (YAML text) + subscribe "
+            f"{per_listener:.2f} ms per listener (target ≤ 1); routing {runs:,} listener "
+            f"runs: {rate:,.0f} runs/s (target ≥ 2,000 at 1,000 listeners)"
         )
+    _, rate, runs, unmatched = asyncio.run(fan_out(server, 10, others=OTHERS))
+    print(
+        f"10 listeners on one emitter beside {OTHERS:,} subscriptions that do not match: "
+        f"routing {runs:,} listener runs: {rate:,.0f} runs/s (compare with 10 alone); "
+        f"deploy (mapping) + subscribe of those {OTHERS:,}: {unmatched:.2f} ms per listener"
+    )
+
+
+def main(args: Sequence[str] = ()) -> None:
+    """SQLite, then PostgreSQL when ``EMITFLOW_BENCH_POSTGRES`` is set (``--store`` picks one)."""
+    args = list(args)
+    if args[:1] == ["--store"] and len(args) == 2:
+        servers: list[str | None] = [None if args[1] == "sqlite" else args[1]]
+    elif not args:
+        servers = [None]
+        if os.environ.get("EMITFLOW_BENCH_POSTGRES"):
+            servers.append(os.environ["EMITFLOW_BENCH_POSTGRES"])
+    else:
+        raise SystemExit("usage: python -m benchmarks.bench_fanout [--store postgresql://…|sqlite]")
+    for server in servers:
+        measure(server)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -118,6 +118,16 @@ async def test_list_workflows_gives_the_latest_of_each(store: Store) -> None:
     assert await store.list_workflows() == [a2, b]
 
 
+async def test_workflow_named_finds_the_first_id_by_its_latest_name(store: Store) -> None:
+    a = await store.put_workflow(workflow(name="a", id="p_2"))
+    await store.put_workflow(workflow(name="a", id="p_1"))
+    await store.put_workflow(workflow("renamed", name="b", id="p_1"))
+    assert await store.workflow_named("demo", "a") == a.id  # p_1 is now named b
+    assert await store.workflow_named("demo", "b") == "p_1"
+    assert await store.workflow_named("other", "a") is None
+    assert await store.workflow_named("demo", "c") is None
+
+
 async def test_missing_workflows_are_not_found(store: Store) -> None:
     made = await store.put_workflow(workflow())
     with pytest.raises(NotFoundError):

@@ -4,6 +4,9 @@ ruamel.yaml's round-trip loader reads YAML 1.2, so ``on:`` stays the string ``"o
 YAML 1.1 turns it into ``True``), and it records where each key and item starts. The loaded tree
 is converted to plain ``dict``/``list``/``str``/``int``/``float``/``bool``/``None``; anything that
 is not JSON (binary, custom tags, ``.nan``) is a problem with its place, never a stack trace.
+
+A document libyaml reads as surely (``emitflow.dsl.libyaml``) is read by libyaml (about 20 times
+faster for a small workflow); every other document, and every error, comes from ruamel.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from emitflow.dsl.bounds import MAX_DEPTH, MAX_VALUES, BoundedScanner, check_graph
 from emitflow.dsl.context import child, describe
+from emitflow.dsl.libyaml import read_fast
 from emitflow.errors import DocumentError, Location
 
 __all__ = ["MAX_DEPTH", "MAX_DOCUMENT_BYTES", "MAX_VALUES", "Loaded", "plain", "read_text"]
@@ -64,8 +68,11 @@ def _parser(source: str | None = None) -> YAML:
     return yaml
 
 
-def read_text(text: str, *, source: str | None, format: Format | None) -> Loaded:
-    """Parse a whole document; ``DocumentError`` for syntax, size, or non-JSON values."""
+def read_text(text: str, *, source: str | None, format: Format | None, fast: bool = True) -> Loaded:
+    """Parse a whole document; ``DocumentError`` for syntax, size, or non-JSON values.
+
+    ``fast``: YAML that libyaml reads as surely is read by libyaml; ``False``: always ruamel.
+    """
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > MAX_DOCUMENT_BYTES:
         _fail(source, None, _too_large(size))
@@ -73,11 +80,11 @@ def read_text(text: str, *, source: str | None, format: Format | None) -> Loaded
         _fail(source, (1, 1), "the document is empty: a workflow needs 'document' and 'do'")
     positions: dict[str, tuple[int, int]] = {}
     if format == "json":
-        node, placed = _load_json(text, source)
-        if placed is not None:
-            # ruamel only places the keys: it decodes some JSON escapes (surrogate pairs) wrongly.
-            positions = _Converter(source).placed(placed)
+        node, positions = _load_json(text, source, fast=fast)
     else:
+        read = read_fast(text) if fast else None
+        if read is not None:
+            return Loaded(*read)
         node = _load_yaml(text, source, json_like=format is None and text.lstrip()[:1] == "{")
     converter = _Converter(source, positions)
     data = converter.convert(node, "", 0)
@@ -131,18 +138,26 @@ def _load_yaml(text: str, source: str | None, *, json_like: bool) -> Any:
         raise DocumentError([(Location(source), message)]) from exc
 
 
-def _load_json(text: str, source: str | None) -> tuple[Any, Any]:
-    """The JSON data, and the same text read by ruamel (for positions) when it can."""
+def _load_json(
+    text: str, source: str | None, *, fast: bool
+) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """The JSON data, and the line and column of its keys and items when they can be read."""
     data = _json_syntax(text, source)
+    read = read_fast(text) if fast else None
+    if read is not None and json.dumps(read[0]) == json.dumps(data):
+        # JSON is YAML 1.2, and libyaml read the same data: its places are ruamel's.
+        return data, read[1]
     try:
-        # JSON is YAML 1.2: reading it again with ruamel gives every key's line and column.
-        return data, _parser().load(text)
+        # Reading the text again with ruamel gives every key's line and column.
+        placed = _parser().load(text)
     except DuplicateKeyError as exc:
         place, message = _yaml_problem(exc)
         _fail(source, place, message)
     except Exception:
         # Valid JSON ruamel cannot read (tabs between tokens, very long keys): keep it, unplaced.
-        return data, None
+        return data, {}
+    # ruamel only places the keys: it decodes some JSON escapes (surrogate pairs) wrongly.
+    return data, _Converter(source).placed(placed)
 
 
 def _reject_constant(name: str) -> Any:
@@ -276,7 +291,8 @@ class _Converter:
             if lc.line is not None:
                 self.positions[pointer] = (lc.line + 1, lc.col + 1)
             return
-        data = lc.data.get(key)
+        # A mapping merged in (``<<: {…}``) may have no positions recorded.
+        data = lc.data.get(key) if lc.data is not None else None
         if data:
             self.positions[pointer] = (data[0] + 1, data[1] + 1)
 

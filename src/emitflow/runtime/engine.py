@@ -140,7 +140,10 @@ class Engine(Inspection, AsyncLifecycle):
         self._timers = Timers(store, self._runs, self._workflows, settings)
         self._sources = Sources(self._enqueue, settings.clock)
         self._subscriptions = Subscriptions(
-            store, running=self._sources.running, known=self._workflows.known
+            store,
+            running=self._sources.running,
+            known=self._workflows.known,
+            absent=self._workflows.absent,
         )
         self._background: list[asyncio.Task[None]] = []
         # Stopped after the runs in flight: their leases are renewed while they finish.
@@ -235,7 +238,7 @@ class Engine(Inspection, AsyncLifecycle):
         workflow —, ``Workflow``, mapping or document text) and follow its schedules; the
         stored version (same ``id`` again = a new version)."""
         version, workflow = await self._workflows.deploy(source, id=id, check=schedule_specs)
-        await self._timers.register(version.id, workflow)
+        await self._timers.register(version.id, workflow, revision=version.revision)
         self._starts.register(version.id, version.revision, workflow)
         await self._runs.refresh(version.id)
         logger.info(

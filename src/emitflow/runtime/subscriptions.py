@@ -55,6 +55,7 @@ class Subscriptions:
         *,
         running: Callable[[str], bool] | None = None,
         known: Callable[[str], bool] | None = None,
+        absent: Callable[[str], bool] | None = None,
     ) -> None:
         self._store = store
         #: Whether an emitter id is a source this process consumes now (a broker source).
@@ -62,6 +63,10 @@ class Subscriptions:
         #: Whether a workflow id is known to exist without asking the store (one just deployed
         #: here: subscribing it right after saves a read).
         self._known = known or (lambda _: False)
+        #: Whether a workflow id is known not to exist without asking the store (this process
+        #: holds the list of every workflow of a store only it uses): the ``dc_…`` → ``p_…``
+        #: emitter check of a subscription to an event source then saves a read.
+        self._absent = absent or (lambda _: False)
 
     async def create(
         self,
@@ -129,6 +134,8 @@ class Subscriptions:
     async def _exists(self, workflow_id: str) -> bool:
         if self._known(workflow_id):
             return True
+        if self._absent(workflow_id):
+            return False
         try:
             await self._store.get_workflow(workflow_id)
         except NotFoundError:

@@ -23,7 +23,7 @@ import logging
 import math
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import isodate
 from croniter import croniter
@@ -35,7 +35,7 @@ from emitflow.runtime.reports import rfc3339
 from emitflow.runtime.runs import Runs
 from emitflow.runtime.settings import EngineSettings
 from emitflow.runtime.workflows import Workflows
-from emitflow.store.base import ScheduleStore
+from emitflow.store.base import ChangeFeed, ScheduleStore
 from emitflow.store.records import NewRun, RunRecord, Schedule
 
 __all__ = ["TIMED_KINDS", "Timers", "schedule_specs"]
@@ -67,13 +67,20 @@ def schedule_specs(workflow: Workflow) -> dict[str, dict[str, Any]]:
     return specs
 
 
+class _Store(ScheduleStore, ChangeFeed, Protocol):
+    """What timers need of the store."""
+
+
 class Timers:
     """Fires the timed schedules of every deployed workflow."""
 
     def __init__(
-        self, store: ScheduleStore, runs: Runs, workflows: Workflows, settings: EngineSettings
+        self, store: _Store, runs: Runs, workflows: Workflows, settings: EngineSettings
     ) -> None:
         self._store = store
+        #: Workflows whose schedules this process last wrote as none (on a store only it uses,
+        #: nobody else writes them: deploying another version without one need not read them).
+        self._unscheduled: set[str] = set()
         self._runs = runs
         self._workflows = workflows
         self._settings = settings
@@ -84,9 +91,12 @@ class Timers:
         """Schedules changed (here or in another process): look at the due times again."""
         self._wake.set()
 
-    async def register(self, workflow_id: str, workflow: Workflow) -> None:
+    async def register(self, workflow_id: str, workflow: Workflow, *, revision: int) -> None:
         """Write a deployed version's schedules; an unchanged one keeps its due time."""
         wanted = schedule_specs(workflow)
+        if not wanted and self._none_stored(workflow_id, revision):
+            self._unscheduled.add(workflow_id)
+            return
         existing = {s.kind: s for s in await self._store.list_schedules(workflow_id=workflow_id)}
         changed = False
         for kind in existing.keys() - wanted.keys():
@@ -104,6 +114,18 @@ class Timers:
             changed = True
         if changed:  # the timer loop looks again only when a due time may have moved
             self._wake.set()
+        if wanted:
+            self._unscheduled.discard(workflow_id)
+        else:
+            self._unscheduled.add(workflow_id)
+
+    def _none_stored(self, workflow_id: str, revision: int) -> bool:
+        """Whether the store holds no schedule of the workflow, known without reading it."""
+        if revision == 1:
+            # Its only version (a removed workflow's schedules were removed with it, and one
+            # deployed again starts over at revision 1), and that version has no schedule.
+            return True
+        return not self._store.shared and workflow_id in self._unscheduled
 
     async def run_due(self) -> int:
         """Start the runs of every schedule due now; how many started."""

@@ -12,7 +12,7 @@ least-recently-used cache (runs started before a new version still finish on the
 Deploying by namespace and name looks the name up in an index of the store's workflows, read
 once and kept up to date by every deploy here, when this process is the store's only user
 (SQLite, memory). On a store several processes share, another one may have deployed the name
-meanwhile: the store's list is read each time.
+meanwhile: the store is asked for that name each time.
 """
 
 from __future__ import annotations
@@ -118,6 +118,11 @@ class Workflows:
         store several processes share may have lost it since."""
         return workflow_id in self._latest and not self._store.shared
 
+    def absent(self, workflow_id: str) -> bool:
+        """Whether the workflow is known not to exist: this process holds the ids of every
+        workflow of a store only it uses (read once for deploying by name, kept since)."""
+        return self._names is not None and not self._store.shared and workflow_id not in self._named
+
     async def latest_workflow(
         self, workflow_id: str, *, missing_ok: bool = False
     ) -> Workflow | None:
@@ -182,12 +187,19 @@ class Workflows:
             self._older.popitem(last=False)
 
     async def _same_name(self, namespace: str, name: str) -> str | None:
-        if self._names is None or self._store.shared:
-            self._names, self._named = {}, {}
-            for version in await self._store.list_workflows():  # by namespace, name, id
-                self._names.setdefault((version.namespace, version.name), version.id)
-                self._named[version.id] = (version.namespace, version.name)
-        return self._names.get((namespace, name))
+        if self._store.shared:
+            # Another process may have deployed the name since: asked each time.
+            return await self._store.workflow_named(namespace, name)
+        if self._names is not None:
+            return self._names.get((namespace, name))
+        # Built aside: while the list is read, a change elsewhere may drop the index (forget).
+        names: dict[tuple[str, str], str] = {}
+        named: dict[str, tuple[str, str]] = {}
+        for version in await self._store.list_workflows():  # by namespace, name, id
+            names.setdefault((version.namespace, version.name), version.id)
+            named[version.id] = (version.namespace, version.name)
+        self._names, self._named = names, named
+        return names.get((namespace, name))
 
     def _index(self, version: WorkflowVersion) -> None:
         if self._names is None:

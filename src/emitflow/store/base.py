@@ -103,6 +103,11 @@ class WorkflowStore(Protocol):
         """The latest version of every workflow, by namespace, name and id."""
         ...
 
+    async def workflow_named(self, namespace: str, name: str) -> str | None:
+        """The id of the first workflow (in id order) whose latest version has this namespace
+        and name (the one ``list_workflows`` lists first); ``None`` if there is none."""
+        ...
+
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         """Every version of a workflow, oldest first (empty if unknown)."""
         ...

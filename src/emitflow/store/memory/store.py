@@ -137,6 +137,16 @@ class MemoryStore(MemoryRuns, MemoryTokens, MemoryWebhooks, MemorySecrets, OpenC
         latest = [versions[-1] for versions in self._workflows.values()]
         return sorted(latest, key=lambda w: (w.namespace, w.name, w.id))
 
+    async def workflow_named(self, namespace: str, name: str) -> str | None:
+        """The first workflow id whose latest version has this namespace and name."""
+        self._check_open()
+        named = (
+            workflow_id
+            for workflow_id, versions in self._workflows.items()
+            if (versions[-1].namespace, versions[-1].name) == (namespace, name)
+        )
+        return min(named, default=None)
+
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         """Every version of a workflow, oldest first."""
         self._check_open()

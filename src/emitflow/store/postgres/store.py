@@ -193,6 +193,12 @@ class PostgresStore(
             found = await conn.fetch(Q["latest_workflows"])
         return [WORKFLOW.from_row(row) for row in found]
 
+    async def workflow_named(self, namespace: str, name: str) -> str | None:
+        """The first workflow id whose latest version has this namespace and name."""
+        async with self._db.connection() as conn:
+            found = await conn.fetchval(Q["workflow_named"], namespace, name)
+        return None if found is None else str(found)
+
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         """Every version of a workflow, oldest first."""
         async with self._db.connection() as conn:

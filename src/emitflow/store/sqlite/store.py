@@ -189,6 +189,12 @@ class SqliteStore(
         rows = await self._db.read(partial(_rows, sql=Q["latest_workflows"], params=()))
         return [WORKFLOW.from_row(row) for row in rows]
 
+    async def workflow_named(self, namespace: str, name: str) -> str | None:
+        """The first workflow id whose latest version has this namespace and name."""
+        sql = Q["workflow_named"]
+        rows = await self._db.read(partial(_rows, sql=sql, params=(namespace, name)))
+        return str(rows[0][0]) if rows else None
+
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
         """Every version of a workflow, oldest first."""
         sql = Q["workflow_versions"]

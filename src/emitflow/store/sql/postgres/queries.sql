@@ -20,6 +20,12 @@ RETURNING *;
 SELECT * FROM (SELECT DISTINCT ON (id) * FROM workflows ORDER BY id, revision DESC) latest
 ORDER BY namespace, name, id;
 
+-- name: workflow_named
+SELECT id FROM workflows w
+WHERE namespace = $1 AND name = $2
+  AND revision = (SELECT max(revision) FROM workflows WHERE id = w.id)
+ORDER BY id LIMIT 1;
+
 -- name: workflow_versions
 SELECT * FROM workflows WHERE id = $1 ORDER BY revision;
 

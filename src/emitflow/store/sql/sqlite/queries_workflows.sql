@@ -17,6 +17,12 @@ SELECT * FROM workflows w
 WHERE revision = (SELECT max(revision) FROM workflows WHERE id = w.id)
 ORDER BY namespace, name, id;
 
+-- name: workflow_named
+SELECT id FROM workflows w
+WHERE namespace = ? AND name = ?
+  AND revision = (SELECT max(revision) FROM workflows WHERE id = w.id)
+ORDER BY id LIMIT 1;
+
 -- name: workflow_versions
 SELECT * FROM workflows WHERE id = ? ORDER BY revision;
 
