@@ -160,8 +160,15 @@ class PostgresStore(
 
     async def put_workflow(self, new: NewWorkflow) -> WorkflowVersion:
         """Store a version (a new workflow unless ``new.id`` names one); same document = no-op."""
-        workflow_id = new.id or self._ids(WORKFLOW_PREFIX)
         now = self._clock.now()
+        if new.id is None:
+            # A new workflow under an id just made: no version to number after or compare
+            # with, so one autocommitted INSERT (one round trip, not five).
+            version = new.stored_as(self._ids(WORKFLOW_PREFIX), 1, now)
+            async with self._db.connection() as conn:
+                row = await conn.fetchrow(Q["insert_workflow"], *WORKFLOW.to_row(version))
+            return WORKFLOW.from_row(row)
+        workflow_id = new.id
         async with self._db.transaction() as conn:
             await conn.execute(Q["lock_workflow"], workflow_id)
             row = await conn.fetchrow(Q["latest_workflow"], workflow_id)
@@ -225,12 +232,10 @@ class PostgresStore(
         encoded = codec.dumps(list(filters))
         new_id = self._ids(SUBSCRIPTION_PREFIX)  # unused when the triple exists
         triple = (emitter_id, event_name, listener_id)
-        async with self._db.transaction() as conn:
-            row = await conn.fetchrow(Q["update_subscription"], encoded, *triple)
-            if row is None:
-                row = await conn.fetchrow(
-                    Q["insert_subscription"], new_id, *triple, encoded, self._now_us()
-                )
+        async with self._db.connection() as conn:  # one statement: insert, or update the row
+            row = await conn.fetchrow(
+                Q["put_subscription"], new_id, *triple, encoded, self._now_us()
+            )
         return SUBSCRIPTION.from_row(row)
 
     async def delete_subscription(

@@ -45,6 +45,9 @@ from emitflow.store.sqlite.webhooks import SqliteWebhooks
 __all__ = ["SqliteStore", "path_from_url"]
 
 Q = queries("sqlite")
+#: A workflow version or subscription whose text is at most this many characters is written on
+#: the event loop's thread when the writer is idle (a few statements; no hand-off).
+_INLINE_DOCUMENT = 64 * 1024
 _URL_FORMS = "sqlite:///relative/path, sqlite:////absolute/path or sqlite:///:memory:"
 
 
@@ -175,7 +178,7 @@ class SqliteStore(
         """Store a version (a new workflow unless ``new.id`` names one); same document = no-op."""
         workflow_id = new.id or self._ids(WORKFLOW_PREFIX)
         put = partial(_put_workflow, new=new, workflow_id=workflow_id, now=self._clock.now())
-        return await self._db.write(put)
+        return await self._db.write(put, inline=len(new.document) <= _INLINE_DOCUMENT)
 
     async def get_workflow(
         self, workflow_id: str, *, revision: int | None = None
@@ -192,7 +195,9 @@ class SqliteStore(
     async def workflow_named(self, namespace: str, name: str) -> str | None:
         """The first workflow id whose latest version has this namespace and name."""
         sql = Q["workflow_named"]
-        rows = await self._db.read(partial(_rows, sql=sql, params=(namespace, name)))
+        rows = await self._db.read(
+            partial(_rows, sql=sql, params=(namespace, name)), inline=True, one_statement=True
+        )
         return str(rows[0][0]) if rows else None
 
     async def list_workflow_versions(self, workflow_id: str) -> list[WorkflowVersion]:
@@ -226,7 +231,8 @@ class SqliteStore(
                 triple=(emitter_id, event_name, listener_id),
                 filters=encoded,
                 now=self._now_us(),
-            )
+            ),
+            inline=len(encoded) <= _INLINE_DOCUMENT,
         )
 
     async def delete_subscription(

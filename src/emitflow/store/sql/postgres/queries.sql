@@ -35,13 +35,9 @@ WITH gone AS (DELETE FROM workflows WHERE id = $1 RETURNING 1),
      subscriptions_gone AS (DELETE FROM subscriptions WHERE emitter_id = $1 OR listener_id = $1)
 SELECT count(*) FROM gone;
 
--- name: update_subscription
-UPDATE subscriptions SET filters = $1
-WHERE emitter_id = $2 AND event_name = $3 AND listener_id = $4
-RETURNING *;
-
--- name: insert_subscription
--- A concurrent put of the same triple: the loser updates the winner's row instead.
+-- name: put_subscription
+-- One statement: a new triple is inserted; a triple that exists (or that a concurrent put
+-- inserted first) keeps its row, id and creation time, and takes the new filters.
 INSERT INTO subscriptions (id, emitter_id, event_name, listener_id, filters, created_at)
 VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (emitter_id, event_name, listener_id) DO UPDATE SET filters = excluded.filters
