@@ -20,6 +20,7 @@ from emitflow.clock import Clock
 from emitflow.errors import NotFoundError
 from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
+from emitflow.store.bare import Bare
 from emitflow.store.paging import Window, lease_end, make_page
 from emitflow.store.postgres.database import PostgresDatabase, status_count
 from emitflow.store.postgres.events import Encoded, encode_events, insert_outbox, outbox_items
@@ -120,7 +121,24 @@ async def _cursor(conn: asyncpg.Connection, run_id: str | None) -> int | None:
     return int(seq)
 
 
-async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) -> list[int]:
+async def _put_batches(
+    conn: asyncpg.Connection, run_id: str, batches: list[tuple[int, str]], *, fresh: bool
+) -> None:
+    """Replace every task record of the run with these batches (a fresh run has none)."""
+    if not fresh:
+        await conn.execute(Q["delete_tasks"], run_id)
+        await conn.execute(Q["delete_task_batches"], run_id)
+    await conn.execute(
+        Q["insert_task_batches"],
+        run_id,
+        [first for first, _ in batches],
+        [text for _, text in batches],
+    )
+
+
+async def _commit(
+    conn: asyncpg.Connection, prepared: _Prepared, now_us: int, bare: Bare
+) -> list[int]:
     transition, (run_params, task_params, wait_params), batches, encoded = prepared
     run_id = transition.run_id
     if transition.owner is not None:
@@ -128,10 +146,15 @@ async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) ->
         if holder is None:
             raise NotFoundError(f"run {run_id!r} does not exist")
         transition.fence(holder or None)
+    ends = transition.run is not None and transition.run.status in TERMINAL_STATUSES
+    # Whatever this writes (task rows, batches, a wait) or ends, the run is no longer bare
+    # after it; taken out before any row is written, so a failure below leaves it out too.
+    writes_rows = bool(batches) or task_params is not None or wait_params is not None
+    fresh = bare.take(run_id) if ends or writes_rows else False
     if run_params is not None:
         if await conn.fetchval(Q["update_run"], *run_params) is None:
             raise NotFoundError(f"run {run_id!r} does not exist")
-        if transition.run is not None and transition.run.status in TERMINAL_STATUSES:
+        if ends and not fresh:
             await conn.execute(Q["delete_waits_of_run"], run_id)
     elif transition.owner is None:  # a fenced commit has found (and locked) the row already
         await _require_run(conn, run_id)
@@ -140,14 +163,7 @@ async def _commit(conn: asyncpg.Connection, prepared: _Prepared, now_us: int) ->
         if not status_count(status):
             raise NotFoundError(f"run {run_id!r} has no wait at {transition.clear_wait!r} to clear")
     if batches:
-        await conn.execute(Q["delete_tasks"], run_id)
-        await conn.execute(Q["delete_task_batches"], run_id)
-        await conn.execute(
-            Q["insert_task_batches"],
-            run_id,
-            [first for first, _ in batches],
-            [text for _, text in batches],
-        )
+        await _put_batches(conn, run_id, batches, fresh=fresh)
     if task_params is not None:
         await conn.execute(Q["upsert_task"], *task_params)
     if wait_params is not None:
@@ -188,6 +204,7 @@ class PostgresRuns:
     _clock: Clock
     _ids: IdFactory
     _ordered: asyncio.Lock
+    _bare: Bare
 
     async def create_run(self, new: NewRun) -> tuple[RunRecord, bool]:
         """Create a run, or give back the one this workflow already started for the event."""
@@ -201,7 +218,11 @@ class PostgresRuns:
         now_us = codec.to_micros(self._clock.now())
         ids = [self._ids(RUN_PREFIX) for _ in news]
         async with self._db.connection() as conn:  # one statement (and lookups of taken keys)
-            return await _create(conn, news, ids, now_us)
+            created = await _create(conn, news, ids, now_us)
+        for new, (run, made) in zip(news, created, strict=True):
+            if made and new.lease is not None:  # leased to this process: it executes it
+                self._bare.runs.add(run.id)
+        return created
 
     async def get_run(self, run_id: str) -> RunRecord:
         """A run by id."""
@@ -287,7 +308,10 @@ class PostgresRuns:
         until = codec.to_micros(lease_end(now, limit, lease_seconds))
         async with self._db.connection() as conn:  # one statement
             found = await conn.fetch(Q["claim_runs"], owner, until, codec.to_micros(now), limit)
-        return [RUN.from_row(row) for row in sorted(found, key=lambda row: row["seq"])]
+        claimed = [RUN.from_row(row) for row in sorted(found, key=lambda row: row["seq"])]
+        for run in claimed:  # another process may have held it and written rows meanwhile
+            self._bare.take(run.id)
+        return claimed
 
     async def renew_runs(
         self, owner: str, run_ids: Sequence[str], *, lease_seconds: float = 30.0
@@ -333,13 +357,14 @@ class PostgresRuns:
 
     async def _commit_all(self, prepared: list[_Prepared], now_us: int) -> list[list[int]]:
         async with self._db.transaction() as conn:
-            return [await _commit(conn, one, now_us) for one in prepared]
+            return [await _commit(conn, one, now_us, self._bare) for one in prepared]
 
     # --- waits ---------------------------------------------------------------------------
 
     async def put_wait(self, wait: Wait) -> None:
         """Register or replace a wait of an existing run."""
         params = WAIT.to_row(wait)
+        self._bare.take(wait.run_id)
         async with self._db.transaction() as conn:
             await _require_run(conn, wait.run_id)
             await conn.execute(Q["upsert_wait"], *params)

@@ -37,6 +37,7 @@ from emitflow.ids import (
     random_id,
 )
 from emitflow.store import codec
+from emitflow.store.bare import Bare
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
 from emitflow.store.postgres.changes import ChangeListener
@@ -112,6 +113,7 @@ class PostgresStore(
         self._clock = clock or SystemClock()
         self._ids = ids or random_id
         self._ordered = asyncio.Lock()
+        self._bare = Bare()
         self._changes = ChangeListener(self._db)
 
     @classmethod

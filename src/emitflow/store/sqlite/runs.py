@@ -15,6 +15,7 @@ from emitflow.clock import Clock
 from emitflow.errors import NotFoundError
 from emitflow.ids import RUN_PREFIX, IdFactory
 from emitflow.store import codec
+from emitflow.store.bare import Bare
 from emitflow.store.paging import Window, lease_end, make_page
 from emitflow.store.queries import queries
 from emitflow.store.records import (
@@ -42,33 +43,6 @@ __all__ = ["SqliteRuns"]
 _PREPARE_INLINE = 256
 #: At most this many runs created at once run on the event loop when the writer is idle.
 _CREATE_INLINE = 16
-
-
-class Bare:
-    """The runs this process created that have no task, task batch or wait row yet.
-
-    A fresh run's end writes its task list as batches, which replaces whatever records the run
-    had, and its terminal status drops its waits: three DELETEs that find nothing for a run
-    that never stored a task or a wait, a quarter of a short run's statements. They are skipped
-    for the runs named here. Only ever an under-statement: a run goes in when its row is
-    inserted, and out before anything is written to those tables for it (so a rolled-back or
-    retried write leaves it out, and the DELETEs run), and when it ends. A run this process did
-    not create (one resumed after a restart) is never in it. The writes that use it are run by
-    one writer at a time (the writer thread, or inline under its lock).
-    """
-
-    __slots__ = ("runs",)
-
-    def __init__(self) -> None:
-        self.runs: set[str] = set()
-
-    def take(self, run_id: str) -> bool:
-        """Whether the run had no rows in those tables; it is no longer counted as bare."""
-        try:
-            self.runs.remove(run_id)
-        except KeyError:
-            return False
-        return True
 
 
 Q = queries("sqlite")

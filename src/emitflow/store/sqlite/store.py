@@ -29,6 +29,7 @@ from emitflow.ids import (
     random_id,
 )
 from emitflow.store import codec
+from emitflow.store.bare import Bare
 from emitflow.store.lifecycle import OpenCloseContext
 from emitflow.store.paging import lease_end
 from emitflow.store.queries import queries
@@ -37,7 +38,7 @@ from emitflow.store.rows import SCHEDULE, SUBSCRIPTION, WORKFLOW
 from emitflow.store.sqlite import statements
 from emitflow.store.sqlite.database import SqliteDatabase
 from emitflow.store.sqlite.events import SqliteEvents
-from emitflow.store.sqlite.runs import Bare, SqliteRuns
+from emitflow.store.sqlite.runs import SqliteRuns
 from emitflow.store.sqlite.secrets import SqliteSecrets
 from emitflow.store.sqlite.tokens import SqliteTokens
 from emitflow.store.sqlite.webhooks import SqliteWebhooks
