@@ -324,6 +324,20 @@ def run(servers: Sequence[str | None], rounds: int) -> None:
             asyncio.run(one_round(server))
 
 
+def store_servers(args: Sequence[str], usage: str) -> list[str | None]:
+    """The stores a benchmark measures: ``--store postgresql://…|sqlite`` picks one; without
+    arguments SQLite (``None``), and the PostgreSQL server of ``EMITFLOW_BENCH_POSTGRES`` if
+    set. Anything else exits with ``usage``."""
+    if list(args[:1]) == ["--store"] and len(args) == 2:
+        return [None if args[1] == "sqlite" else args[1]]
+    if args:
+        raise SystemExit(usage)
+    servers: list[str | None] = [None]
+    if os.environ.get("EMITFLOW_BENCH_POSTGRES"):
+        servers.append(os.environ["EMITFLOW_BENCH_POSTGRES"])
+    return servers
+
+
 def main(args: Sequence[str] = ()) -> None:
     """Print the figures (``--store postgresql://…|sqlite``, ``--rounds N``)."""
     args = list(args)
@@ -332,17 +346,10 @@ def main(args: Sequence[str] = ()) -> None:
         at = args.index("--rounds")
         rounds = int(args[at + 1])
         del args[at : at + 2]
-    if args[:1] == ["--store"] and len(args) == 2:
-        servers: list[str | None] = [None if args[1] == "sqlite" else args[1]]
-    elif not args:
-        servers = [None]
-        if os.environ.get("EMITFLOW_BENCH_POSTGRES"):
-            servers.append(os.environ["EMITFLOW_BENCH_POSTGRES"])
-    else:
-        raise SystemExit(
-            "usage: python -m benchmarks.bench_emit_path [--store postgresql://…|sqlite] "
-            "[--rounds N]"
-        )
+    servers = store_servers(
+        args,
+        "usage: python -m benchmarks.bench_emit_path [--store postgresql://…|sqlite] [--rounds N]",
+    )
     print(f"## the emit path (sqlite {sqlite3.sqlite_version}); {_load()}")
     run(servers, rounds)
 

@@ -29,7 +29,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from benchmarks.bench_emit_path import fresh_store
+from benchmarks.bench_emit_path import fresh_store, store_servers
 from emitflow.dsl import parse_workflow
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.runtime import Engine
@@ -141,16 +141,8 @@ def measure(server: str | None) -> None:
 
 def main(args: Sequence[str] = ()) -> None:
     """SQLite, then PostgreSQL when ``EMITFLOW_BENCH_POSTGRES`` is set (``--store`` picks one)."""
-    args = list(args)
-    if args[:1] == ["--store"] and len(args) == 2:
-        servers: list[str | None] = [None if args[1] == "sqlite" else args[1]]
-    elif not args:
-        servers = [None]
-        if os.environ.get("EMITFLOW_BENCH_POSTGRES"):
-            servers.append(os.environ["EMITFLOW_BENCH_POSTGRES"])
-    else:
-        raise SystemExit("usage: python -m benchmarks.bench_fanout [--store postgresql://…|sqlite]")
-    for server in servers:
+    usage = "usage: python -m benchmarks.bench_fanout [--store postgresql://…|sqlite]"
+    for server in store_servers(list(args), usage):
         measure(server)
 
 
