@@ -12,13 +12,13 @@ the event.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from emitflow.dsl.model import EmitTask
 from emitflow.errors import EventError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ids import random_uuid
 from emitflow.runner.context import Frame, rfc3339
 from emitflow.runner.evaluation import render
 
@@ -41,11 +41,11 @@ def build_event(definition: Any, data: Any, frame: Frame) -> CloudEvent:
     if not isinstance(rendered, dict):
         raise _invalid(frame, f"'emit.event.with' must give an object, not {rendered!r:.80}")
     attributes = {key: value for key, value in rendered.items() if key != "data"}
-    document = run.workflow.document
     attributes.setdefault("specversion", "1.0")
     if attributes.get("id") is None:
-        attributes["id"] = str(uuid.uuid4())
+        attributes["id"] = random_uuid()
     if attributes.get("source") is None:
+        document = run.workflow.document
         attributes["source"] = f"/{document.namespace}/{document.name}/{document.version}"
     if attributes.get("time") is None:
         attributes["time"] = rfc3339(run.clock.now())
@@ -79,5 +79,4 @@ def stamped(event: CloudEvent, extensions: Mapping[str, Any]) -> CloudEvent:
     """``event`` with the run's ``event_extensions`` set (a new event; the given one is kept)."""
     if not extensions:
         return event
-    attributes = {**event.attributes, **extensions}
-    return CloudEvent(attributes=attributes, data=event.data, has_data=event.has_data)
+    return event.with_attributes(extensions)
