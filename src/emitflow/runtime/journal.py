@@ -44,7 +44,7 @@ from typing import Any
 from emitflow.clock import Clock
 from emitflow.errors import Problem, StoreError, StoreUnavailableError
 from emitflow.events.cloudevent import CloudEvent
-from emitflow.ports import EventSink, RunResult, TaskRecord
+from emitflow.ports import EventSink, RunResult, TaskRecord, TaskStatus
 from emitflow.runtime.reports import channel_of, fault_report, run_chain, stamp_hops
 from emitflow.store.base import RunStore
 from emitflow.store.records import (
@@ -127,7 +127,7 @@ class RunJournal:
     async def task_committed(self, record: TaskRecord, events: Sequence[CloudEvent]) -> None:
         """Commit a completed effectful task with its events and the events held so far, in
         one transaction."""
-        task = replace(stored_task(self._run.id, record.sequence, record), status="completed")
+        task = stored_task(self._run.id, record.sequence, record, status="completed")
         new = [self._new_event(event, channel_of(event)) for event in events]
         self._raise_failure()
         run = self._run if self.start_pending else None
@@ -284,14 +284,17 @@ def _problem(detail: str) -> dict[str, Any]:
     return Problem.of("runtime", title="Run Failed", detail=detail).to_dict()
 
 
-def stored_task(run_id: str, sequence: int, task: TaskRecord) -> StoredTask:
-    """The runner's record of a task as the store keeps it, at ``sequence`` in ``run_id``."""
+def stored_task(
+    run_id: str, sequence: int, task: TaskRecord, *, status: TaskStatus | None = None
+) -> StoredTask:
+    """The runner's record of a task as the store keeps it, at ``sequence`` in ``run_id``
+    (with ``status`` instead of the record's, when given)."""
     return StoredTask(
         run_id=run_id,
         sequence=sequence,
         reference=task.reference,
         name=task.name,
-        status=task.status,
+        status=task.status if status is None else status,
         input=task.input,
         output=task.output,
         error=None if task.error is None else dict(task.error),
