@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,9 +26,12 @@ _NAME = re.compile(r"^[a-z0-9]{1,}$")
 #: Attribute names already found valid (a few hundred at most, so hostile input cannot grow it).
 _VALID_NAMES: set[str] = set(CONTEXT_ATTRIBUTES)
 _VALID_NAMES_KEPT = 512
+#: The types of attribute values (``isinstance`` allows their subclasses too; bool is an int).
+_ATTRIBUTE_TYPES = frozenset({str, int, bool, type(None)})
 #: Values JSON encodes as they are; integers only within these bounds (a huge one can fail).
 _JSON_SCALARS = frozenset({str, float, bool, type(None)})
 _INT_BOUND = 1 << 64
+_STR_KEYS = {str}
 #: Past this many values, data is checked by encoding it (C) rather than by walking it.
 _WALK_LIMIT = 256
 
@@ -149,7 +152,7 @@ def _check_attributes(attributes: Mapping[str, Any]) -> None:
                 )
             if len(_VALID_NAMES) < _VALID_NAMES_KEPT:
                 _VALID_NAMES.add(name)
-        if value is not None and not isinstance(value, str | int):  # bool is an int
+        if type(value) not in _ATTRIBUTE_TYPES and not isinstance(value, str | int):
             raise EventError(
                 f"CloudEvent attribute {name!r} must be a string, integer or boolean, "
                 f"not {type(value).__name__}"
@@ -174,33 +177,32 @@ def _plain_json(value: Any) -> bool:
     keys, ``list``, ``str``, ``float``, ``bool``, ``None``, modest ``int``s), which
     ``json.dumps`` always encodes; ``False`` when unsure: then encoding it decides. Walking a
     small value is several times cheaper than encoding it, and most event data is small."""
-    pending = [value]
-    left = _WALK_LIMIT
-    while pending:
-        item = pending.pop()
-        kind = type(item)
-        if kind in _JSON_SCALARS:
-            continue
-        if kind is int:
-            if -_INT_BOUND < item < _INT_BOUND:
-                continue
-            return False
-        if kind is dict:
-            left -= len(item)
+    return _walk(value, _WALK_LIMIT) >= 0
+
+
+def _walk(value: Any, left: int) -> int:
+    """What is left of the budget of values after walking ``value``; -1 when unsure."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return left
+    if kind is int:
+        return left if -_INT_BOUND < value < _INT_BOUND else -1
+    if kind is not dict and kind is not list:
+        return -1
+    left -= len(value)
+    if left < 0:
+        return -1
+    items: Iterable[Any] = value
+    if kind is dict:
+        if value and set(map(type, value)) != _STR_KEYS:
+            return -1
+        items = value.values()
+    for item in items:
+        if type(item) not in _JSON_SCALARS:
+            left = _walk(item, left)
             if left < 0:
-                return False
-            for key in item:
-                if type(key) is not str:
-                    return False
-            pending.extend(item.values())
-        elif kind is list:
-            left -= len(item)
-            if left < 0:
-                return False
-            pending.extend(item)
-        else:
-            return False
-    return True
+                return -1
+    return left
 
 
 def _decoded(value: Any) -> bytes:
