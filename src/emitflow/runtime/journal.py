@@ -93,6 +93,8 @@ class RunJournal:
     ) -> None:
         self._store = store
         self._run = run
+        #: The run's causal chain, stamped on its events (its trigger never changes).
+        self._chain = run_chain(run)
         #: On a shared store, this process's lease: every commit is fenced on it.
         self._owner = owner
         self._clock = clock
@@ -271,7 +273,7 @@ class RunJournal:
         return NewEvent(
             emitter_id=self._run.workflow_id,
             channel=channel,
-            event=stamp_hops(event, self._run.hops, run_chain(self._run)),
+            event=stamp_hops(event, self._run.hops, self._chain),
             metadata={"run_id": self._run.id, "emit_id": event.id},
         )
 
