@@ -18,6 +18,7 @@ SUITES = (
     "bench_dsl",
     "bench_emit_storage",
     "bench_emit_path",
+    "bench_emit_cpu",
     "bench_store_runs",
     "bench_cli",
     "bench_brokers",

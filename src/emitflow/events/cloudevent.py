@@ -10,19 +10,30 @@ import base64
 import binascii
 import json
 import re
-import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from emitflow.errors import EventError
+from emitflow.ids import random_uuid
 
 __all__ = ["CONTEXT_ATTRIBUTES", "CloudEvent"]
 
 REQUIRED = ("id", "source", "specversion", "type")
 CONTEXT_ATTRIBUTES = (*REQUIRED, "datacontenttype", "dataschema", "subject", "time")
 _NAME = re.compile(r"^[a-z0-9]{1,}$")
+#: Attribute names already found valid (a few hundred at most, so hostile input cannot grow it).
+_VALID_NAMES: set[str] = set(CONTEXT_ATTRIBUTES)
+_VALID_NAMES_KEPT = 512
+#: The types of attribute values (``isinstance`` allows their subclasses too; bool is an int).
+_ATTRIBUTE_TYPES = frozenset({str, int, bool, type(None)})
+#: Values JSON encodes as they are; integers only within these bounds (a huge one can fail).
+_JSON_SCALARS = frozenset({str, float, bool, type(None)})
+_INT_BOUND = 1 << 64
+_STR_KEYS = {str}
+#: Past this many values, data is checked by encoding it (C) rather than by walking it.
+_WALK_LIMIT = 256
 
 
 def _now_rfc3339() -> str:
@@ -42,45 +53,43 @@ class CloudEvent:
     has_data: bool = field(default=True)
 
     def __post_init__(self) -> None:
+        attributes = self.attributes
         for name in REQUIRED:
-            value = self.attributes.get(name)
+            value = attributes.get(name)
             if not isinstance(value, str) or not value:
                 raise EventError(
                     f"CloudEvent attribute {name!r} is missing or empty; "
                     f"every event needs a non-empty string {name!r}"
                 )
-        if self.attributes["specversion"] != "1.0":
+        if attributes["specversion"] != "1.0":
             raise EventError(
-                f"CloudEvent specversion {self.attributes['specversion']!r} is not supported; "
-                "use '1.0'"
+                f"CloudEvent specversion {attributes['specversion']!r} is not supported; use '1.0'"
             )
-        for name, value in self.attributes.items():
-            if not _NAME.match(name) or name == "data":
-                raise EventError(
-                    f"CloudEvent attribute name {name!r} is invalid: names are lower-case "
-                    "letters and digits only, and 'data' is reserved"
-                )
-            if value is not None and not isinstance(value, str | int | bool):
-                raise EventError(
-                    f"CloudEvent attribute {name!r} must be a string, integer or boolean, "
-                    f"not {type(value).__name__}"
-                )
-        if isinstance(self.data, bytes):
-            return
-        try:
-            json.dumps(self.data)
-        except (TypeError, ValueError) as exc:
-            raise EventError(
-                f"CloudEvent data is not JSON-serialisable ({exc}); "
-                "send JSON values (objects, arrays, strings, numbers, booleans, null)"
-            ) from exc
+        _check_attributes(attributes)
+        _check_data(self.data)
+
+    def with_attributes(self, attributes: Mapping[str, Any]) -> CloudEvent:
+        """This event with ``attributes`` set over its own (a new event; this one is kept).
+
+        Only the given attributes are checked: the rest were when this event was made."""
+        if any(name in REQUIRED for name in attributes):
+            return CloudEvent(
+                attributes={**self.attributes, **attributes}, data=self.data, has_data=self.has_data
+            )
+        _check_attributes(attributes)
+        event = object.__new__(CloudEvent)
+        # A frozen dataclass sets its fields this way in its own __init__.
+        object.__setattr__(event, "attributes", {**self.attributes, **attributes})
+        object.__setattr__(event, "data", self.data)
+        object.__setattr__(event, "has_data", self.has_data)
+        return event
 
     @classmethod
     def create(cls, *, type: str, source: str, data: Any = None, **attributes: Any) -> CloudEvent:
         """A new event; ``id`` (a UUID), ``time`` (now) and ``specversion`` are filled in."""
         attrs: dict[str, Any] = {
             "specversion": "1.0",
-            "id": str(uuid.uuid4()),
+            "id": random_uuid(),
             "time": _now_rfc3339(),
             "source": source,
             "type": type,
@@ -130,6 +139,70 @@ class CloudEvent:
             return cls(attributes=attrs, data=_decoded(obj["data_base64"]))
         attrs = {k: v for k, v in obj.items() if k != "data"}
         return cls(attributes=attrs, data=obj.get("data"), has_data="data" in obj)
+
+
+def _check_attributes(attributes: Mapping[str, Any]) -> None:
+    """Every attribute's name and the type of its value (``EventError`` naming the first bad)."""
+    for name, value in attributes.items():
+        if name not in _VALID_NAMES:
+            if not _NAME.match(name) or name == "data":
+                raise EventError(
+                    f"CloudEvent attribute name {name!r} is invalid: names are lower-case "
+                    "letters and digits only, and 'data' is reserved"
+                )
+            if len(_VALID_NAMES) < _VALID_NAMES_KEPT:
+                _VALID_NAMES.add(name)
+        if type(value) not in _ATTRIBUTE_TYPES and not isinstance(value, str | int):
+            raise EventError(
+                f"CloudEvent attribute {name!r} must be a string, integer or boolean, "
+                f"not {type(value).__name__}"
+            )
+
+
+def _check_data(data: Any) -> None:
+    """Refuse data JSON cannot encode (bytes are binary data, carried as base64)."""
+    if isinstance(data, bytes) or _plain_json(data):
+        return
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise EventError(
+            f"CloudEvent data is not JSON-serialisable ({exc}); "
+            "send JSON values (objects, arrays, strings, numbers, booleans, null)"
+        ) from exc
+
+
+def _plain_json(value: Any) -> bool:
+    """True when ``value`` is small and made of plain JSON values only (``dict`` with ``str``
+    keys, ``list``, ``str``, ``float``, ``bool``, ``None``, modest ``int``s), which
+    ``json.dumps`` always encodes; ``False`` when unsure: then encoding it decides. Walking a
+    small value is several times cheaper than encoding it, and most event data is small."""
+    return _walk(value, _WALK_LIMIT) >= 0
+
+
+def _walk(value: Any, left: int) -> int:
+    """What is left of the budget of values after walking ``value``; -1 when unsure."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return left
+    if kind is int:
+        return left if -_INT_BOUND < value < _INT_BOUND else -1
+    if kind is not dict and kind is not list:
+        return -1
+    left -= len(value)
+    if left < 0:
+        return -1
+    items: Iterable[Any] = value
+    if kind is dict:
+        if value and set(map(type, value)) != _STR_KEYS:
+            return -1
+        items = value.values()
+    for item in items:
+        if type(item) not in _JSON_SCALARS:
+            left = _walk(item, left)
+            if left < 0:
+                return -1
+    return left
 
 
 def _decoded(value: Any) -> bytes:

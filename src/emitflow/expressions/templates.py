@@ -83,14 +83,17 @@ def compile_template(value: Any, strings: StringCompiler[V]) -> Render[V] | None
         parts = {k: compile_template(v, strings) for k, v in value.items()}
         if all(p is None for p in parts.values()):
             return None
-        items = tuple((k, parts[k] or constant(v)) for k, v in value.items())
-        return lambda data, variables: {k: r(data, variables) for k, r in items}
+        # A constant part is taken as it is, not called: most of a template is constant.
+        items = tuple((k, parts[k], v) for k, v in value.items())
+        return lambda data, variables: {
+            k: v if r is None else r(data, variables) for k, r, v in items
+        }
     if isinstance(value, list):
         compiled = [compile_template(v, strings) for v in value]
         if all(c is None for c in compiled):
             return None
-        renderers = tuple(c or constant(v) for c, v in zip(compiled, value, strict=True))
-        return lambda data, variables: [r(data, variables) for r in renderers]
+        pairs = tuple(zip(compiled, value, strict=True))
+        return lambda data, variables: [v if r is None else r(data, variables) for r, v in pairs]
     return None
 
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from emitflow.dsl.model import CallTask, EmitTask, ListenTask, RunTask, Task, WaitTask
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ports import TaskRecord
 from emitflow.runner.dataflow import export, shape_input
 
 if TYPE_CHECKING:
-    from emitflow.ports import TaskRecord
     from emitflow.runner.context import Entry, Frame, Run
 
 __all__ = ["EFFECTFUL", "Replay", "commit", "replayed"]
@@ -75,8 +75,6 @@ async def replayed(task: Task, record: TaskRecord, frame: Frame) -> Any:
 
 async def commit(run: Run, entry: Entry, sequence: int, events: list[CloudEvent] | None) -> None:
     """Hand a completed effectful task and its events to the run's journal."""
-    from emitflow.ports import TaskRecord
-
     journal = run.options.journal
     if journal is None:
         raise RuntimeError("commit() needs a journal")

@@ -10,11 +10,11 @@ values are masked in every event; ``RunOptions.event_extensions`` are set on eac
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from emitflow.errors import Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ids import random_uuid
 from emitflow.ports import EventSink
 from emitflow.runner.context import Run, rfc3339
 
@@ -63,7 +63,7 @@ class Lifecycle:
             data = run.redactor.value(data)
         attributes = {
             "specversion": "1.0",
-            "id": str(uuid.uuid4()),
+            "id": random_uuid(),
             "source": self._source,
             "type": type_,
             "time": self._now(),

@@ -14,12 +14,12 @@ chain starts (``chains.py``).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ids import random_uuid
 from emitflow.store.records import ERRORS_CHANNEL, NewEvent, RunRecord, StoredEvent
 
 __all__ = [
@@ -92,13 +92,15 @@ def stamp_hops(event: CloudEvent, hops: int, chain: str | None = None) -> CloudE
     """The event carrying ``hops`` and ``chain`` (a new value; the given one is left as it is).
 
     ``chain`` ``None`` leaves the event's chain as it is."""
+    attributes = event.attributes
+    if attributes.get(HOPS_EXTENSION) == hops and (
+        chain is None or attributes.get(CHAIN_EXTENSION) == chain
+    ):
+        return event
     stamps: dict[str, Any] = {HOPS_EXTENSION: hops}
     if chain is not None:
         stamps[CHAIN_EXTENSION] = chain
-    if all(event.attributes.get(name) == value for name, value in stamps.items()):
-        return event
-    attributes = {**event.attributes, **stamps}
-    return CloudEvent(attributes=attributes, data=event.data, has_data=event.has_data)
+    return event.with_attributes(stamps)
 
 
 def fault_report(run: RunRecord, error: Mapping[str, Any], now: datetime) -> NewEvent:
@@ -160,7 +162,7 @@ def _event(
 ) -> CloudEvent:
     attributes: dict[str, Any] = {
         "specversion": "1.0",
-        "id": str(uuid.uuid4()),
+        "id": random_uuid(),
         "source": source,
         "type": type_,
         "time": rfc3339(now),

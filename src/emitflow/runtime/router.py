@@ -208,7 +208,7 @@ class Router:
                 continue
             seen.add(listener)
             targets.append(Target(workflow_id=listener, subscription=sub))
-        if item.channel not in RESERVED_CHANNELS:
+        if self._starts.active and item.channel not in RESERVED_CHANNELS:
             for workflow_id in self._starts.candidates(item.event.to_dict()):
                 targets.append(Target(workflow_id=workflow_id))
         return targets

@@ -37,7 +37,7 @@ from emitflow.errors import (
 from emitflow.ports import CodeStepRunner, ListenPort, RunOptions, TaskRecord
 from emitflow.runtime.executor import engine_executor
 from emitflow.runtime.gates import Gate
-from emitflow.runtime.journal import RunJournal, task_record
+from emitflow.runtime.journal import RunJournal, run_moved, task_record
 from emitflow.runtime.reports import CHAIN_EXTENSION, HOPS_EXTENSION, run_chain
 from emitflow.runtime.settings import EngineSettings
 from emitflow.runtime.workflows import Workflows
@@ -422,7 +422,14 @@ class Runs:
         if missing:
             problem = self._missing_secrets(missing)
             return await self._journal(run, lifecycle=False).fail(problem.to_dict())
-        started = replace(run, status="running", started_at=run.started_at or self._clock.now())
+        started = run_moved(
+            run,
+            "running",
+            output=run.output,
+            error=run.error,
+            started_at=run.started_at or self._clock.now(),
+            ended_at=run.ended_at,
+        )
         journal = self._journal(started, lifecycle=await self._lifecycle_wanted(run.workflow_id))
         journal.start_pending = True
         journal.durable = True

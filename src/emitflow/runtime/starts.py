@@ -86,6 +86,11 @@ class EventStarts:
         """The workflow was removed."""
         self._starts.pop(workflow_id, None)
 
+    @property
+    def active(self) -> bool:
+        """Some workflow starts on events (``schedule.on``)."""
+        return bool(self._starts)
+
     def candidates(self, event: Mapping[str, Any]) -> list[str]:
         """The workflows whose ``schedule.on`` this event (structured JSON) may feed."""
         found = []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
 from emitflow.errors import Problem
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.ports import RunResult, TaskRecord, TaskStatus
-from emitflow.runtime.journal import RunJournal
-from emitflow.store import MemoryStore, NewRun
+from emitflow.runtime.journal import RunJournal, run_moved, stored_task
+from emitflow.store import MemoryStore, NewRun, RunRecord
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -98,3 +99,52 @@ async def test_a_code_step_channel_is_kept() -> None:
     await journal.publish(CloudEvent.create(type="t", source="/t", emitflowchannel="jedi"))
     (item,) = await store.claim_outbox()
     assert item.channel == "jedi"
+
+
+def test_a_moved_run_keeps_every_field_it_is_not_given() -> None:
+    run = RunRecord(
+        id="r_1",
+        workflow_id="p_1",
+        workflow_revision=3,
+        status="pending",
+        input={"in": 1},
+        output={"out": 1},
+        error={"title": "x"},
+        context={"ctx": 1},
+        trigger={"chain": "c"},
+        hops=4,
+        created_at=NOW,
+        started_at=NOW + timedelta(seconds=1),
+        ended_at=NOW + timedelta(seconds=2),
+    )
+    later = NOW + timedelta(seconds=9)
+    moved = run_moved(run, "completed", output={"o": 2}, error=None, ended_at=later)
+    assert moved == dataclasses.replace(
+        run, status="completed", output={"o": 2}, error=None, ended_at=later
+    )
+    assert run_moved(run, "running", started_at=later) == dataclasses.replace(
+        run, status="running", output=None, error=None, started_at=later, ended_at=None
+    )
+    # A field added to RunRecord must be carried over by run_moved too.
+    assert [field.name for field in dataclasses.fields(RunRecord)] == [
+        "id",
+        "workflow_id",
+        "workflow_revision",
+        "status",
+        "input",
+        "output",
+        "error",
+        "context",
+        "trigger",
+        "hops",
+        "created_at",
+        "started_at",
+        "ended_at",
+    ]
+
+
+def test_a_stored_task_may_take_another_status() -> None:
+    record = task("/do/0/a", status="running")
+    assert stored_task("r_1", 5, record, status="completed") == dataclasses.replace(
+        stored_task("r_1", 5, record), status="completed"
+    )

@@ -12,13 +12,13 @@ the event.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from emitflow.dsl.model import EmitTask
 from emitflow.errors import EventError, FaultError, Problem
 from emitflow.events.cloudevent import CloudEvent
+from emitflow.ids import random_uuid
 from emitflow.runner.context import Frame, rfc3339
 from emitflow.runner.evaluation import render
 
@@ -40,17 +40,18 @@ def build_event(definition: Any, data: Any, frame: Frame) -> CloudEvent:
     rendered = render(definition, data, frame)
     if not isinstance(rendered, dict):
         raise _invalid(frame, f"'emit.event.with' must give an object, not {rendered!r:.80}")
-    attributes = {key: value for key, value in rendered.items() if key != "data"}
-    document = run.workflow.document
+    attributes = dict(rendered)  # a copy: the template's constant parts are the model's
+    has_data = "data" in attributes
+    payload = attributes.pop("data", None)
     attributes.setdefault("specversion", "1.0")
     if attributes.get("id") is None:
-        attributes["id"] = str(uuid.uuid4())
+        attributes["id"] = random_uuid()
     if attributes.get("source") is None:
+        document = run.workflow.document
         attributes["source"] = f"/{document.namespace}/{document.name}/{document.version}"
     if attributes.get("time") is None:
         attributes["time"] = rfc3339(run.clock.now())
-    payload = rendered.get("data")
-    if "data" in rendered and "datacontenttype" not in attributes:
+    if has_data and "datacontenttype" not in attributes:
         attributes["datacontenttype"] = "application/json"
     if run.options.event_extensions:
         attributes.update(run.options.event_extensions)  # the runtime's win (see RunOptions)
@@ -58,7 +59,7 @@ def build_event(definition: Any, data: Any, frame: Frame) -> CloudEvent:
         attributes = run.redactor.value(attributes)
         payload = run.redactor.value(payload)
     try:
-        return CloudEvent(attributes=attributes, data=payload, has_data="data" in rendered)
+        return CloudEvent(attributes=attributes, data=payload, has_data=has_data)
     except EventError as exc:
         raise _invalid(frame, str(exc)) from exc
 
@@ -79,5 +80,4 @@ def stamped(event: CloudEvent, extensions: Mapping[str, Any]) -> CloudEvent:
     """``event`` with the run's ``event_extensions`` set (a new event; the given one is kept)."""
     if not extensions:
         return event
-    attributes = {**event.attributes, **extensions}
-    return CloudEvent(attributes=attributes, data=event.data, has_data=event.has_data)
+    return event.with_attributes(extensions)
