@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -27,6 +28,8 @@ from emitflow.store.records import (
     RetentionPolicy,
     RunLease,
     Schedule,
+    StoredTask,
+    Transition,
     Wait,
     Webhook,
 )
@@ -94,6 +97,32 @@ async def test_concurrent_run_claims_never_share_a_run(stores: list[Store]) -> N
         stores, lambda s: s.claim_runs(owner=owners[id(s)], limit=4, lease_seconds=60)
     )
     _once([run.id for run in claimed], [run.id for run, _ in made])
+
+
+async def test_a_run_taken_back_ends_with_only_the_records_of_its_end(
+    stores: list[Store], clock: ManualClock
+) -> None:
+    # A run its creator leased to itself ends without DELETEs while no rows were written for
+    # it; once another process has held it (and written a task row), its end must replace them.
+    first, second = stores[0], stores[1]
+    ((run, _),) = await first.create_runs(
+        [NewRun(workflow_id="p_w", workflow_revision=1, lease=RunLease("w0", 5))]
+    )
+    clock.advance(5.5)  # w0 stalls past its lease: w1 takes the run over and records a task
+    (held,) = await second.claim_runs(owner="w1", limit=1, lease_seconds=5)
+    running = replace(held, status="running", started_at=START)
+    stray = StoredTask(
+        run_id=run.id, sequence=1, reference="/do/1/w1", name="w1", status="completed"
+    )
+    await second.commit_transition(Transition(run_id=run.id, run=running, task=stray, owner="w1"))
+    clock.advance(5.5)  # w1 stalls too: w0 claims the run back and ends it
+    (again,) = await first.claim_runs(owner="w0", limit=1, lease_seconds=5)
+    ended = replace(again, status="completed", output={}, ended_at=START)
+    mine = StoredTask(
+        run_id=run.id, sequence=0, reference="/do/0/w0", name="w0", status="completed"
+    )
+    await first.commit_transition(Transition(run_id=run.id, run=ended, tasks=(mine,), owner="w0"))
+    assert [task.reference for task in await first.list_tasks(run.id)] == ["/do/0/w0"]
 
 
 async def test_concurrent_outbox_claims_never_share_a_row(stores: list[Store]) -> None:
