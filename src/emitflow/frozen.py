@@ -10,7 +10,7 @@ start of the ``emitflow`` command, most of them for task kinds a given document 
 What the deferral changes: ``dataclasses.fields(cls)`` on a class none of whose instances was
 made yet needs ``materialize(cls)`` first, and instances carry a ``__dict__`` (a frozen
 dataclass made in place cannot add ``__slots__``). Materialising takes a lock, so documents
-loaded on several threads at once see each class made once.
+loaded on several threads at once see each class made once, and never half made (``_make``).
 """
 
 from __future__ import annotations
@@ -47,6 +47,24 @@ def materialize(cls: type) -> None:
     with _LOCK:
         for base in reversed(cls.__mro__):
             if base.__dict__.get(_LAZY):
-                delattr(base, "__init__")
-                delattr(base, _LAZY)
-                dataclasses.dataclass(frozen=True, kw_only=True)(base)
+                _make(base)
+
+
+def _make(base: type) -> None:
+    """Make ``base`` a dataclass in place, its stand-in ``__init__`` there until the generated
+    one replaces it in one assignment.
+
+    ``dataclass`` generates no ``__init__`` where the class has one, and removing the stand-in
+    first would leave, for an instant, a class whose ``__init__`` is ``object``'s: another
+    thread making an instance then gets "takes no arguments". So the class is made without
+    an ``__init__`` (the stand-in stays, and sends other threads to wait for the lock), and
+    the one ``dataclass`` writes is taken from a subclass with no fields of its own, which
+    therefore gets exactly the ``__init__`` of ``base``'s fields.
+    """
+    dataclasses.dataclass(frozen=True, kw_only=True, init=False)(base)
+    names = {"__module__": base.__module__, "__qualname__": base.__qualname__}
+    probe: type = dataclasses.dataclass(frozen=True, kw_only=True)(
+        type(base.__name__, (base,), names)
+    )
+    type.__setattr__(base, "__init__", probe.__dict__["__init__"])
+    type.__delattr__(base, _LAZY)
