@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from emitflow.errors import StoreError, StoreUnavailableError
+from emitflow.errors import LeaseLostError, StoreError, StoreUnavailableError
 from emitflow.events.cloudevent import CloudEvent
 from emitflow.store.base import Store
 from emitflow.store.records import (
@@ -123,6 +123,36 @@ async def test_a_run_taken_back_ends_with_only_the_records_of_its_end(
     )
     await first.commit_transition(Transition(run_id=run.id, run=ended, tasks=(mine,), owner="w0"))
     assert [task.reference for task in await first.list_tasks(run.id)] == ["/do/0/w0"]
+
+
+async def test_a_fresh_run_ends_in_one_statement_fenced_on_its_lease(
+    stores: list[Store], clock: ManualClock
+) -> None:
+    # Created leased here with no rows since: its end is one statement, still fenced.
+    first, second = stores[0], stores[1]
+    made = await first.create_runs(
+        [NewRun(workflow_id="p_w", workflow_revision=1, lease=RunLease("w0", 5))] * 2
+    )
+    (done, _), (late, _) = made
+    record = StoredTask(
+        run_id=done.id, sequence=0, reference="/do/0/a", name="a", status="completed"
+    )
+    ended = replace(done, status="completed", output={"ok": True}, ended_at=START)
+    await first.commit_transition(
+        Transition(run_id=done.id, run=ended, tasks=(record,), owner="w0")
+    )
+    assert (await second.get_run(done.id)).output == {"ok": True}
+    assert [task.reference for task in await second.list_tasks(done.id)] == ["/do/0/a"]
+    clock.advance(5.5)  # w0 stalls past the other run's lease and w1 claims it
+    assert [run.id for run in await second.claim_runs(owner="w1", lease_seconds=5)] == [late.id]
+    stale = replace(late, status="completed", ended_at=START)
+    record = replace(record, run_id=late.id)
+    with pytest.raises(LeaseLostError):
+        await first.commit_transition(
+            Transition(run_id=late.id, run=stale, tasks=(record,), owner="w0")
+        )
+    assert (await second.get_run(late.id)).status == "pending"
+    assert await second.list_tasks(late.id) == []
 
 
 async def test_concurrent_outbox_claims_never_share_a_row(stores: list[Store]) -> None:

@@ -171,6 +171,26 @@ async def _commit(
     return await insert_outbox(conn, encoded, now_us)
 
 
+def _fresh_end(prepared: _Prepared, bare: Bare) -> tuple[Any, ...] | None:
+    """The run's parameters when this is the end of a fresh run writing nothing but its run
+    row and task batches (no task row, wait, cleared wait or event): it is then no longer
+    bare. ``None`` for any other transition."""
+    transition, (run_params, task_params, wait_params), _, encoded = prepared
+    run = transition.run
+    if (
+        run is None
+        or run_params is None
+        or run.status not in TERMINAL_STATUSES
+        or task_params is not None
+        or wait_params is not None
+        or transition.clear_wait is not None
+        or encoded
+        or not bare.take(transition.run_id)
+    ):
+        return None
+    return run_params
+
+
 def _prepare(transition: Transition, events: Sequence[NewEvent]) -> _Prepared:
     """A transition's parameters, encoded before its transaction (a bad value fails here)."""
     parts = (
@@ -356,8 +376,29 @@ class PostgresRuns:
         ]
 
     async def _commit_all(self, prepared: list[_Prepared], now_us: int) -> list[list[int]]:
+        run_params = _fresh_end(prepared[0], self._bare) if len(prepared) == 1 else None
+        if run_params is not None:
+            transition, _, batches, _ = prepared[0]
+            await self._end_fresh(transition, run_params, batches)
+            return [[]]
         async with self._db.transaction() as conn:
             return [await _commit(conn, one, now_us, self._bare) for one in prepared]
+
+    async def _end_fresh(
+        self, transition: Transition, run_params: tuple[Any, ...], batches: list[tuple[int, str]]
+    ) -> None:
+        """End a fresh run in one statement (``end_fresh_run``): no rows of its to replace."""
+        async with self._db.connection() as conn:
+            found = await conn.fetchrow(
+                Q["end_fresh_run"],
+                *run_params,
+                transition.owner,
+                [first for first, _ in batches],
+                [text for _, text in batches],
+            )
+        if found is None:
+            raise NotFoundError(f"run {transition.run_id!r} does not exist")
+        transition.fence(found["holder"] or None)  # refused: nothing was written
 
     # --- waits ---------------------------------------------------------------------------
 

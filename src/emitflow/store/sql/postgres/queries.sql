@@ -142,6 +142,26 @@ UPDATE runs SET status = $1, input = $2, output = $3, error = $4, context = $5, 
 WHERE id = $10
 RETURNING seq;
 
+-- name: end_fresh_run
+-- The end of a run that has no task, batch or wait row (see store/bare.py), in one statement
+-- (one round trip, its own transaction): the run's row locked, its lease holder compared with
+-- the committer's ($11; NULL: not fenced), and only if they agree the run updated and its
+-- task batches inserted. The answer: the holder ('' for none; no row when the run does not
+-- exist) and whether the run was written.
+WITH fence AS (
+    SELECT coalesce(lease_owner, '') AS holder FROM runs WHERE id = $10 FOR UPDATE
+), moved AS (
+    UPDATE runs SET status = $1, input = $2, output = $3, error = $4, context = $5, trigger = $6,
+                    hops = $7, started_at = $8, ended_at = $9
+    WHERE id = $10 AND ($11::text IS NULL OR (SELECT holder FROM fence) = $11)
+    RETURNING seq
+), batches AS (
+    INSERT INTO task_batches (run_id, first_sequence, records)
+    SELECT $10, first, records FROM unnest($12::int[], $13::text[]) AS b (first, records)
+    WHERE EXISTS (SELECT 1 FROM moved)
+)
+SELECT holder, EXISTS (SELECT 1 FROM moved) AS moved FROM fence;
+
 -- name: task_rows
 SELECT * FROM tasks WHERE run_id = $1 ORDER BY sequence;
 
